@@ -1,0 +1,420 @@
+//! Backing devices and their I/O paths: a request-queue disk with congestion marks
+//! (block/blk-core.c), dm-crypt with its two allocation sites (drivers/md/dm.c,
+//! drivers/md/dm-crypt.c; kernel-mm.md §9, §14.5), swap over the network whose completions
+//! need RX allocations (kernel-mm.md §7.5, §11.2), and the loopback NFS mount served by
+//! nfsd (§11.4). Completing a write ends page writeback and gives mempool elements back.
+
+use super::config::DeviceKind;
+use super::event::{Event, SleepFn};
+use super::gfp::Gfp;
+use super::mempool;
+use super::page_alloc::{self, PageUse};
+use super::state::{Payload, ReclaimCtx, Request, WaitQueue};
+use super::time::Tick;
+use super::{Ctx, Step};
+
+/// `blk_queue_congestion_threshold` (4.7): congested at `nr - nr/8 + 1` requests in flight,
+/// uncongested below `nr - nr/8 - nr/16 - 1` (113 and 103 for 128).
+pub fn congestion_on(nr_requests: u64) -> u64 {
+    nr_requests - nr_requests / 8 + 1
+}
+pub fn congestion_off(nr_requests: u64) -> u64 {
+    nr_requests - nr_requests / 8 - nr_requests / 16 - 1
+}
+
+/// Queues `pages` at a request-queue device (disk), in requests of `request_pages`.
+/// FIFO service at the device's bandwidth, completion after its latency.
+fn enqueue_disk(ctx: &mut Ctx, device: usize, pages: u64, payload: Payload, mut elements: Vec<(usize, u64)>, zone: usize) {
+    let DeviceKind::Disk { bandwidth_pages_per_s, latency_ms } = ctx.cfg.devices[device].kind else {
+        unreachable!("enqueue_disk on a non-disk device");
+    };
+    let request_pages = ctx.cfg.devices[device].request_pages;
+    let mut left = pages;
+    while left > 0 {
+        let n = left.min(request_pages);
+        left -= n;
+        let now = ctx.st.tick;
+        let dev = &mut ctx.st.devices[device];
+        let start = dev.busy_until.max(now);
+        let service = (n * 1000).div_ceil(bandwidth_pages_per_s.max(1));
+        dev.busy_until = start + service;
+        // Elements are attached to the last chunk: they are freed when the whole bio is done.
+        let els = if left == 0 { std::mem::take(&mut elements) } else { Vec::new() };
+        dev.queue.push_back(Request { pages: n, payload, done_tick: start + service + latency_ms, elements: els, held_pages: 0, zone });
+    }
+    update_congestion(ctx, device);
+}
+
+/// Requests in flight that count for congestion at `device` (dm devices report their
+/// lower device's state, kernel-mm.md §5.6).
+pub fn in_flight(ctx: &Ctx, device: usize) -> u64 {
+    let dev = &ctx.st.devices[device];
+    (dev.queue.len() + dev.work.len() + dev.replies.len()) as u64
+}
+
+fn update_congestion(ctx: &mut Ctx, device: usize) {
+    let nr = ctx.cfg.devices[device].nr_requests;
+    let n = in_flight(ctx, device);
+    let was = ctx.st.devices[device].congested;
+    if !was && n >= congestion_on(nr) {
+        ctx.st.devices[device].congested = true;
+        ctx.emit(Event::Congested { device });
+    } else if was && n < congestion_off(nr) {
+        ctx.st.devices[device].congested = false;
+        ctx.emit(Event::Uncongested { device });
+        // clear_bdi_congested wakes every congestion_wait sleeper.
+        ctx.wake_queue(WaitQueue::Congestion);
+    }
+}
+
+/// The device whose congestion a submitter to `device` sees.
+pub fn congestion_device(ctx: &Ctx, device: usize) -> usize {
+    match ctx.cfg.devices[device].kind {
+        DeviceKind::DmCrypt { lower, .. } => lower,
+        _ => device,
+    }
+}
+
+/// A request queue with every request slot taken: `get_request_wait` would block.
+pub fn queue_full(ctx: &Ctx, device: usize) -> bool {
+    let d = congestion_device(ctx, device);
+    matches!(ctx.cfg.devices[d].kind, DeviceKind::Disk { .. } | DeviceKind::Network { .. }) && ctx.st.devices[d].queue.len() as u64 >= ctx.cfg.devices[d].nr_requests
+}
+
+/// File pages written back (flusher, reclaim's pageout, a 2.6.35 writer).
+pub fn submit_file_writeback(ctx: &mut Ctx, zone: usize, device: usize, pages: u64) {
+    let payload = Payload::File { device };
+    match ctx.cfg.devices[device].kind {
+        DeviceKind::Disk { .. } => enqueue_disk(ctx, device, pages, payload, Vec::new(), zone),
+        DeviceKind::NfsLoopback { .. } => {
+            let now = ctx.st.tick;
+            ctx.st.devices[device].work.push_back(Request { pages, payload, done_tick: now, elements: Vec::new(), held_pages: 0, zone });
+            update_congestion(ctx, device);
+            wake_worker(ctx, device);
+        }
+        DeviceKind::DmCrypt { .. } | DeviceKind::Network { .. } => {
+            // File systems on these devices are not part of any scenario; validation refuses them.
+            unreachable!("file writeback to a dm-crypt or network device")
+        }
+    }
+}
+
+/// Submits the swap pages a reclaimer just put under writeback (`rc.pending_swap_submit`).
+/// dm-crypt: dm core allocates a per-bio io + clone from its mempool in *this* task's
+/// context (PF_MEMALLOC for kswapd and direct reclaimers). Network: a TX skb is allocated
+/// under PF_MEMALLOC (and __GFP_MEMALLOC on a SOCK_MEMALLOC socket).
+pub fn resume_swap_submit(ctx: &mut Ctx, task: usize, rc: &mut ReclaimCtx) -> Step {
+    let Some(device) = ctx.swap_device() else {
+        rc.pending_swap_submit = 0;
+        return Step::Done;
+    };
+    let zone = rc.pending_zone;
+    match ctx.cfg.devices[device].kind {
+        DeviceKind::Disk { .. } => {
+            enqueue_disk(ctx, device, rc.pending_swap_submit, Payload::SwapOut, Vec::new(), zone);
+            rc.pending_swap_submit = 0;
+            Step::Done
+        }
+        DeviceKind::DmCrypt { io_pool, .. } => {
+            if ctx.st.tasks[task].mempool.is_none() {
+                mempool::begin(ctx, task, io_pool, Gfp::NOIO, rc.pending_swap_submit);
+            }
+            let mut got = 0;
+            let step = mempool::mempool_alloc(ctx, task, &mut got);
+            if step == Step::Sleep || step == Step::Yield {
+                // Pages whose io was allocated are already with the mempool call; they go
+                // to kcryptd when it completes.
+                return Step::Sleep;
+            }
+            if got > 0 {
+                let now = ctx.st.tick;
+                ctx.st.devices[device].work.push_back(Request { pages: got, payload: Payload::SwapOut, done_tick: now, elements: vec![(io_pool, got)], held_pages: 0, zone });
+                wake_worker(ctx, device);
+            }
+            rc.pending_swap_submit -= got;
+            if rc.pending_swap_submit > 0 {
+                // GFP_NOIO without sleeping is never our case; an allocation failure leaves
+                // the pages under writeback to be retried by the next reclaim pass.
+                requeue_unsubmitted_swap(ctx, zone, rc.pending_swap_submit);
+                rc.pending_swap_submit = 0;
+            }
+            Step::Done
+        }
+        DeviceKind::Network { tx_pages_per_request, rtt_ms, bandwidth_pages_per_s, .. } => {
+            let pages = rc.pending_swap_submit;
+            let gfp = if ctx.st.knobs.pfmemalloc_reserves { Gfp::NOIO.with(Gfp::MEMALLOC) } else { Gfp::NOIO };
+            let tx = page_alloc::alloc_no_reclaim(ctx, task, tx_pages_per_request, gfp, PageUse::Kernel);
+            if tx < tx_pages_per_request {
+                ctx.free_kernel_pages(tx);
+                requeue_unsubmitted_swap(ctx, zone, pages);
+                rc.pending_swap_submit = 0;
+                return Step::Done;
+            }
+            let now = ctx.st.tick;
+            let dev = &mut ctx.st.devices[device];
+            let start = dev.busy_until.max(now);
+            let service = (pages * 1000).div_ceil(bandwidth_pages_per_s.max(1));
+            dev.busy_until = start + service;
+            dev.queue.push_back(Request { pages, payload: Payload::SwapOut, done_tick: start + service + rtt_ms, elements: Vec::new(), held_pages: tx, zone });
+            update_congestion(ctx, device);
+            rc.pending_swap_submit = 0;
+            Step::Done
+        }
+        DeviceKind::NfsLoopback { .. } => unreachable!("swap on a loopback NFS mount is refused by validation"),
+    }
+}
+
+/// A read through a dm device: dm core maps the bio into `clones` clones, one io-pool
+/// element each, all allocated before any is dispatched (`current->bio_list`). Returns
+/// `Step::Done` once the read is queued at the lower device.
+pub fn dm_read(ctx: &mut Ctx, task: usize, device: usize, clones: u64) -> Step {
+    let DeviceKind::DmCrypt { lower, io_pool, .. } = ctx.cfg.devices[device].kind else {
+        unreachable!("dm_read on a non-dm device (validation refuses it)");
+    };
+    if ctx.st.tasks[task].mempool.is_none() {
+        mempool::begin(ctx, task, io_pool, Gfp::NOIO, clones);
+    }
+    let mut got = 0;
+    match mempool::mempool_alloc(ctx, task, &mut got) {
+        Step::Sleep => return Step::Sleep,
+        Step::Yield => return Step::Yield,
+        Step::Done | Step::Fail => {}
+    }
+    let zone = ctx.st.zones.len() - 1;
+    enqueue_disk(ctx, lower, clones, Payload::Read { task }, vec![(io_pool, got)], zone);
+    ctx.st.tasks[task].io_pending = true;
+    Step::Done
+}
+
+/// Swap pages that could not be submitted go back to the inactive list (the swap slot is
+/// released), as `pageout` returning PAGE_KEEP would leave them.
+fn requeue_unsubmitted_swap(ctx: &mut Ctx, zone: usize, pages: u64) {
+    let z = &mut ctx.st.zones[zone];
+    let n = pages.min(z.anon_writeback);
+    z.anon_writeback -= n;
+    z.anon_inactive += n;
+    ctx.st.swap_used -= n.min(ctx.st.swap_used);
+    ctx.st.counters.pswpout -= n.min(ctx.st.counters.pswpout);
+}
+
+fn wake_worker(ctx: &mut Ctx, device: usize) {
+    if let Some(w) = ctx.worker_of(device) {
+        ctx.wake_task(w);
+    }
+}
+
+/// Phase 1 of a tick: requests whose time has come complete (disks) or their reply
+/// arrives at the NIC (network devices, handled by the RX softirq).
+pub fn complete_io(ctx: &mut Ctx) {
+    let now = ctx.st.tick;
+    for device in 0..ctx.st.devices.len() {
+        let network = matches!(ctx.cfg.devices[device].kind, DeviceKind::Network { .. });
+        let mut changed = false;
+        while ctx.st.devices[device].queue.front().is_some_and(|r| r.done_tick <= now) {
+            let req = ctx.st.devices[device].queue.pop_front().expect("front exists");
+            changed = true;
+            if network {
+                ctx.st.devices[device].replies.push_back(req);
+            } else {
+                complete_request(ctx, req);
+            }
+        }
+        if changed {
+            update_congestion(ctx, device);
+            if let Some(w) = ctx.worker_of(device) {
+                ctx.wake_task(w);
+            }
+            for upper in 0..ctx.cfg.devices.len() {
+                if let DeviceKind::DmCrypt { lower, .. } = ctx.cfg.devices[upper].kind {
+                    if lower == device {
+                        wake_worker(ctx, upper);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `bio_endio` → `end_page_writeback`: pages leave writeback, elements go back to their
+/// pools, held kernel pages are freed.
+pub fn complete_request(ctx: &mut Ctx, req: Request) {
+    for (pool, n) in &req.elements {
+        mempool::mempool_free(ctx, *pool, *n);
+    }
+    ctx.free_kernel_pages(req.held_pages);
+    let z = &mut ctx.st.zones[req.zone];
+    match req.payload {
+        Payload::SwapOut => {
+            let n = req.pages.min(z.anon_writeback);
+            z.anon_writeback -= n;
+            z.anon_swapped_clean += n;
+            ctx.st.counters.swapout_completed += n;
+        }
+        Payload::File { device } => {
+            let n = req.pages.min(z.file_writeback[device]);
+            z.file_writeback[device] -= n;
+            z.file_inactive += n;
+        }
+        Payload::Read { task } => {
+            ctx.st.tasks[task].io_pending = false;
+            ctx.wake_task(task);
+            ctx.progress();
+            return;
+        }
+    }
+    ctx.st.counters.pages_written_back += req.pages;
+    ctx.progress();
+}
+
+/// The kcryptd write worker (`kcryptd_crypt` → `kcryptd_crypt_write_convert`): for the bio
+/// at the head of its queue, an encrypted clone bio from `cc->bs` and one ciphertext page
+/// per data page from `cc->page_pool` — first GFP_NOWAIT, then GFP_NOIO with direct
+/// reclaim (`crypt_alloc_buffer`) — then encrypt and submit to the lower device.
+pub fn kcryptd_run(ctx: &mut Ctx, task: usize, device: usize) {
+    let DeviceKind::DmCrypt { lower, crypt_bio_pool, page_pool, encrypt_pages_per_s, .. } = ctx.cfg.devices[device].kind else {
+        unreachable!("kcryptd on a non-dm-crypt device");
+    };
+    {
+        let w = &mut ctx.st.tasks[task].worker;
+        w.budget_milli = (w.budget_milli + encrypt_pages_per_s).min(encrypt_pages_per_s.max(1000) * 2);
+    }
+    for _ in 0..64 {
+        let Some(head) = ctx.st.devices[device].work.front() else {
+            ctx.sleep(task, SleepFn::Idle, u64::MAX / 4, WaitQueue::Work);
+            return;
+        };
+        let pages = head.pages;
+        if queue_full(ctx, lower) {
+            ctx.sleep(task, SleepFn::IoWait, 10, WaitQueue::Work);
+            return;
+        }
+        // The encrypted clone bio.
+        if ctx.st.tasks[task].worker.have_bio < pages {
+            if ctx.st.tasks[task].mempool.is_none() {
+                let need = pages - ctx.st.tasks[task].worker.have_bio;
+                mempool::begin(ctx, task, crypt_bio_pool, Gfp::NOIO, need);
+            }
+            let mut got = 0;
+            match mempool::mempool_alloc(ctx, task, &mut got) {
+                Step::Sleep | Step::Yield => return,
+                Step::Done | Step::Fail => ctx.st.tasks[task].worker.have_bio += got,
+            }
+            continue;
+        }
+        // Ciphertext pages: GFP_NOWAIT first (no reclaim, no wait), then GFP_NOIO.
+        if ctx.st.tasks[task].worker.have_pages < pages {
+            if ctx.st.tasks[task].mempool.is_none() {
+                let need = pages - ctx.st.tasks[task].worker.have_pages;
+                mempool::begin(ctx, task, page_pool, Gfp::NOWAIT, need);
+                let mut got = 0;
+                let _ = mempool::mempool_alloc(ctx, task, &mut got);
+                ctx.st.tasks[task].mempool = None;
+                ctx.st.tasks[task].worker.have_pages += got;
+                let need = pages - ctx.st.tasks[task].worker.have_pages;
+                if need == 0 {
+                    continue;
+                }
+                mempool::begin(ctx, task, page_pool, Gfp::NOIO, need);
+            }
+            let mut got = 0;
+            match mempool::mempool_alloc(ctx, task, &mut got) {
+                Step::Sleep | Step::Yield => return,
+                Step::Done | Step::Fail => ctx.st.tasks[task].worker.have_pages += got,
+            }
+            continue;
+        }
+        // Encrypt at the CPU's rate, then submit to the lower device.
+        if ctx.st.tasks[task].worker.budget_milli < pages * 1000 {
+            ctx.sleep(task, SleepFn::Idle, 1, WaitQueue::Timer);
+            return;
+        }
+        ctx.st.tasks[task].worker.budget_milli -= pages * 1000;
+        let req = ctx.st.devices[device].work.pop_front().expect("head exists");
+        ctx.st.tasks[task].worker.have_bio = 0;
+        ctx.st.tasks[task].worker.have_pages = 0;
+        let mut elements = req.elements.clone();
+        elements.push((crypt_bio_pool, pages));
+        elements.push((page_pool, pages));
+        enqueue_disk(ctx, lower, pages, req.payload, elements, req.zone);
+        update_congestion(ctx, device);
+    }
+}
+
+/// The NET_RX softirq: replies of network swap writes and unrelated packets need an skb
+/// each. `__alloc_skb(SKB_ALLOC_RX)` adds __GFP_MEMALLOC while memalloc sockets exist
+/// (3.6); `kmalloc_reserve` first tries without the reserve. A pfmemalloc skb for a socket
+/// without SOCK_MEMALLOC is dropped (`sk_filter`). A failed allocation drops the packet and
+/// the sender retransmits after its RTO.
+pub fn net_rx_run(ctx: &mut Ctx, task: usize) {
+    let now = ctx.st.tick;
+    let memalloc_socks = ctx.st.knobs.pfmemalloc_reserves && ctx.swap_is_network();
+    // Replies to swap writes.
+    for device in 0..ctx.st.devices.len() {
+        let DeviceKind::Network { rx_pages_per_reply, rto_ms, .. } = ctx.cfg.devices[device].kind else { continue };
+        for _ in 0..ctx.st.devices[device].replies.len() {
+            let Some(front) = ctx.st.devices[device].replies.front() else { break };
+            if front.done_tick > now {
+                break;
+            }
+            let mut req = ctx.st.devices[device].replies.pop_front().expect("front exists");
+            let got = rx_alloc(ctx, task, rx_pages_per_reply, memalloc_socks);
+            if got < rx_pages_per_reply {
+                ctx.free_kernel_pages(got);
+                ctx.st.counters.packets_dropped += 1;
+                ctx.emit(Event::PacketDrop { device, reason: "rx allocation failed" });
+                req.done_tick = now + rto_ms;
+                ctx.st.devices[device].replies.push_back(req);
+                continue;
+            }
+            // Delivered to the NBD/SUNRPC socket (SOCK_MEMALLOC when reserves are on): the
+            // write completes and the skb is freed after processing.
+            ctx.free_kernel_pages(got);
+            complete_request(ctx, req);
+        }
+        update_congestion(ctx, device);
+    }
+    // Unrelated traffic for ordinary sockets.
+    while ctx.st.net.held.front().is_some_and(|(t, _, _)| *t <= now) {
+        let (_, pages, _) = ctx.st.net.held.pop_front().expect("front exists");
+        ctx.free_kernel_pages(pages);
+    }
+    let Some(traffic) = ctx.cfg.net_traffic.clone() else { return };
+    ctx.st.net.rate_milli += traffic.rx_pages_per_s;
+    let packets = ctx.st.net.rate_milli / 1000;
+    ctx.st.net.rate_milli %= 1000;
+    if packets == 0 {
+        return;
+    }
+    let normal = page_alloc::alloc_no_reclaim(ctx, task, packets, Gfp::ATOMIC_MASK, PageUse::Kernel);
+    if normal > 0 {
+        ctx.st.net.held.push_back((now + traffic.hold_ms, normal, 0));
+    }
+    let mut dropped = packets - normal;
+    if dropped > 0 && memalloc_socks {
+        // The retry with __GFP_MEMALLOC succeeds from the reserve, but the skb is
+        // pfmemalloc and its socket is not SOCK_MEMALLOC: sk_filter drops it.
+        let reserve = page_alloc::alloc_no_reclaim(ctx, task, dropped, Gfp::ATOMIC_MASK.with(Gfp::MEMALLOC), PageUse::Kernel);
+        ctx.free_kernel_pages(reserve);
+    }
+    if dropped > 0 {
+        ctx.st.counters.packets_dropped += dropped;
+        let device = ctx.swap_device().unwrap_or(0);
+        ctx.emit(Event::PacketDrop { device, reason: if memalloc_socks { "pfmemalloc skb for a non-memalloc socket" } else { "rx allocation failed" } });
+        dropped = 0;
+    }
+    debug_assert_eq!(dropped, 0);
+}
+
+/// `kmalloc_reserve` for an RX skb: without reserves, then (if allowed) with __GFP_MEMALLOC.
+fn rx_alloc(ctx: &mut Ctx, task: usize, pages: u64, memalloc_socks: bool) -> u64 {
+    let mut got = page_alloc::alloc_no_reclaim(ctx, task, pages, Gfp::ATOMIC_MASK, PageUse::Kernel);
+    if got < pages && memalloc_socks {
+        got += page_alloc::alloc_no_reclaim(ctx, task, pages - got, Gfp::ATOMIC_MASK.with(Gfp::MEMALLOC), PageUse::Kernel);
+    }
+    got
+}
+
+/// Earliest tick at which any queued I/O completes (for idle skipping).
+pub fn next_completion(ctx: &Ctx) -> Option<Tick> {
+    ctx.st.devices.iter().flat_map(|d| d.queue.front().into_iter().chain(d.replies.front())).map(|r| r.done_tick).min()
+}

@@ -1,0 +1,571 @@
+//! The simulation core: a deterministic model of Linux memory allocation, reclaim and
+//! writeback under pressure. No IO, no clock, no globals, no hash-order iteration.
+//!
+//! One call to [`Sim::step`] advances one tick (1 ms, HZ = 1000) in this fixed order:
+//!
+//! ```text
+//!  1. I/O completions   block::complete_io      disks finish requests → end_page_writeback,
+//!                                               mempool_free (wakes pool->wait), congestion off
+//!                                               (wakes congestion_wait); network replies reach the NIC
+//!  2. tasks, in index   task::run               each task whose sleep ended (timeout or wake-up)
+//!     order                                     runs: user programs fault/dirty/allocate,
+//!                                               kswapd balances, the flusher writes, kcryptd
+//!                                               encrypts, nfsd copies, NET_RX receives, the
+//!                                               OOM reaper reaps
+//!  3. accounting        Sim::account            per-task sleep time, stack depth, reserve use,
+//!                                               hung tasks, progress, trace hash, outcome
+//! ```
+//!
+//! Subsystems are modules named after the kernel mechanism they model; each cites its
+//! kernel function and version.
+
+pub mod block;
+pub mod config;
+pub mod event;
+pub mod gfp;
+pub mod mempool;
+pub mod oom_kill;
+pub mod outcome;
+pub mod page_alloc;
+pub mod policy;
+pub mod rng;
+pub mod sample;
+pub mod stack;
+pub mod state;
+pub mod task;
+pub mod time;
+pub mod vmscan;
+pub mod watermarks;
+pub mod writeback;
+
+use std::hash::{Hash, Hasher};
+
+use config::{Config, DeviceKind, TaskKind};
+use event::{Event, SleepFn};
+use gfp::TaskFlags;
+use policy::Knobs;
+use stack::{Frame, StackBase, StackTables};
+use state::{Counters, Device, Mempool, State, Task, Wait, WaitQueue, Zone};
+use time::Tick;
+use watermarks::{default_min_free_kbytes, setup_per_zone_wmarks, ZoneSize};
+
+/// What a resumable kernel path did this tick.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Finished successfully.
+    Done,
+    /// Gave up (allocation failure).
+    Fail,
+    /// Put the task to sleep; it resumes at the same place when woken.
+    Sleep,
+    /// Ran out of its per-tick budget; continues next tick without sleeping.
+    Yield,
+}
+
+/// Everything a subsystem function may touch during a tick.
+pub struct Ctx<'a> {
+    pub cfg: &'a Config,
+    pub st: &'a mut State,
+    pub stacks: &'a StackTables,
+    pub events: &'a mut Vec<Event>,
+}
+
+/// A deterministic FNV-1a hasher whose `usize`/`isize` writes are widened to 64 bits, so
+/// the same run hashes alike on 32-bit wasm and 64-bit native.
+pub struct TraceHasher(u64);
+
+impl TraceHasher {
+    pub fn new(seed: u64) -> TraceHasher {
+        TraceHasher(0xcbf2_9ce4_8422_2325 ^ seed)
+    }
+}
+
+impl Hasher for TraceHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.write(&(n as u64).to_le_bytes());
+    }
+    fn write_isize(&mut self, n: isize) {
+        self.write(&(n as i64).to_le_bytes());
+    }
+}
+
+impl Ctx<'_> {
+    pub fn emit(&mut self, event: Event) {
+        self.st.counters.events += 1;
+        self.events.push(event);
+    }
+
+    fn task_of_kind(&self, pred: impl Fn(&TaskKind) -> bool) -> Option<usize> {
+        self.cfg.tasks.iter().position(|t| pred(&t.kind))
+    }
+    pub fn kswapd_task(&self) -> Option<usize> {
+        self.task_of_kind(|k| matches!(k, TaskKind::Kswapd))
+    }
+    pub fn flusher_task(&self) -> Option<usize> {
+        self.task_of_kind(|k| matches!(k, TaskKind::Flusher))
+    }
+    pub fn reaper_task(&self) -> Option<usize> {
+        self.task_of_kind(|k| matches!(k, TaskKind::OomReaper))
+    }
+    /// The worker that completes I/O queued at `device` (kcryptd, nfsd).
+    pub fn worker_of(&self, device: usize) -> Option<usize> {
+        self.task_of_kind(|k| matches!(k, TaskKind::Kcryptd { device: d } | TaskKind::Nfsd { device: d } if *d == device))
+    }
+
+    pub fn sleep(&mut self, task: usize, function: SleepFn, timeout: Tick, queue: WaitQueue) {
+        let since = self.st.tick;
+        let t = &mut self.st.tasks[task];
+        t.wait = Some(Wait { function, since, until: since.saturating_add(timeout.max(1)), queue });
+        t.woken = false;
+        if function != SleepFn::Idle {
+            let timeout_ms = if timeout >= u64::MAX / 8 { 0 } else { timeout };
+            self.emit(Event::Sleep { task, function, timeout_ms });
+        }
+    }
+
+    pub fn wake_task(&mut self, task: usize) {
+        if self.st.tasks[task].wait.is_some() {
+            self.st.tasks[task].woken = true;
+        }
+    }
+
+    pub fn wake_queue(&mut self, queue: WaitQueue) {
+        for t in &mut self.st.tasks {
+            if t.wait.as_ref().is_some_and(|w| w.queue == queue) {
+                t.woken = true;
+            }
+        }
+    }
+
+    pub fn any_congested(&self) -> bool {
+        self.st.devices.iter().any(|d| d.congested)
+    }
+
+    pub fn swap_device(&self) -> Option<usize> {
+        self.cfg.swap.as_ref().map(|s| s.device)
+    }
+    pub fn swap_free_slots(&self) -> u64 {
+        self.cfg.swap.as_ref().map_or(0, |s| s.total_pages.saturating_sub(self.st.swap_used))
+    }
+    pub fn swap_room(&self) -> bool {
+        self.swap_free_slots() > 0
+    }
+    pub fn swap_is_network(&self) -> bool {
+        self.swap_device().is_some_and(|d| matches!(self.cfg.devices[d].kind, DeviceKind::Network { .. }))
+    }
+    pub fn is_local_fs(&self, device: usize) -> bool {
+        matches!(self.cfg.devices[device].kind, DeviceKind::Disk { .. })
+    }
+    pub fn device_congested_for_submit(&self, device: usize) -> bool {
+        let d = block::congestion_device(self, device);
+        self.st.devices[d].congested || block::queue_full(self, device)
+    }
+
+    /// The BDI a task writes to (`current->backing_dev_info`): nfsd writes its local fs.
+    pub fn task_bdi(&self, task: usize) -> Option<usize> {
+        match self.cfg.tasks[task].kind {
+            TaskKind::Nfsd { device } => match self.cfg.devices[device].kind {
+                DeviceKind::NfsLoopback { server_fs } => Some(server_fs),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// Hocko's RFC 2/2 makes throttle_vm_writeout return for PF_LESS_THROTTLE tasks; the
+    /// patch exists only with the `hocko-2` variant.
+    pub fn less_throttle_skips_vm_writeout(&self) -> bool {
+        mempool::rules(self.st.knobs.mempool_variant).less_throttle
+    }
+
+    pub fn progress(&mut self) {
+        self.st.last_progress_tick = self.st.tick;
+    }
+
+    pub fn pfmemalloc_pages(&self) -> u64 {
+        self.st.zones.iter().map(|z| z.kernel_pfmemalloc).sum()
+    }
+
+    /// Frees `n` kernel pages, highest zone first.
+    pub fn free_kernel_pages(&mut self, n: u64) {
+        let mut left = n;
+        for z in self.st.zones.iter_mut().rev() {
+            let k = left.min(z.kernel);
+            z.kernel -= k;
+            z.free += k;
+            let pf = k.min(z.kernel_pfmemalloc);
+            z.kernel_pfmemalloc -= pf;
+            left -= k;
+        }
+        debug_assert_eq!(left, 0, "freed more kernel pages than are held");
+    }
+
+    /// Swapped anonymous pages were freed by reclaim: charge them to the tasks with the
+    /// most resident anon (largest first, lowest index on ties).
+    pub fn uncharge_swapped_clean(&mut self, n: u64) {
+        let mut left = n;
+        for _ in 0..self.st.tasks.len() {
+            if left == 0 {
+                break;
+            }
+            let Some(t) = (0..self.st.tasks.len()).filter(|&t| self.st.tasks[t].anon_resident > 0).max_by_key(|&t| (self.st.tasks[t].anon_resident, std::cmp::Reverse(t))) else { break };
+            let k = left.min(self.st.tasks[t].anon_resident);
+            self.st.tasks[t].anon_resident -= k;
+            self.st.tasks[t].anon_swapped += k;
+            left -= k;
+        }
+    }
+
+    /// Unmaps a task's anonymous memory (exit or OOM reap): resident pages return to the
+    /// zones, swap slots are released. Returns resident pages freed.
+    pub fn free_task_anon(&mut self, task: usize) -> u64 {
+        let resident = std::mem::take(&mut self.st.tasks[task].anon_resident);
+        let swapped = std::mem::take(&mut self.st.tasks[task].anon_swapped);
+        let mut left = resident;
+        for z in self.st.zones.iter_mut().rev() {
+            for list in [&mut z.anon_inactive, &mut z.anon_active, &mut z.anon_swapped_clean] {
+                let k = left.min(*list);
+                *list -= k;
+                z.free += k;
+                left -= k;
+            }
+        }
+        // Pages under writeback are freed when their I/O completes; account them as clean then.
+        let freed = resident - left;
+        self.st.swap_used -= (swapped + left).min(self.st.swap_used);
+        freed
+    }
+
+    /// Depth of `task`'s stack right now, from the segments its state implies.
+    pub fn depth_now(&self, task: usize) -> u64 {
+        call_stack_segments(self.cfg, self.st, self.stacks, task).iter().map(|s| s.bytes).sum()
+    }
+
+    pub fn record_depth(&mut self, task: usize, depth: u64, direct_reclaim: bool) {
+        let t = &mut self.st.tasks[task];
+        t.depth_bytes_max = t.depth_bytes_max.max(depth);
+        self.st.max_stack_bytes = self.st.max_stack_bytes.max(depth);
+        if direct_reclaim {
+            self.st.max_stack_bytes_direct_reclaim = self.st.max_stack_bytes_direct_reclaim.max(depth);
+        }
+        let thread_size = u64::from(self.st.knobs.thread_size);
+        if depth > thread_size && self.st.overflow.is_none() {
+            self.st.overflow = Some((task, depth));
+            self.emit(Event::StackOverflow { task, depth_bytes: depth, thread_size });
+        }
+    }
+
+    /// `pageout` → `->writepage` from reclaim: `writes` calls of xfs_vm_writepage on top of
+    /// the current stack, each with the seeded extra depth of kernel-mm.md §14.8.
+    pub fn writepage_stack_check(&mut self, task: usize, direct_reclaim: bool, writes: u64) {
+        let base = self.depth_now(task) + self.stacks.shrink_page_list.bytes + self.stacks.xfs_writepage.bytes;
+        let extra = &self.cfg.extra_depth;
+        let mut deepest = base;
+        for _ in 0..writes.min(vmscan::SWAP_CLUSTER_MAX) {
+            let mut d = base;
+            if extra.interrupt_permille > 0 && self.st.rng_stack.below(1000) < extra.interrupt_permille {
+                d += extra.interrupt_bytes;
+            }
+            if extra.btree_levels_max > 0 {
+                d += self.st.rng_stack.below(extra.btree_levels_max + 1) * extra.btree_level_bytes;
+            }
+            deepest = deepest.max(d);
+        }
+        self.record_depth(task, deepest, direct_reclaim);
+    }
+}
+
+/// The segments making up a task's stack, outermost first.
+fn call_stack_segments<'t>(cfg: &Config, st: &State, stacks: &'t StackTables, task: usize) -> Vec<&'t stack::Segment> {
+    let t = &st.tasks[task];
+    let mut segs = vec![match cfg.tasks[task].kind {
+        TaskKind::Kswapd => &stacks.kswapd,
+        TaskKind::Flusher => &stacks.flusher,
+        TaskKind::Kcryptd { .. } => &stacks.kcryptd,
+        TaskKind::Nfsd { .. } => &stacks.nfsd,
+        TaskKind::NetRx => &stacks.softirq,
+        TaskKind::OomReaper => &stacks.kthread,
+        TaskKind::User { .. } => stacks.base(cfg.tasks[task].stack_base),
+    }];
+    if t.mempool.is_some() {
+        segs.push(&stacks.mempool);
+    }
+    if t.reclaim.is_some() && matches!(cfg.tasks[task].kind, TaskKind::Kswapd) {
+        segs.push(&stacks.kswapd_shrink);
+    } else {
+        if t.alloc.is_some() {
+            segs.push(&stacks.alloc);
+        }
+        if t.reclaim.is_some() {
+            segs.push(&stacks.direct_reclaim);
+        }
+    }
+    if t.wait.as_ref().is_some_and(|w| w.function != SleepFn::Idle) {
+        segs.push(&stacks.sleep);
+    }
+    segs
+}
+
+/// The run: immutable config, mutable state, and the stack tables.
+#[derive(Clone)]
+pub struct Sim {
+    cfg: Config,
+    st: State,
+    stacks: StackTables,
+    events: Vec<Event>,
+}
+
+/// A saved state: restoring it and stepping gives the same trace as never stopping.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Snapshot {
+    pub state: State,
+}
+
+impl Sim {
+    pub fn new(cfg: Config, knobs: Knobs) -> Sim {
+        let stacks = StackTables::build();
+        let n_dev = cfg.devices.len();
+        let zones = cfg
+            .zones
+            .iter()
+            .map(|z| Zone { free: z.managed_pages - z.file_clean_pages, file_inactive: z.file_clean_pages, file_dirty: vec![0; n_dev], file_writeback: vec![0; n_dev], ..Zone::default() })
+            .collect();
+        let tasks = cfg
+            .tasks
+            .iter()
+            .map(|tc| {
+                let kthread = !matches!(tc.kind, TaskKind::User { .. });
+                let kswapd = matches!(tc.kind, TaskKind::Kswapd);
+                Task {
+                    flags: TaskFlags { memalloc: kswapd, kswapd, kthread, softirq: matches!(tc.kind, TaskKind::NetRx), ..TaskFlags::default() },
+                    op_index: 0,
+                    op_done: 0,
+                    rate_milli: 0,
+                    sleep_op_until: None,
+                    anon_resident: 0,
+                    anon_swapped: 0,
+                    dirtied_since_check: 0,
+                    wait: None,
+                    woken: false,
+                    alloc: None,
+                    reclaim: None,
+                    mempool: None,
+                    worker: Default::default(),
+                    exited: false,
+                    killed: false,
+                    hung_reported: false,
+                    depth_bytes: 0,
+                    depth_bytes_max: 0,
+                    sleep_ms_by_fn: [0; 8],
+                    finished_at: None,
+                    bdp_pause_ticks: 0,
+                    in_bdp: false,
+                    io_pending: false,
+                }
+            })
+            .collect();
+        let st = State {
+            tick: 0,
+            wmarks: Vec::new(),
+            knobs: knobs.clone(),
+            zones,
+            swap_used: 0,
+            devices: vec![Device::default(); n_dev],
+            pools: vec![Mempool::default(); cfg.pools.len()],
+            tasks,
+            counters: Counters::default(),
+            oom: Default::default(),
+            net: Default::default(),
+            rng_stack: rng::SimRng::stream(cfg.seed, "stack-extra-depth"),
+            kswapd_awake: false,
+            flusher_kick: false,
+            last_progress_tick: 0,
+            reserve_pages_used_max: 0,
+            min_free_pages: u64::MAX,
+            max_stack_bytes: 0,
+            max_stack_bytes_direct_reclaim: 0,
+            overflow: None,
+            trace_hash: TraceHasher::new(cfg.seed).finish(),
+            finished: false,
+            outcome: None,
+            verdicts: Vec::new(),
+        };
+        let mut sim = Sim { cfg, st, stacks, events: Vec::new() };
+        sim.apply_watermarks();
+        let mut events = Vec::new();
+        let mut ctx = Ctx { cfg: &sim.cfg, st: &mut sim.st, stacks: &sim.stacks, events: &mut events };
+        for pool in 0..ctx.cfg.pools.len() {
+            mempool::prefill(&mut ctx, pool);
+        }
+        sim
+    }
+
+    /// Recomputes min/low/high from the knobs (`setup_per_zone_wmarks` after a sysctl write).
+    fn apply_watermarks(&mut self) {
+        let sizes: Vec<ZoneSize> = self.cfg.zones.iter().map(|z| ZoneSize { managed_pages: z.managed_pages, highmem: z.highmem }).collect();
+        let knobs = &self.st.knobs;
+        let mfk = knobs.min_free_kbytes.unwrap_or_else(|| default_min_free_kbytes(self.cfg.lowmem_pages()));
+        self.st.wmarks = setup_per_zone_wmarks(&sizes, mfk, knobs.watermark_formula, knobs.watermark_scale_factor);
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+    pub fn state(&self) -> &State {
+        &self.st
+    }
+    pub fn knobs(&self) -> &Knobs {
+        &self.st.knobs
+    }
+    pub fn tick(&self) -> Tick {
+        self.st.tick
+    }
+    pub fn stacks(&self) -> &StackTables {
+        &self.stacks
+    }
+    pub fn is_finished(&self) -> bool {
+        self.st.finished
+    }
+    /// Events of the last step.
+    pub fn events(&self) -> &[Event] {
+        &self.events
+    }
+
+    /// Changes knobs between two ticks (the UI's live toggle). The change is an event, so
+    /// it enters the trace hash.
+    pub fn set_knobs(&mut self, knobs: Knobs) {
+        let changed = knobs.diff(&self.st.knobs);
+        self.st.knobs = knobs;
+        self.apply_watermarks();
+        for (knob, value) in changed {
+            self.events.push(Event::KnobChanged { knob, value });
+        }
+    }
+
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot { state: self.st.clone() }
+    }
+
+    pub fn restore(&mut self, snapshot: &Snapshot) {
+        self.st = snapshot.state.clone();
+        self.events.clear();
+    }
+
+    /// The task's current call stack, outermost frame first, including the sleeping
+    /// function's frames (`throttle_vm_writeout` → `congestion_wait` → …).
+    pub fn call_stack(&self, task: usize) -> Vec<Frame> {
+        let mut frames: Vec<Frame> = Vec::new();
+        let segs = call_stack_segments(&self.cfg, &self.st, &self.stacks, task);
+        let sleeping = self.st.tasks[task].wait.as_ref().filter(|w| w.function != SleepFn::Idle).map(|w| w.function);
+        for seg in segs {
+            if std::ptr::eq(seg, &self.stacks.sleep) {
+                if let Some(f) = sleeping {
+                    frames.push(Frame { function: f.name().to_string(), bytes: 0, estimated: true });
+                }
+            }
+            frames.extend(seg.frames.iter().cloned());
+        }
+        frames
+    }
+
+    /// Advances exactly one tick. Returns the events of this tick.
+    pub fn step(&mut self) -> &[Event] {
+        if !matches!(self.events.last(), Some(Event::KnobChanged { .. })) {
+            self.events.clear();
+        }
+        if self.st.finished {
+            self.events.clear();
+            return &self.events;
+        }
+        let mut events = std::mem::take(&mut self.events);
+        {
+            let mut ctx = Ctx { cfg: &self.cfg, st: &mut self.st, stacks: &self.stacks, events: &mut events };
+            block::complete_io(&mut ctx);
+            for task in 0..ctx.cfg.tasks.len() {
+                run_if_ready(&mut ctx, task);
+                if ctx.st.overflow.is_some() {
+                    break;
+                }
+            }
+            account(&mut ctx);
+            outcome::check(&mut ctx);
+        }
+        self.events = events;
+        let mut h = TraceHasher(self.st.trace_hash);
+        self.st.tick.hash(&mut h);
+        for z in &self.st.zones {
+            (z.free, z.anon_writeback, z.file_dirty_total()).hash(&mut h);
+        }
+        self.st.swap_used.hash(&mut h);
+        self.events.hash(&mut h);
+        self.st.trace_hash = h.finish();
+        self.st.tick += 1;
+        &self.events
+    }
+
+    /// Runs to the end (or `max_ticks`), returning the number of events seen.
+    pub fn run(&mut self, max_ticks: Tick) -> u64 {
+        let mut events = 0;
+        while !self.st.finished && self.st.tick < max_ticks {
+            events += self.step().len() as u64;
+        }
+        events
+    }
+}
+
+fn run_if_ready(ctx: &mut Ctx, task: usize) {
+    let now = ctx.st.tick;
+    let t = &mut ctx.st.tasks[task];
+    if t.exited {
+        return;
+    }
+    if let Some(w) = &t.wait {
+        if !(t.woken || now >= w.until) {
+            return;
+        }
+        t.wait = None;
+        t.woken = false;
+    }
+    task::run(ctx, task);
+}
+
+/// Phase 3: per-task sleep time and stack depth, reserve use, hung tasks.
+fn account(ctx: &mut Ctx) {
+    let now = ctx.st.tick;
+    for task in 0..ctx.st.tasks.len() {
+        if ctx.st.tasks[task].exited {
+            continue;
+        }
+        let depth = ctx.depth_now(task);
+        ctx.st.tasks[task].depth_bytes = depth;
+        let in_reclaim = ctx.st.tasks[task].reclaim.is_some() && !ctx.st.tasks[task].flags.kswapd;
+        ctx.record_depth(task, depth, in_reclaim);
+        let Some(w) = ctx.st.tasks[task].wait.clone() else { continue };
+        let idx = SleepFn::ALL.iter().position(|f| *f == w.function).expect("every SleepFn is listed");
+        ctx.st.tasks[task].sleep_ms_by_fn[idx] += 1;
+        let hung_timeout = ctx.cfg.hung_task_timeout_ticks;
+        if w.function != SleepFn::Idle && !ctx.st.tasks[task].hung_reported && now - w.since >= hung_timeout && w.until - w.since > hung_timeout {
+            ctx.st.tasks[task].hung_reported = true;
+            ctx.emit(Event::HungTask { task, function: w.function, blocked_ms: now - w.since });
+        }
+    }
+    for (z, zone) in ctx.st.zones.iter().enumerate() {
+        let min = ctx.st.wmarks[z].min();
+        ctx.st.reserve_pages_used_max = ctx.st.reserve_pages_used_max.max(min.saturating_sub(zone.free));
+        ctx.st.min_free_pages = ctx.st.min_free_pages.min(zone.free);
+    }
+}
+
+/// Kernel-stack helper re-exported for callers that only need a base's frames.
+pub fn base_frames(stacks: &StackTables, base: StackBase) -> &[Frame] {
+    &stacks.base(base).frames
+}

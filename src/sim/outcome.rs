@@ -1,0 +1,167 @@
+//! How a run ends (issue contract, kernel-mm.md §14.9): `stack_overflow` > `oom_kill` >
+//! `deadlocked` > `stalled` > `completed` > `incomplete`, with the tick it was reached and
+//! the verdict-like events on the way. A deadlock needs a wait-for chain: each blocked task
+//! waits for something only another blocked task (or itself) can provide.
+
+use serde::{Deserialize, Serialize};
+
+use super::config::{DeviceKind, TaskKind};
+use super::event::{Event, SleepFn};
+use super::state::WaitQueue;
+use super::time::Tick;
+use super::Ctx;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutcomeKind {
+    StackOverflow,
+    OomKill,
+    Deadlocked,
+    Stalled,
+    Completed,
+    Incomplete,
+}
+
+impl OutcomeKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            OutcomeKind::StackOverflow => "stack_overflow",
+            OutcomeKind::OomKill => "oom_kill",
+            OutcomeKind::Deadlocked => "deadlocked",
+            OutcomeKind::Stalled => "stalled",
+            OutcomeKind::Completed => "completed",
+            OutcomeKind::Incomplete => "incomplete",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outcome {
+    pub kind: OutcomeKind,
+    pub at_tick: Tick,
+    /// For deadlocks: the wait-for chain in words.
+    pub chain: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verdict {
+    pub kind: String,
+    pub at_ms: Tick,
+    pub task: Option<String>,
+    pub function: Option<String>,
+    pub chain: Vec<String>,
+}
+
+/// Records verdict-like events of this tick and decides whether the run is over.
+pub fn check(ctx: &mut Ctx) {
+    let now = ctx.st.tick;
+    let name = |ctx: &Ctx, t: usize| ctx.cfg.tasks[t].name.clone();
+    let mut new = Vec::new();
+    for ev in ctx.events.iter() {
+        let v = match ev {
+            Event::OomKill { victim, .. } => Some(("oom_kill", Some(*victim), "oom_kill_process")),
+            Event::OomReaped { victim, .. } => Some(("oom_reaped", Some(*victim), "__oom_reap_task")),
+            Event::StackOverflow { task, .. } => Some(("stack_overflow", Some(*task), "xfs_vm_writepage")),
+            Event::HungTask { task, function, .. } => Some(("hung_task", Some(*task), function.name())),
+            _ => None,
+        };
+        if let Some((kind, task, function)) = v {
+            new.push(Verdict { kind: kind.to_string(), at_ms: now, task: task.map(|t| name(ctx, t)), function: Some(function.to_string()), chain: Vec::new() });
+        }
+    }
+    ctx.st.verdicts.extend(new);
+
+    let must: Vec<usize> = (0..ctx.cfg.tasks.len()).filter(|&t| ctx.cfg.tasks[t].must_finish).collect();
+    let decided = if let Some((task, _)) = ctx.st.overflow {
+        Some(Outcome { kind: OutcomeKind::StackOverflow, at_tick: now, chain: vec![name(ctx, task)] })
+    } else if let Some(&t) = must.iter().find(|&&t| ctx.st.tasks[t].killed) {
+        let at = ctx.st.verdicts.iter().find(|v| v.kind == "oom_kill" && v.task.as_deref() == Some(&ctx.cfg.tasks[t].name)).map_or(now, |v| v.at_ms);
+        Some(Outcome { kind: OutcomeKind::OomKill, at_tick: at, chain: Vec::new() })
+    } else if must.iter().all(|&t| ctx.st.tasks[t].finished_at.is_some()) {
+        Some(Outcome { kind: OutcomeKind::Completed, at_tick: now, chain: Vec::new() })
+    } else if now + 1 >= ctx.cfg.duration_ticks {
+        Some(end_of_time(ctx))
+    } else {
+        None
+    };
+    if let Some(outcome) = decided {
+        ctx.st.verdicts.push(Verdict { kind: outcome.kind.name().to_string(), at_ms: outcome.at_tick, task: None, function: None, chain: outcome.chain.clone() });
+        ctx.st.outcome = Some(outcome);
+        ctx.st.finished = true;
+    }
+}
+
+fn end_of_time(ctx: &Ctx) -> Outcome {
+    let now = ctx.st.tick;
+    let quiet = now.saturating_sub(ctx.st.last_progress_tick);
+    if quiet < ctx.cfg.stall_window_ticks {
+        return Outcome { kind: OutcomeKind::Incomplete, at_tick: now, chain: Vec::new() };
+    }
+    let chain = wait_for_chain(ctx);
+    let kind = if chain.is_empty() { OutcomeKind::Stalled } else { OutcomeKind::Deadlocked };
+    Outcome { kind, at_tick: ctx.st.last_progress_tick, chain }
+}
+
+/// One link: what `task` waits for, and which task alone can provide it.
+fn waits_for(ctx: &Ctx, task: usize) -> Option<(String, Option<usize>)> {
+    let w = ctx.st.tasks[task].wait.as_ref()?;
+    let name = &ctx.cfg.tasks[task].name;
+    let writeback_owner = || {
+        // The device whose writeback cannot complete without a worker, and that worker.
+        (0..ctx.cfg.devices.len()).find_map(|d| {
+            let pending = !ctx.st.devices[d].work.is_empty();
+            match ctx.cfg.devices[d].kind {
+                DeviceKind::DmCrypt { .. } | DeviceKind::NfsLoopback { .. } if pending => ctx.worker_of(d).map(|wk| (d, Some(wk))),
+                DeviceKind::Network { .. } if !ctx.st.devices[d].replies.is_empty() => Some((d, ctx.cfg.tasks.iter().position(|t| matches!(t.kind, TaskKind::NetRx)))),
+                _ => None,
+            }
+        })
+    };
+    match w.function {
+        SleepFn::ThrottleVmWriteout | SleepFn::CongestionWait | SleepFn::WaitIffCongested | SleepFn::BalanceDirtyPages => {
+            let (d, next) = writeback_owner()?;
+            let who = next.map_or("nobody".to_string(), |n| ctx.cfg.tasks[n].name.clone());
+            Some((format!("{name} → {} → writeback of {} pages that only {who} completes", w.function.name(), ctx.cfg.devices[d].name), next))
+        }
+        SleepFn::MempoolAlloc => {
+            let WaitQueue::Pool(pool) = w.queue else { return None };
+            let (d, next) = writeback_owner()?;
+            let who = next.map_or("nobody".to_string(), |n| ctx.cfg.tasks[n].name.clone());
+            Some((format!("{name} → mempool_alloc({}) → elements held by I/O on {} that only {who} completes", ctx.cfg.pools[pool].name, ctx.cfg.devices[d].name), next))
+        }
+        SleepFn::PfmemallocWait => Some((format!("{name} → pfmemalloc_wait → kswapd"), ctx.kswapd_task())),
+        SleepFn::IoWait | SleepFn::Idle => {
+            if matches!(ctx.cfg.tasks[task].kind, TaskKind::NetRx) && ctx.st.counters.packets_dropped > 0 {
+                // NET_RX is stuck when its skb allocations fail: memory comes back only when
+                // swap writeback completes, which needs these very replies.
+                let (d, _) = writeback_owner()?;
+                return Some((format!("{name} → skb allocation fails below the atomic reserve → memory freed only by writeback on {}", ctx.cfg.devices[d].name), Some(task)));
+            }
+            None
+        }
+    }
+}
+
+/// Follows the wait-for links from the first blocked task that must finish; returns the
+/// chain if it closes on itself (a cycle), else empty.
+pub fn wait_for_chain(ctx: &Ctx) -> Vec<String> {
+    for start in (0..ctx.cfg.tasks.len()).filter(|&t| ctx.cfg.tasks[t].must_finish && !ctx.st.tasks[t].exited) {
+        let mut chain = Vec::new();
+        let mut seen = vec![false; ctx.cfg.tasks.len()];
+        let mut cur = start;
+        // A blocked kernel thread that `start` waits on may itself be mid-reclaim: follow it.
+        for _ in 0..ctx.cfg.tasks.len() + 1 {
+            if seen[cur] {
+                return chain;
+            }
+            seen[cur] = true;
+            let Some((link, next)) = waits_for(ctx, cur) else { break };
+            chain.push(link);
+            match next {
+                Some(n) => cur = n,
+                None => break,
+            }
+        }
+    }
+    Vec::new()
+}

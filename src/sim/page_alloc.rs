@@ -1,0 +1,292 @@
+//! The page allocator: `get_page_from_freelist` over the zonelist and a resumable
+//! `__alloc_pages_slowpath` in the 2.6.35, 3.6 and 4.7 shapes (mm/page_alloc.c,
+//! kernel-mm.md §2.2–§2.4). A request asks for `want` order-0 pages at once: pages are
+//! counts, and one call serves a whole tick's worth of faults of a task.
+
+use super::event::{Event, SleepFn};
+use super::gfp::{gfp_to_alloc_flags, AllocFlags, Gfp};
+use super::policy::AllocSlowpath;
+use super::state::{AllocReq, SlowStage, WaitQueue};
+use super::time::{HZ, HZ_DIV_10, HZ_DIV_50};
+use super::watermarks::{order0_floor, pages_allowed, Mark};
+use super::{oom_kill, vmscan, Ctx, Step};
+
+/// `MAX_RECLAIM_RETRIES` (4.7 `should_reclaim_retry`).
+pub const MAX_RECLAIM_RETRIES: u32 = 16;
+
+/// What the allocated pages become.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PageUse {
+    /// Anonymous memory of the task (page fault).
+    Anon,
+    /// A page-cache page dirtied for `device`.
+    FileDirty { device: usize },
+    /// A clean page-cache page (read).
+    FileClean,
+    /// Kernel memory: slab, mempool element, skb, ciphertext page.
+    Kernel,
+}
+
+/// `get_page_from_freelist`: take up to `want` pages, zone by zone (highest zone first,
+/// as a zonelist for a movable/normal allocation is ordered), each zone only while its
+/// free count stays above the mark after the HIGH/HARDER cuts. Returns pages taken.
+pub fn get_page_from_freelist(ctx: &mut Ctx, task: usize, want: u64, mark: Mark, af: AllocFlags, use_: PageUse) -> u64 {
+    let mut got = 0;
+    for zone_idx in (0..ctx.st.zones.len()).rev() {
+        if got == want {
+            break;
+        }
+        let wm = ctx.st.wmarks[zone_idx];
+        let floor = order0_floor(wm.get(mark), af.high, af.harder, af.no_watermarks);
+        let zone = &mut ctx.st.zones[zone_idx];
+        let n = pages_allowed(zone.free, floor, want - got);
+        if n == 0 {
+            continue;
+        }
+        let below_min_before = wm.min().saturating_sub(zone.free);
+        zone.free -= n;
+        match use_ {
+            PageUse::Anon => zone.anon_active += n,
+            PageUse::FileDirty { device } => zone.file_dirty[device] += n,
+            PageUse::FileClean => zone.file_inactive += n,
+            PageUse::Kernel => {
+                zone.kernel += n;
+                if af.no_watermarks {
+                    // page->pfmemalloc: the page came from the reserve-bypassing attempt
+                    // (v3.6 get_page_from_freelist; kernel-mm.md §7.2).
+                    let below = wm.min().saturating_sub(zone.free).min(n);
+                    zone.kernel_pfmemalloc += below;
+                }
+            }
+        }
+        let below_min_after = wm.min().saturating_sub(zone.free);
+        if below_min_after > below_min_before {
+            let free_after = zone.free;
+            ctx.emit(Event::ReserveUsed { task, zone: zone_idx, pages: below_min_after - below_min_before, free_after });
+        }
+        got += n;
+    }
+    got
+}
+
+/// Pages allocated with the fast path only (`ALLOC_WMARK_LOW`), then the min-mark try:
+/// what `alloc_pages` achieves without entering reclaim. Used by atomic callers.
+pub fn alloc_no_reclaim(ctx: &mut Ctx, task: usize, want: u64, gfp: Gfp, use_: PageUse) -> u64 {
+    let mut got = get_page_from_freelist(ctx, task, want, Mark::Low, AllocFlags::default(), use_);
+    if got < want {
+        if gfp.has(Gfp::KSWAPD_RECLAIM) {
+            wakeup_kswapd(ctx);
+        }
+        let flags = ctx.st.tasks[task].flags;
+        let af = gfp_to_alloc_flags(gfp, flags, ctx.st.knobs.alloc_slowpath);
+        let at_min = AllocFlags { no_watermarks: false, ..af };
+        got += get_page_from_freelist(ctx, task, want - got, Mark::Min, at_min, use_);
+        if got < want && af.no_watermarks {
+            got += get_page_from_freelist(ctx, task, want - got, Mark::Min, af, use_);
+        }
+    }
+    got
+}
+
+/// `wakeup_kswapd` (all zones share one node here).
+pub fn wakeup_kswapd(ctx: &mut Ctx) {
+    if !ctx.st.kswapd_awake {
+        ctx.st.kswapd_awake = true;
+        ctx.st.counters.kswapd_wakeups += 1;
+        ctx.emit(Event::KswapdWake { zone: ctx.st.zones.len() - 1 });
+    }
+    if let Some(k) = ctx.kswapd_task() {
+        ctx.wake_task(k);
+    }
+}
+
+/// `pfmemalloc_watermark_ok` (3.6 vmscan.c): free in zones ≤ NORMAL above half their min.
+pub fn pfmemalloc_watermark_ok(ctx: &Ctx) -> bool {
+    let (mut free, mut reserve) = (0, 0);
+    for (zone_idx, zone) in ctx.st.zones.iter().enumerate() {
+        if ctx.cfg.zones[zone_idx].highmem {
+            continue;
+        }
+        free += zone.free;
+        reserve += ctx.st.wmarks[zone_idx].min();
+    }
+    free > reserve / 2
+}
+
+/// Starts an allocation request for the task (the caller then drives `alloc_pages`).
+pub fn begin(ctx: &mut Ctx, task: usize, gfp: Gfp, want: u64) {
+    debug_assert!(ctx.st.tasks[task].alloc.is_none(), "one page allocation at a time per task");
+    ctx.st.tasks[task].alloc = Some(AllocReq { gfp, want, stage: SlowStage::Fast, no_progress_loops: 0, did_some_progress: false });
+}
+
+/// Drives the task's pending `AllocReq`. Pages obtained are added to `*got` as they come;
+/// `Step::Done` when `want` is met, `Step::Fail` when the slow path gives up, otherwise
+/// the task sleeps (`Step::Sleep`) or yields the CPU until next tick (`Step::Yield`).
+pub fn alloc_pages(ctx: &mut Ctx, task: usize, use_: PageUse, got: &mut u64) -> Step {
+    let mut req = ctx.st.tasks[task].alloc.clone().expect("alloc_pages without a request");
+    let step = slowpath(ctx, task, use_, &mut req, got);
+    ctx.st.tasks[task].alloc = match step {
+        Step::Done | Step::Fail => None,
+        Step::Sleep | Step::Yield => Some(req),
+    };
+    step
+}
+
+fn remaining(req: &AllocReq, got: u64) -> u64 {
+    req.want.saturating_sub(got)
+}
+
+fn slowpath(ctx: &mut Ctx, task: usize, use_: PageUse, req: &mut AllocReq, got: &mut u64) -> Step {
+    let shape = ctx.st.knobs.alloc_slowpath;
+    let flags = ctx.st.tasks[task].flags;
+    let af = gfp_to_alloc_flags(req.gfp, flags, shape);
+    let at_min = AllocFlags { no_watermarks: false, ..af };
+
+    if req.stage == SlowStage::Fast {
+        *got += get_page_from_freelist(ctx, task, remaining(req, *got), Mark::Low, AllocFlags::default(), use_);
+        if remaining(req, *got) == 0 {
+            return Step::Done;
+        }
+        // Slow path step 1: wake kswapd, then try at min with ALLOC_NO_WATERMARKS masked out.
+        if req.gfp.has(Gfp::KSWAPD_RECLAIM) {
+            wakeup_kswapd(ctx);
+        }
+        *got += get_page_from_freelist(ctx, task, remaining(req, *got), Mark::Min, at_min, use_);
+        if remaining(req, *got) == 0 {
+            return Step::Done;
+        }
+        req.stage = SlowStage::Rebalance;
+    }
+
+    if req.stage == SlowStage::Rebalance {
+        // rebalance: the no-watermarks try (`__alloc_pages_high_priority`).
+        if af.no_watermarks {
+            *got += get_page_from_freelist(ctx, task, remaining(req, *got), Mark::Min, af, use_);
+            if remaining(req, *got) == 0 {
+                return Step::Done;
+            }
+        }
+        if !req.gfp.can_direct_reclaim() {
+            return fail(ctx, task, req, "__alloc_pages_slowpath");
+        }
+        // Reclaimers never recurse into reclaim; an OOM victim fails instead of reclaiming.
+        if flags.memalloc || flags.memdie {
+            return fail(ctx, task, req, "__alloc_pages_slowpath");
+        }
+        // throttle_direct_reclaim (3.6+, kernel-mm.md §7.6): kernel threads exempt; a
+        // GFP_TRANSIENT allocation is never throttled (§14.2).
+        if ctx.st.knobs.pfmemalloc_reserves && shape != AllocSlowpath::V2_6_35 && !flags.kthread && !req.gfp.has(Gfp::TRANSIENT) && !pfmemalloc_watermark_ok(ctx) {
+            wakeup_kswapd(ctx);
+            ctx.st.counters.pgscan_direct_throttle += 1;
+            req.stage = SlowStage::Reclaim;
+            let timeout = if req.gfp.has(Gfp::FS) { u64::MAX / 4 } else { HZ };
+            ctx.sleep(task, SleepFn::PfmemallocWait, timeout, WaitQueue::PfmemallocWait);
+            return Step::Sleep;
+        }
+        req.stage = SlowStage::Reclaim;
+    }
+
+    // Direct reclaim (`__alloc_pages_direct_reclaim` with PF_MEMALLOC around it).
+    if ctx.st.tasks[task].reclaim.is_none() {
+        vmscan::begin_direct_reclaim(ctx, task, req.gfp);
+    }
+    match vmscan::direct_reclaim(ctx, task) {
+        Step::Sleep => return Step::Sleep,
+        Step::Yield => return Step::Yield,
+        Step::Done | Step::Fail => {}
+    }
+    let reclaimed = vmscan::end_direct_reclaim(ctx, task);
+    let progress = reclaimed > 0;
+    req.did_some_progress = progress;
+    *got += get_page_from_freelist(ctx, task, remaining(req, *got), Mark::Min, at_min, use_);
+    if remaining(req, *got) == 0 {
+        return Step::Done;
+    }
+    if req.gfp.has(Gfp::NORETRY) {
+        return fail(ctx, task, req, "__alloc_pages_slowpath");
+    }
+    req.stage = SlowStage::Rebalance;
+    match shape {
+        AllocSlowpath::V2_6_35 | AllocSlowpath::V3_6 => {
+            if !progress && req.gfp.has(Gfp::FS) {
+                may_oom(ctx, task, req, use_, got);
+                if remaining(req, *got) == 0 {
+                    return Step::Done;
+                }
+            }
+            // should_alloc_retry: order-0 allocations retry forever, after a HZ/50 nap.
+            let function = if shape == AllocSlowpath::V2_6_35 { SleepFn::CongestionWait } else { SleepFn::WaitIffCongested };
+            nap(ctx, task, function, HZ_DIV_50, req.gfp)
+        }
+        AllocSlowpath::V4_7 => {
+            req.no_progress_loops = if progress { 0 } else { req.no_progress_loops + 1 };
+            if should_reclaim_retry(ctx, req.no_progress_loops) {
+                if !progress && dirty_writeback_heavy(ctx) {
+                    ctx.sleep(task, SleepFn::CongestionWait, HZ_DIV_10, WaitQueue::Congestion);
+                    return Step::Sleep;
+                }
+                return Step::Yield;
+            }
+            may_oom(ctx, task, req, use_, got);
+            req.no_progress_loops = 0;
+            if remaining(req, *got) == 0 {
+                return Step::Done;
+            }
+            Step::Yield
+        }
+    }
+}
+
+/// The allocator's retry nap: `congestion_wait` sleeps the full timeout unless a BDI
+/// leaves congestion; `wait_iff_congested` sleeps only while some BDI is congested.
+fn nap(ctx: &mut Ctx, task: usize, function: SleepFn, timeout: u64, gfp: Gfp) -> Step {
+    if gfp.has(Gfp::TRANSIENT) {
+        return Step::Yield;
+    }
+    if function == SleepFn::WaitIffCongested && !ctx.any_congested() {
+        return Step::Yield;
+    }
+    ctx.sleep(task, function, timeout, WaitQueue::Congestion);
+    Step::Sleep
+}
+
+/// 4.7 `should_reclaim_retry`: would free + reclaimable (discounted by the number of
+/// no-progress loops) pass the min watermark of some zone?
+fn should_reclaim_retry(ctx: &Ctx, no_progress_loops: u32) -> bool {
+    if no_progress_loops > MAX_RECLAIM_RETRIES {
+        return false;
+    }
+    let swap_room = ctx.swap_room();
+    (0..ctx.st.zones.len()).any(|z| {
+        let zone = &ctx.st.zones[z];
+        let reclaimable = zone.reclaimable(swap_room);
+        let available = zone.free + reclaimable * u64::from(MAX_RECLAIM_RETRIES - no_progress_loops) / u64::from(MAX_RECLAIM_RETRIES);
+        available > ctx.st.wmarks[z].min()
+    })
+}
+
+/// 4.7: no progress while dirty + writeback exceed half the reclaimable pages.
+fn dirty_writeback_heavy(ctx: &Ctx) -> bool {
+    let swap_room = ctx.swap_room();
+    ctx.st.zones.iter().any(|z| {
+        let busy = z.file_dirty_total() + z.file_writeback_total() + z.anon_writeback;
+        busy > z.reclaimable(swap_room) / 2
+    })
+}
+
+/// `__alloc_pages_may_oom`: one more try at the high mark, then `out_of_memory`.
+fn may_oom(ctx: &mut Ctx, task: usize, req: &AllocReq, use_: PageUse, got: &mut u64) {
+    *got += get_page_from_freelist(ctx, task, remaining(req, *got), Mark::High, AllocFlags::default(), use_);
+    if remaining(req, *got) == 0 {
+        return;
+    }
+    oom_kill::out_of_memory(ctx, task, req.gfp);
+}
+
+fn fail(ctx: &mut Ctx, task: usize, req: &AllocReq, function: &'static str) -> Step {
+    ctx.st.counters.alloc_failures += 1;
+    if !req.gfp.has(Gfp::NOWARN) {
+        ctx.emit(Event::AllocFail { task, gfp: req.gfp.describe(), function });
+    }
+    Step::Fail
+}

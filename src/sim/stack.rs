@@ -1,0 +1,242 @@
+//! Kernel stack depth: every task's call stack is a list of named frames with byte sizes,
+//! assembled from segments. Segment frames come from the real traces in
+//! `data/stack-traces/` (Chinner 2010, Gorman 2010) where those exist; frames the traces do
+//! not show are estimates and are marked so (kernel-mm.md §11.3, §14.8).
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Frame {
+    pub function: String,
+    pub bytes: u64,
+    /// True when the size is an estimate rather than a measured frame.
+    pub estimated: bool,
+}
+
+/// A run of frames that always appear together, bottom (outermost) first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Segment {
+    pub frames: Vec<Frame>,
+    pub bytes: u64,
+}
+
+impl Segment {
+    fn new(frames: Vec<Frame>) -> Segment {
+        let bytes = frames.iter().map(|f| f.bytes).sum();
+        Segment { frames, bytes }
+    }
+}
+
+const CHINNER_CSV: &str = include_str!("../../data/stack-traces/chinner-2010-xfs-direct-reclaim.csv");
+const GORMAN_CSV: &str = include_str!("../../data/stack-traces/gorman-2010-flusher-xfs.csv");
+
+/// Rows of a trace CSV (`depth_bytes,size_bytes,function,module`), outermost frame first.
+fn parse_trace(csv: &str) -> Vec<Frame> {
+    let mut frames: Vec<Frame> = csv
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let mut cols = line.split(',');
+            let _depth = cols.next()?;
+            let size = cols.next()?.parse::<u64>().ok()?;
+            let function = cols.next()?.to_string();
+            Some(Frame { function, bytes: size, estimated: false })
+        })
+        .collect();
+    frames.reverse();
+    frames
+}
+
+/// The frames of `trace` from `from` up to and including `to` (outermost first).
+fn slice(trace: &[Frame], from: &str, to: &str) -> Vec<Frame> {
+    let start = trace.iter().position(|f| f.function == from).expect("frame in trace");
+    let end = trace.iter().position(|f| f.function == to).expect("frame in trace");
+    trace[start..=end].to_vec()
+}
+
+fn est(frames: &[(&str, u64)]) -> Vec<Frame> {
+    frames.iter().map(|(f, b)| Frame { function: (*f).to_string(), bytes: *b, estimated: true }).collect()
+}
+
+/// Which base a task's stack starts from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StackBase {
+    /// `sys_select` → … → `__get_free_pages`: Chinner's caller, 1728 bytes.
+    #[serde(rename = "sys_select")]
+    SysSelect,
+    /// An anonymous page fault (estimated sizes).
+    #[serde(rename = "page_fault")]
+    PageFault,
+    /// A buffered `write(2)` into the page cache (estimated sizes).
+    #[serde(rename = "sys_write")]
+    SysWrite,
+    /// A kernel thread's loop (kswapd, flusher, workers, nfsd, oom_reaper).
+    #[serde(rename = "kthread")]
+    Kthread,
+    /// Network receive softirq.
+    #[serde(rename = "softirq")]
+    Softirq,
+}
+
+/// All segments, built once per run from the embedded traces.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StackTables {
+    pub sys_select: Segment,
+    pub page_fault: Segment,
+    pub sys_write: Segment,
+    pub kthread: Segment,
+    pub softirq: Segment,
+    pub kswapd: Segment,
+    pub flusher: Segment,
+    /// `xfs_vm_writepage` … `get_page_from_freelist` in Mel's flusher trace (to 5064 bytes).
+    pub flusher_writepage: Segment,
+    pub kcryptd: Segment,
+    pub nfsd: Segment,
+    /// `__alloc_pages_nodemask` (Chinner: 240 bytes).
+    pub alloc: Segment,
+    /// `try_to_free_pages` → `do_try_to_free_pages` → `shrink_zone` (Chinner sizes).
+    pub direct_reclaim: Segment,
+    /// `shrink_zone` as kswapd calls it from `balance_pgdat`.
+    pub kswapd_shrink: Segment,
+    /// `shrink_page_list` (384 bytes); `pageout` is inlined in Chinner's trace.
+    pub shrink_page_list: Segment,
+    /// `xfs_vm_writepage` … `mempool_alloc_slab`: Chinner's 4448 bytes.
+    pub xfs_writepage: Segment,
+    /// `swap_writepage` → `submit_bio` → `dm_request` → `mempool_alloc` (estimated).
+    pub swap_writepage: Segment,
+    /// `mempool_alloc` → `mempool_alloc_slab` → `kmem_cache_alloc` → slab refill (estimated
+    /// from the 2010 traces' sizes of the same functions).
+    pub mempool: Segment,
+    /// `schedule_timeout` … `schedule` under any sleeping function (estimated).
+    pub sleep: Segment,
+}
+
+impl StackTables {
+    pub fn build() -> StackTables {
+        let chinner = parse_trace(CHINNER_CSV);
+        let gorman = parse_trace(GORMAN_CSV);
+        let kthread = est(&[("ret_from_fork", 56), ("kthread", 96)]);
+        let with = |base: &[Frame], more: Vec<Frame>| Segment::new(base.iter().cloned().chain(more).collect());
+        StackTables {
+            sys_select: Segment::new(slice(&chinner, "system_call_fastpath", "alloc_pages_current")),
+            page_fault: Segment::new(est(&[
+                ("page_fault", 16),
+                ("do_page_fault", 176),
+                ("handle_mm_fault", 160),
+                ("do_anonymous_page", 96),
+                ("alloc_pages_vma", 64),
+            ])),
+            sys_write: Segment::new(est(&[
+                ("system_call_fastpath", 128),
+                ("sys_write", 80),
+                ("vfs_write", 64),
+                ("do_sync_write", 176),
+                ("xfs_file_aio_write", 240),
+                ("generic_file_buffered_write", 144),
+                ("grab_cache_page_write_begin", 64),
+            ])),
+            kthread: Segment::new(kthread.clone()),
+            softirq: Segment::new(est(&[
+                ("irq_exit", 16),
+                ("__do_softirq", 96),
+                ("net_rx_action", 112),
+                ("napi_gro_receive", 48),
+                ("__netdev_alloc_skb", 48),
+                ("__alloc_skb", 80),
+                ("kmalloc_reserve", 48),
+            ])),
+            kswapd: with(&kthread, est(&[("kswapd", 128), ("balance_pgdat", 208)])),
+            flusher: Segment::new(slice(&gorman, "kernel_thread_helper", "__writepage")),
+            flusher_writepage: Segment::new(slice(&gorman, "xfs_vm_writepage", "get_page_from_freelist")),
+            kcryptd: with(
+                &kthread,
+                est(&[("worker_thread", 96), ("process_one_work", 112), ("kcryptd_crypt", 96), ("bio_alloc_bioset", 64)]),
+            ),
+            nfsd: with(
+                &kthread,
+                est(&[("nfsd", 64), ("svc_process", 96), ("nfsd_dispatch", 64), ("nfsd_write", 96), ("nfsd_vfs_write", 128), ("vfs_writev", 112), ("generic_perform_write", 144)]),
+            ),
+            alloc: Segment::new(slice(&chinner, "__alloc_pages_nodemask", "__alloc_pages_nodemask")),
+            direct_reclaim: Segment::new(slice(&chinner, "try_to_free_pages", "shrink_zone")),
+            kswapd_shrink: Segment::new(slice(&chinner, "shrink_zone", "shrink_zone")),
+            shrink_page_list: Segment::new(slice(&chinner, "shrink_page_list", "shrink_page_list")),
+            xfs_writepage: Segment::new(slice(&chinner, "xfs_vm_writepage", "mempool_alloc_slab")),
+            swap_writepage: Segment::new(est(&[
+                ("swap_writepage", 48),
+                ("__swap_writepage", 96),
+                ("submit_bio", 80),
+                ("generic_make_request", 208),
+                ("dm_request", 64),
+                ("__split_and_process_bio", 112),
+            ])),
+            mempool: Segment::new(est(&[
+                ("mempool_alloc", 144),
+                ("mempool_alloc_slab", 16),
+                ("kmem_cache_alloc", 64),
+                ("__slab_alloc", 96),
+                ("new_slab", 48),
+                ("alloc_pages_current", 48),
+            ])),
+            sleep: Segment::new(est(&[("io_schedule_timeout", 48), ("schedule_timeout", 96), ("schedule", 176)])),
+        }
+    }
+
+    pub fn base(&self, base: StackBase) -> &Segment {
+        match base {
+            StackBase::SysSelect => &self.sys_select,
+            StackBase::PageFault => &self.page_fault,
+            StackBase::SysWrite => &self.sys_write,
+            StackBase::Kthread => &self.kthread,
+            StackBase::Softirq => &self.softirq,
+        }
+    }
+}
+
+/// The seeded extra depth the traces do not show (kernel-mm.md §14.8): an interrupt
+/// taken on the same stack, and extra btree split levels during delalloc conversion.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExtraDepth {
+    /// Chance, per ->writepage call from reclaim, that a hardware interrupt lands on the
+    /// task stack at its deepest point (per mille).
+    pub interrupt_permille: u64,
+    pub interrupt_bytes: u64,
+    /// Extra btree levels split during delalloc conversion: uniform in 0..=max.
+    pub btree_levels_max: u64,
+    /// Bytes per extra split level (xfs_btree_insrec + xfs_btree_split + make_block_unfull).
+    pub btree_level_bytes: u64,
+}
+
+impl Default for ExtraDepth {
+    fn default() -> ExtraDepth {
+        ExtraDepth { interrupt_permille: 0, interrupt_bytes: 0, btree_levels_max: 0, btree_level_bytes: 0 }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chinner_segments_add_up_to_the_trace() {
+        let t = StackTables::build();
+        // 7568 bytes deepest = caller (to alloc_pages_current, 1728) + __alloc_pages_nodemask (240)
+        // + reclaim (768) + shrink_page_list (384) + XFS/block (4448).
+        assert_eq!(t.sys_select.bytes, 1728);
+        assert_eq!(t.alloc.bytes, 240);
+        assert_eq!(t.direct_reclaim.bytes, 128 + 112 + 528);
+        assert_eq!(t.shrink_page_list.bytes, 384);
+        assert_eq!(t.xfs_writepage.bytes, 4448);
+        let total = t.sys_select.bytes + t.alloc.bytes + t.direct_reclaim.bytes + t.shrink_page_list.bytes + t.xfs_writepage.bytes;
+        assert_eq!(total, 7568);
+        assert_eq!(8192 - total, 624);
+    }
+
+    #[test]
+    fn gorman_flusher_reaches_writepage() {
+        let t = StackTables::build();
+        // Depth at __writepage in Mel's flusher trace is 1288 bytes.
+        assert_eq!(t.flusher.bytes, 1288);
+        assert!(!t.flusher.frames.iter().any(|f| f.estimated));
+        assert_eq!(t.flusher.bytes + t.flusher_writepage.bytes, 5064);
+    }
+}

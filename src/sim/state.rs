@@ -1,0 +1,305 @@
+//! Everything that changes during a run. `State` is plain data: cloning it is a snapshot,
+//! and serde round-trips it (Architecture invariant: no `HashMap`, no pointers, no clock).
+
+use std::collections::VecDeque;
+
+use serde::{Deserialize, Serialize};
+
+use super::event::SleepFn;
+use super::gfp::{Gfp, TaskFlags};
+use super::policy::Knobs;
+use super::rng::SimRng;
+use super::time::Tick;
+use super::watermarks::Watermarks;
+
+/// One zone's pages by LRU list and page state (counts, never page objects).
+/// Conservation: `free + anon() + file() + kernel == managed_pages`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Zone {
+    /// NR_FREE_PAGES.
+    pub free: u64,
+    /// Anonymous pages not in the swap cache, by LRU list.
+    pub anon_active: u64,
+    pub anon_inactive: u64,
+    /// Anonymous pages in the swap cache under writeback (NR_WRITEBACK, swap part).
+    pub anon_writeback: u64,
+    /// Swap-cache pages whose writeback finished (PageReclaim: freed on the next scan).
+    pub anon_swapped_clean: u64,
+    /// Clean page cache.
+    pub file_active: u64,
+    pub file_inactive: u64,
+    /// NR_FILE_DIRTY and file NR_WRITEBACK, per backing device (index = device).
+    pub file_dirty: Vec<u64>,
+    pub file_writeback: Vec<u64>,
+    /// Pages held by the kernel itself: slab pages, mempool pages, skbs, ciphertext pages.
+    pub kernel: u64,
+    /// Of `kernel`, pages handed out below min by ALLOC_NO_WATERMARKS (page->pfmemalloc).
+    pub kernel_pfmemalloc: u64,
+    /// `zone->pages_scanned` since the last page freed, for the all_unreclaimable heuristic.
+    pub pages_scanned: u64,
+}
+
+impl Zone {
+    pub fn anon(&self) -> u64 {
+        self.anon_active + self.anon_inactive + self.anon_writeback + self.anon_swapped_clean
+    }
+    pub fn file_dirty_total(&self) -> u64 {
+        self.file_dirty.iter().sum()
+    }
+    pub fn file_writeback_total(&self) -> u64 {
+        self.file_writeback.iter().sum()
+    }
+    pub fn file(&self) -> u64 {
+        self.file_active + self.file_inactive + self.file_dirty_total() + self.file_writeback_total()
+    }
+    /// `zone_reclaimable_pages`: LRU pages (anon counts only when swap has room).
+    pub fn reclaimable(&self, swap_room: bool) -> u64 {
+        let anon = if swap_room { self.anon() } else { self.anon_swapped_clean + self.anon_writeback };
+        self.file() + anon
+    }
+}
+
+/// Where a sleeping task is queued, i.e. what can wake it before its timeout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WaitQueue {
+    /// Only the timeout ends the sleep.
+    Timer,
+    /// `congestion_wqh[BLK_RW_ASYNC]`: woken when any BDI leaves congestion.
+    Congestion,
+    /// `pool->wait`.
+    Pool(usize),
+    /// `pgdat->pfmemalloc_wait`, woken by kswapd.
+    PfmemallocWait,
+    /// `pgdat->kswapd_wait`.
+    KswapdWait,
+    /// A worker waiting for work on its queue (kcryptd, nfsd, the flusher, oom_reaper).
+    Work,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Wait {
+    pub function: SleepFn,
+    pub since: Tick,
+    pub until: Tick,
+    pub queue: WaitQueue,
+}
+
+/// Where a resumable page allocation is in `__alloc_pages_slowpath` (kernel-mm.md §2.4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SlowStage {
+    /// Fast path at the low mark.
+    Fast,
+    /// After `throttle_direct_reclaim` allowed us (or was skipped): go and reclaim.
+    Reclaim,
+    /// Back from a retry nap: re-enter at `rebalance`.
+    Rebalance,
+}
+
+/// A page allocation in progress (one `alloc_pages` request for `want` order-0 pages).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AllocReq {
+    pub gfp: Gfp,
+    pub want: u64,
+    pub stage: SlowStage,
+    pub no_progress_loops: u32,
+    pub did_some_progress: bool,
+}
+
+/// A direct-reclaim or kswapd pass in progress (`do_try_to_free_pages` / `balance_pgdat`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReclaimCtx {
+    pub gfp: Gfp,
+    pub priority: u32,
+    pub zone_idx: usize,
+    pub nr_reclaimed: u64,
+    pub nr_scanned: u64,
+    pub may_writepage: bool,
+    /// The pass slept in throttle_vm_writeout after shrinking `zone_idx`; resume there.
+    pub in_throttle: bool,
+    /// The pass slept in its per-priority nap; resume at the next priority.
+    pub in_nap: bool,
+    /// Pages of a swap bio still to be handed to the device (the submit blocked in
+    /// dm core's mempool_alloc).
+    pub pending_swap_submit: u64,
+    pub pending_zone: usize,
+}
+
+/// A `mempool_alloc` in progress: which variant round we are in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MempoolCtx {
+    pub pool: usize,
+    pub gfp_mask: Gfp,
+    /// `gfp_temp` of the kernel loop (first round: no direct reclaim, no IO).
+    pub gfp_temp: Gfp,
+    pub want: u64,
+    pub got: u64,
+    /// The variant's step we resume at after a sleep.
+    pub after_wait: bool,
+    /// PF_LESS_THROTTLE value to restore on exit (variant E).
+    pub saved_less_throttle: bool,
+    /// Slab objects already taken from the cache in this round.
+    pub cache_objs: u64,
+    /// Pages the round's page allocation has obtained so far (it may sleep midway),
+    /// and how many of them came from below min (page->pfmemalloc).
+    pub carried_pages: u64,
+    pub carried_pfmemalloc: u64,
+}
+
+/// What a worker is doing with the bio at the head of its queue.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkerCtx {
+    /// kcryptd: pages of the head bio that already hold a crypt bio / ciphertext page.
+    pub have_bio: u64,
+    pub have_pages: u64,
+    /// Encryption budget carried between ticks (pages × 1000).
+    pub budget_milli: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Task {
+    pub flags: TaskFlags,
+    pub op_index: usize,
+    /// Pages done in the current op.
+    pub op_done: u64,
+    /// Rate accumulator (pages × 1000 owed).
+    pub rate_milli: u64,
+    pub sleep_op_until: Option<Tick>,
+    /// Anonymous pages this task has resident / on swap (OOM badness, exit, reaping).
+    pub anon_resident: u64,
+    pub anon_swapped: u64,
+    /// Page-cache pages this task dirtied since its last balance_dirty_pages check.
+    pub dirtied_since_check: u64,
+    pub wait: Option<Wait>,
+    pub woken: bool,
+    pub alloc: Option<AllocReq>,
+    pub reclaim: Option<ReclaimCtx>,
+    pub mempool: Option<MempoolCtx>,
+    pub worker: WorkerCtx,
+    /// A kernel allocation of `KernelAlloc` that is being held (freed after use).
+    pub exited: bool,
+    pub killed: bool,
+    pub hung_reported: bool,
+    /// Bytes of kernel stack in use right now.
+    pub depth_bytes: u64,
+    pub depth_bytes_max: u64,
+    pub sleep_ms_by_fn: [u64; 8],
+    pub finished_at: Option<Tick>,
+    /// 2.6.35 balance_dirty_pages pause, doubling from 1 jiffy to HZ/10.
+    pub bdp_pause_ticks: u64,
+    /// The task dirtied pages and is inside balance_dirty_pages (re-check on wake).
+    pub in_bdp: bool,
+    /// A read of this task is in flight.
+    pub io_pending: bool,
+}
+
+/// A request in flight at a device, completing at `done_tick`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Request {
+    pub pages: u64,
+    pub payload: Payload,
+    pub done_tick: Tick,
+    /// Mempool elements to give back when it completes: (pool, count).
+    pub elements: Vec<(usize, u64)>,
+    /// Kernel pages (TX skbs) to free when it completes.
+    pub held_pages: u64,
+    pub zone: usize,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Payload {
+    /// Anonymous pages being written to swap.
+    SwapOut,
+    /// File pages of `device` under writeback.
+    File { device: usize },
+    /// A read issued by `task`, which sleeps until it completes.
+    Read { task: usize },
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Device {
+    /// Requests in flight (FIFO; `done_tick` non-decreasing).
+    pub queue: VecDeque<Request>,
+    pub busy_until: Tick,
+    pub congested: bool,
+    /// Bios waiting for a worker (kcryptd's or nfsd's queue).
+    pub work: VecDeque<Request>,
+    /// Network: replies that arrived and wait for RX (`done_tick` = arrival).
+    pub replies: VecDeque<Request>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mempool {
+    /// Elements sitting in the reserve.
+    pub curr_nr: u64,
+    /// Elements handed out (from the reserve or freshly allocated) and not yet freed.
+    pub outstanding: u64,
+    /// Free objects in this pool's slab cache (Slab pools), split by page->pfmemalloc.
+    pub slab_free_objs: u64,
+    pub slab_free_objs_pfmemalloc: u64,
+    pub slab_pages: u64,
+}
+
+/// vmstat-style counters (include/linux/vm_event_item.h names where they exist).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counters {
+    pub allocstall: u64,
+    pub pgscan_kswapd: u64,
+    pub pgscan_direct: u64,
+    pub pgsteal_kswapd: u64,
+    pub pgsteal_direct: u64,
+    pub pgscan_direct_throttle: u64,
+    pub pswpout: u64,
+    /// Swap-out pages whose writeback completed.
+    pub swapout_completed: u64,
+    pub pages_written_back: u64,
+    pub reclaim_file_writes: u64,
+    pub oom_kills: u64,
+    pub packets_dropped: u64,
+    pub kswapd_wakeups: u64,
+    pub alloc_failures: u64,
+    pub events: u64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OomState {
+    /// Victims killed and not yet exited or reaped, with the kill tick and reap attempts.
+    pub victims: Vec<(usize, Tick, u32)>,
+}
+
+/// Packets of unrelated traffic held on ordinary sockets until their reader frees them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetState {
+    pub held: VecDeque<(Tick, u64, usize)>,
+    pub rate_milli: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct State {
+    pub tick: Tick,
+    pub knobs: Knobs,
+    pub wmarks: Vec<Watermarks>,
+    pub zones: Vec<Zone>,
+    pub swap_used: u64,
+    pub devices: Vec<Device>,
+    pub pools: Vec<Mempool>,
+    pub tasks: Vec<Task>,
+    pub counters: Counters,
+    pub oom: OomState,
+    pub net: NetState,
+    pub rng_stack: SimRng,
+    pub kswapd_awake: bool,
+    /// Reclaim asked the flusher to write (`wakeup_flusher_threads`).
+    pub flusher_kick: bool,
+    /// Last tick with forward progress (a writeback completion, a pool element returned,
+    /// or an allocation by a task that must finish).
+    pub last_progress_tick: Tick,
+    pub reserve_pages_used_max: u64,
+    pub min_free_pages: u64,
+    pub max_stack_bytes: u64,
+    pub max_stack_bytes_direct_reclaim: u64,
+    pub overflow: Option<(usize, u64)>,
+    pub trace_hash: u64,
+    pub finished: bool,
+    pub outcome: Option<super::outcome::Outcome>,
+    pub verdicts: Vec<super::outcome::Verdict>,
+}

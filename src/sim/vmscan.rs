@@ -1,0 +1,428 @@
+//! Page reclaim (mm/vmscan.c): `shrink_zone` over aggregated LRU counts, the
+//! `shrink_page_list` decisions for clean, dirty and writeback pages, `kswapd` /
+//! `balance_pgdat`, and the resumable direct-reclaim loop `do_try_to_free_pages`
+//! (kernel-mm.md §3, §4). Every sleep inside reclaim (throttle_vm_writeout, the
+//! per-priority nap, wait_iff_congested, a blocked swap submit) saves the loop position in
+//! the task's `ReclaimCtx`, so the pass resumes where the kernel would.
+
+use super::event::{Event, SleepFn};
+use super::gfp::Gfp;
+use super::policy::{AllocSlowpath, ReclaimNap};
+use super::state::{ReclaimCtx, WaitQueue};
+use super::time::HZ_DIV_10;
+use super::{block, writeback, Ctx, Step};
+
+/// `DEF_PRIORITY` (include/linux/mmzone.h).
+pub const DEF_PRIORITY: u32 = 12;
+/// `SWAP_CLUSTER_MAX` (include/linux/swap.h): the reclaim batch and direct reclaim's target.
+pub const SWAP_CLUSTER_MAX: u64 = 32;
+/// kswapd runs at most this many `balance_pgdat` rounds (each reclaiming ≥ 32 pages) per
+/// tick: a bound on work per tick, 16 × 32 pages/ms ≈ 2 GB/s of clean cache.
+pub const KSWAPD_ROUNDS_PER_TICK: u32 = 16;
+
+/// Proportional split: `n * part / total` with the remainder handled by the caller.
+fn share(n: u64, part: u64, total: u64) -> u64 {
+    if total == 0 {
+        0
+    } else {
+        (u128::from(n) * u128::from(part) / u128::from(total)) as u64
+    }
+}
+
+/// Who is reclaiming: decides `may_write_to_queue`, file writeback and early stop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Reclaimer {
+    Kswapd,
+    Direct,
+}
+
+/// Result of shrinking one zone once.
+#[derive(Default)]
+struct Shrunk {
+    scanned: u64,
+    reclaimed: u64,
+    /// Dirty file pages met whose BDI was congested (ZONE_CONGESTED in 4.7).
+    congested_dirty: u64,
+    dirty_met: u64,
+    blocked: bool,
+}
+
+pub fn begin_direct_reclaim(ctx: &mut Ctx, task: usize, gfp: Gfp) {
+    ctx.st.counters.allocstall += 1;
+    let t = &mut ctx.st.tasks[task];
+    // __perform_reclaim: PF_MEMALLOC around try_to_free_pages.
+    t.flags.memalloc = true;
+    t.reclaim = Some(new_ctx(gfp));
+    ctx.emit(Event::DirectReclaimStart { task });
+}
+
+fn new_ctx(gfp: Gfp) -> ReclaimCtx {
+    ReclaimCtx {
+        gfp,
+        priority: DEF_PRIORITY,
+        zone_idx: 0,
+        nr_reclaimed: 0,
+        nr_scanned: 0,
+        may_writepage: true,
+        in_throttle: false,
+        in_nap: false,
+        pending_swap_submit: 0,
+        pending_zone: 0,
+    }
+}
+
+/// Ends the pass: clears PF_MEMALLOC, returns pages reclaimed.
+pub fn end_direct_reclaim(ctx: &mut Ctx, task: usize) -> u64 {
+    let t = &mut ctx.st.tasks[task];
+    let rc = t.reclaim.take().expect("end_direct_reclaim without a pass");
+    t.flags.memalloc = t.flags.kswapd; // kswapd keeps PF_MEMALLOC for life.
+    ctx.emit(Event::DirectReclaimEnd { task, reclaimed: rc.nr_reclaimed });
+    rc.nr_reclaimed
+}
+
+/// `do_try_to_free_pages`, resumable. `Step::Done` when the pass is over.
+pub fn direct_reclaim(ctx: &mut Ctx, task: usize) -> Step {
+    let mut rc = ctx.st.tasks[task].reclaim.clone().expect("direct_reclaim without a pass");
+    let step = reclaim_loop(ctx, task, &mut rc, Reclaimer::Direct);
+    ctx.st.tasks[task].reclaim = Some(rc);
+    step
+}
+
+/// Zones in zonelist order (highest first).
+fn zone_at(ctx: &Ctx, pos: usize) -> usize {
+    ctx.st.zones.len() - 1 - pos
+}
+
+fn reclaim_loop(ctx: &mut Ctx, task: usize, rc: &mut ReclaimCtx, who: Reclaimer) -> Step {
+    let nr_zones = ctx.st.zones.len();
+    let shape = ctx.st.knobs.alloc_slowpath;
+    // The loop is bounded: 13 priorities × zones; each iteration either advances or sleeps.
+    for _ in 0..((DEF_PRIORITY as usize + 2) * (nr_zones + 1)) {
+        if rc.in_nap {
+            rc.in_nap = false;
+            if rc.priority == 0 {
+                return Step::Done;
+            }
+            rc.priority -= 1;
+            rc.zone_idx = 0;
+        }
+        if rc.zone_idx < nr_zones {
+            let zone = zone_at(ctx, rc.zone_idx);
+            if rc.pending_swap_submit > 0 {
+                match block::resume_swap_submit(ctx, task, rc) {
+                    Step::Sleep => return Step::Sleep,
+                    _ => {}
+                }
+            }
+            if !rc.in_throttle {
+                if who == Reclaimer::Kswapd && zone_balanced(ctx, zone) {
+                    rc.zone_idx += 1;
+                    continue;
+                }
+                let shrunk = shrink_zone(ctx, task, zone, rc, who);
+                rc.nr_scanned += shrunk.scanned;
+                rc.nr_reclaimed += shrunk.reclaimed;
+                if shrunk.blocked {
+                    return Step::Sleep;
+                }
+                // 4.7 shrink_inactive_list: non-kswapd callers nap in wait_iff_congested when
+                // the zone is ZONE_CONGESTED and a BDI is congested (current_may_throttle).
+                if who == Reclaimer::Direct && shape == AllocSlowpath::V4_7 && shrunk.dirty_met > 0 && shrunk.congested_dirty == shrunk.dirty_met && may_throttle(ctx, task, rc.gfp) && ctx.any_congested() {
+                    ctx.sleep(task, SleepFn::WaitIffCongested, HZ_DIV_10, WaitQueue::Congestion);
+                    rc.zone_idx += 1;
+                    return Step::Sleep;
+                }
+            }
+            // shrink_zone ends in throttle_vm_writeout(sc->gfp_mask) (until 4.9).
+            if throttle_vm_writeout_applies(ctx, task, rc.gfp) && writeback::vm_writeout_over_limit(ctx, task) {
+                let loops = rc.gfp.has(Gfp::IO) && rc.gfp.has(Gfp::FS);
+                if !rc.in_throttle || loops {
+                    rc.in_throttle = true;
+                    ctx.sleep(task, SleepFn::ThrottleVmWriteout, HZ_DIV_10, WaitQueue::Congestion);
+                    return Step::Sleep;
+                }
+            }
+            rc.in_throttle = false;
+            rc.zone_idx += 1;
+            if who == Reclaimer::Direct && rc.nr_reclaimed >= SWAP_CLUSTER_MAX {
+                return Step::Done;
+            }
+            continue;
+        }
+        // End of a priority pass.
+        if rc.nr_reclaimed >= SWAP_CLUSTER_MAX {
+            return Step::Done;
+        }
+        if rc.nr_scanned > SWAP_CLUSTER_MAX + SWAP_CLUSTER_MAX / 2 {
+            writeback::wakeup_flusher(ctx);
+            rc.may_writepage = true;
+        }
+        let nap_allowed = shape != AllocSlowpath::V4_7 && !rc.gfp.has(Gfp::TRANSIENT);
+        if nap_allowed && rc.nr_scanned > 0 && rc.priority < DEF_PRIORITY - 2 {
+            rc.in_nap = true;
+            let function = match ctx.st.knobs.reclaim_nap {
+                ReclaimNap::CongestionWait => SleepFn::CongestionWait,
+                ReclaimNap::WaitIffCongested => SleepFn::WaitIffCongested,
+            };
+            if function == SleepFn::CongestionWait || ctx.any_congested() {
+                ctx.sleep(task, function, HZ_DIV_10, WaitQueue::Congestion);
+                return Step::Sleep;
+            }
+            continue;
+        }
+        if rc.priority == 0 {
+            return Step::Done;
+        }
+        rc.priority -= 1;
+        rc.zone_idx = 0;
+    }
+    Step::Done
+}
+
+/// `current_may_throttle` (4.7): a PF_LESS_THROTTLE task is throttled only when its own
+/// BDI is congested. A transient allocation is never throttled (§14.2).
+fn may_throttle(ctx: &Ctx, task: usize, gfp: Gfp) -> bool {
+    if gfp.has(Gfp::TRANSIENT) {
+        return false;
+    }
+    let t = &ctx.st.tasks[task];
+    if !t.flags.less_throttle {
+        return true;
+    }
+    match ctx.task_bdi(task) {
+        None => true,
+        Some(dev) => ctx.st.devices[dev].congested,
+    }
+}
+
+fn throttle_vm_writeout_applies(ctx: &Ctx, task: usize, gfp: Gfp) -> bool {
+    // Hocko RFC 2/2: return at once for PF_LESS_THROTTLE; GFP_TRANSIENT never sleeps.
+    ctx.st.knobs.throttle_vm_writeout && !gfp.has(Gfp::TRANSIENT) && !(ctx.st.tasks[task].flags.less_throttle && ctx.less_throttle_skips_vm_writeout())
+}
+
+fn zone_balanced(ctx: &Ctx, zone: usize) -> bool {
+    ctx.st.zones[zone].free >= ctx.st.wmarks[zone].high()
+}
+
+/// `shrink_zone` for one priority: scan `size >> priority` of each inactive list (at least
+/// one batch when the list is not empty), age the active lists, then `shrink_page_list`.
+fn shrink_zone(ctx: &mut Ctx, task: usize, zone: usize, rc: &mut ReclaimCtx, who: Reclaimer) -> Shrunk {
+    let mut out = Shrunk::default();
+    let swap_room = ctx.swap_room();
+    let priority = rc.priority;
+    let z = &ctx.st.zones[zone];
+    let anon_inactive = z.anon_inactive + z.anon_writeback + z.anon_swapped_clean;
+    let file_inactive = z.file_inactive + z.file_dirty_total() + z.file_writeback_total();
+    let scan_of = |size: u64| if size == 0 { 0 } else { (size >> priority).max(size.min(SWAP_CLUSTER_MAX)) };
+    // get_scan_count (4.7): with enough inactive page cache, reclaim file pages only.
+    let file_only = file_inactive >= z.file_active && (file_inactive >> priority) > 0 && z.file_inactive > 0;
+    let mut scan_file = scan_of(file_inactive);
+    let mut scan_anon = if file_only || !swap_room { scan_of(z.anon_swapped_clean) } else { scan_of(anon_inactive) };
+    if who == Reclaimer::Direct {
+        // Direct reclaim stops early once nr_to_reclaim is met (shrink_zone's loop in chunks).
+        let budget = SWAP_CLUSTER_MAX.saturating_sub(rc.nr_reclaimed).max(1) * 4;
+        scan_file = scan_file.min(budget.max(SWAP_CLUSTER_MAX));
+        scan_anon = scan_anon.min(budget.max(SWAP_CLUSTER_MAX));
+    }
+    age_active_lists(ctx, zone, scan_anon.max(scan_file));
+    shrink_file(ctx, task, zone, scan_file, rc, who, &mut out);
+    shrink_anon(ctx, task, zone, scan_anon, rc, who, &mut out);
+    let zone_state = &mut ctx.st.zones[zone];
+    zone_state.pages_scanned += out.scanned;
+    if out.reclaimed > 0 {
+        zone_state.pages_scanned = 0;
+    }
+    if who == Reclaimer::Kswapd {
+        ctx.st.counters.pgscan_kswapd += out.scanned;
+        ctx.st.counters.pgsteal_kswapd += out.reclaimed;
+    } else {
+        ctx.st.counters.pgscan_direct += out.scanned;
+        ctx.st.counters.pgsteal_direct += out.reclaimed;
+    }
+    out
+}
+
+/// `shrink_active_list`: keep inactive ≥ active by deactivating pages (ratio 1 for small zones).
+fn age_active_lists(ctx: &mut Ctx, zone: usize, nr: u64) {
+    let z = &mut ctx.st.zones[zone];
+    if z.anon_inactive < z.anon_active {
+        let n = nr.min(z.anon_active - z.anon_inactive).max(nr.min(z.anon_active));
+        z.anon_active -= n;
+        z.anon_inactive += n;
+    }
+    let file_inactive = z.file_inactive + z.file_dirty_total() + z.file_writeback_total();
+    if file_inactive < z.file_active {
+        let n = nr.min(z.file_active);
+        z.file_active -= n;
+        z.file_inactive += n;
+    }
+}
+
+/// `shrink_page_list` on `n` inactive file pages: clean ones are freed, pages under
+/// writeback are kept, dirty ones are written or skipped as the policy says.
+fn shrink_file(ctx: &mut Ctx, task: usize, zone: usize, n: u64, rc: &ReclaimCtx, who: Reclaimer, out: &mut Shrunk) {
+    if n == 0 {
+        return;
+    }
+    let z = &ctx.st.zones[zone];
+    let dirty_total = z.file_dirty_total();
+    let total = z.file_inactive + dirty_total + z.file_writeback_total();
+    let n = n.min(total);
+    let clean = share(n, z.file_inactive, total).min(z.file_inactive);
+    let dirty = share(n, dirty_total, total).min(dirty_total);
+    let rest = n - clean - dirty;
+    let clean = clean + rest.min(z.file_inactive - clean);
+    out.scanned += n;
+    let z = &mut ctx.st.zones[zone];
+    z.file_inactive -= clean;
+    z.free += clean;
+    out.reclaimed += clean;
+    if dirty == 0 {
+        return;
+    }
+    out.dirty_met += dirty;
+    // Split the dirty pages met over their devices in proportion.
+    let n_devices = ctx.st.zones[zone].file_dirty.len();
+    for device in 0..n_devices {
+        let dev_dirty = ctx.st.zones[zone].file_dirty[device];
+        let met = share(dirty, dev_dirty, dirty_total).min(dev_dirty);
+        if met == 0 {
+            continue;
+        }
+        if ctx.st.devices[device].congested {
+            out.congested_dirty += met;
+        }
+        reclaim_dirty_file(ctx, task, zone, device, met, rc, who);
+    }
+}
+
+/// The dirty-file-page decision of `shrink_page_list` + `pageout` (kernel-mm.md §4.5).
+fn reclaim_dirty_file(ctx: &mut Ctx, task: usize, zone: usize, device: usize, met: u64, rc: &ReclaimCtx, who: Reclaimer) {
+    let knobs = &ctx.st.knobs;
+    // 2.6.35: any reclaimer with FS permission writes; 3.2+: only kswapd, under pressure.
+    let vm_writes = match who {
+        Reclaimer::Direct => knobs.direct_reclaim_file_writeback,
+        Reclaimer::Kswapd => knobs.direct_reclaim_file_writeback || rc.priority < DEF_PRIORITY - 2,
+    };
+    if !vm_writes {
+        // PageReclaim set, page kept; the flushers are woken for it.
+        writeback::wakeup_flusher(ctx);
+        return;
+    }
+    if !rc.gfp.has(Gfp::FS) || !rc.may_writepage {
+        return;
+    }
+    // may_write_to_queue: PF_SWAPWRITE (kswapd) or an uncongested BDI.
+    if who == Reclaimer::Direct && ctx.st.devices[device].congested {
+        return;
+    }
+    if !ctx.is_local_fs(device) {
+        // Only local filesystems are written from reclaim here; NFS pages wait for the flusher.
+        return;
+    }
+    // The filesystem's ->writepage: XFS (2.6.34+) redirties and refuses in PF_MEMALLOC context.
+    if !ctx.st.knobs.fs_reclaim_writepage {
+        ctx.emit(super::event::Event::WritepageRefused { task, pages: met });
+        return;
+    }
+    let writes = met.min(SWAP_CLUSTER_MAX);
+    // Each ->writepage call runs xfs_vm_writepage on top of the reclaim stack.
+    ctx.writepage_stack_check(task, who == Reclaimer::Direct, writes);
+    if ctx.st.overflow.is_some() {
+        return;
+    }
+    let z = &mut ctx.st.zones[zone];
+    z.file_dirty[device] -= writes;
+    z.file_writeback[device] += writes;
+    ctx.st.counters.reclaim_file_writes += writes;
+    ctx.emit(Event::ReclaimWritepage { task, pages: writes });
+    block::submit_file_writeback(ctx, zone, device, writes);
+}
+
+/// `shrink_page_list` on `n` inactive anonymous pages: swapped-clean pages are freed,
+/// pages under writeback kept, the rest added to swap and written (`swap_writepage`).
+fn shrink_anon(ctx: &mut Ctx, task: usize, zone: usize, n: u64, rc: &mut ReclaimCtx, who: Reclaimer, out: &mut Shrunk) {
+    if n == 0 {
+        return;
+    }
+    let z = &ctx.st.zones[zone];
+    let total = z.anon_inactive + z.anon_writeback + z.anon_swapped_clean;
+    let n = n.min(total);
+    let clean = share(n, z.anon_swapped_clean, total).max(n.min(z.anon_swapped_clean).min(SWAP_CLUSTER_MAX)).min(n);
+    let under_wb = share(n, z.anon_writeback, total).min(n - clean);
+    let plain = (n - clean - under_wb).min(z.anon_inactive);
+    out.scanned += n;
+    let z = &mut ctx.st.zones[zone];
+    z.anon_swapped_clean -= clean;
+    z.free += clean;
+    out.reclaimed += clean;
+    ctx.uncharge_swapped_clean(clean);
+    if plain == 0 || !rc.gfp.has(Gfp::IO) || !rc.may_writepage {
+        return;
+    }
+    let Some(swap_dev) = ctx.swap_device() else { return };
+    // may_write_to_queue: kswapd (PF_SWAPWRITE) always; others only to an uncongested queue.
+    if who == Reclaimer::Direct && ctx.device_congested_for_submit(swap_dev) {
+        return;
+    }
+    let room = ctx.swap_free_slots();
+    let pages = plain.min(room);
+    if pages == 0 {
+        return;
+    }
+    // add_to_swap + pageout → swap_writepage: the pages are now under writeback.
+    let z = &mut ctx.st.zones[zone];
+    z.anon_inactive -= pages;
+    z.anon_writeback += pages;
+    ctx.st.swap_used += pages;
+    ctx.st.counters.pswpout += pages;
+    ctx.emit(Event::SwapOut { task, pages });
+    rc.pending_swap_submit = pages;
+    rc.pending_zone = zone;
+    if block::resume_swap_submit(ctx, task, rc) == Step::Sleep {
+        out.blocked = true;
+    }
+}
+
+/// kswapd's main loop for one tick: `balance_pgdat` rounds until every zone is at or
+/// above high (then sleep, waking `pfmemalloc_wait`), a sleep inside reclaim, or the
+/// per-tick round limit.
+pub fn kswapd_run(ctx: &mut Ctx, task: usize) {
+    for _ in 0..KSWAPD_ROUNDS_PER_TICK {
+        if ctx.st.tasks[task].reclaim.is_none() {
+            if (0..ctx.st.zones.len()).all(|z| zone_balanced(ctx, z)) {
+                kswapd_sleep(ctx, task);
+                return;
+            }
+            ctx.st.tasks[task].reclaim = Some(new_ctx(Gfp::KERNEL));
+        }
+        let mut rc = ctx.st.tasks[task].reclaim.clone().expect("kswapd pass");
+        let step = reclaim_loop(ctx, task, &mut rc, Reclaimer::Kswapd);
+        // balance_pgdat wakes pgdat->pfmemalloc_wait once the reserve is restored.
+        if super::page_alloc::pfmemalloc_watermark_ok(ctx) {
+            ctx.wake_queue(WaitQueue::PfmemallocWait);
+        }
+        match step {
+            Step::Sleep => {
+                ctx.st.tasks[task].reclaim = Some(rc);
+                return;
+            }
+            _ => {
+                ctx.st.tasks[task].reclaim = None;
+                if rc.nr_reclaimed == 0 && rc.nr_scanned == 0 {
+                    // Nothing reclaimable at any priority: sleep until woken again.
+                    kswapd_sleep(ctx, task);
+                    return;
+                }
+            }
+        }
+    }
+}
+
+fn kswapd_sleep(ctx: &mut Ctx, task: usize) {
+    ctx.st.kswapd_awake = false;
+    ctx.st.tasks[task].reclaim = None;
+    ctx.emit(Event::KswapdSleep);
+    ctx.wake_queue(WaitQueue::PfmemallocWait);
+    ctx.sleep(task, SleepFn::Idle, u64::MAX / 4, WaitQueue::KswapdWait);
+}

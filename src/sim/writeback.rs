@@ -1,0 +1,238 @@
+//! Dirty-page accounting and writeback throttling (mm/page-writeback.c, fs/fs-writeback.c;
+//! kernel-mm.md §5): dirtyable memory and the dirty thresholds with the PF_LESS_THROTTLE
+//! bonus, `balance_dirty_pages` in its 2.6.35 and IO-less forms, `throttle_vm_writeout`'s
+//! limit, the flusher thread, and nfsd serving a loopback mount.
+
+use super::config::{Config, DeviceKind};
+use super::state::State;
+use super::event::SleepFn;
+use super::gfp::Gfp;
+use super::page_alloc::{self, PageUse};
+use super::policy::{AllocSlowpath, DirtyThrottling};
+use super::state::WaitQueue;
+use super::time::{HZ, HZ_DIV_10};
+use super::{block, Ctx, Step};
+
+/// `dirty_writeback_interval`: the flusher's periodic (kupdate) pass, 500 centisecs.
+pub const DIRTY_WRITEBACK_INTERVAL_TICKS: u64 = 5 * HZ;
+/// IO-less throttling's longest pause (`MAX_PAUSE`, HZ/5).
+pub const MAX_PAUSE_TICKS: u64 = HZ / 5;
+/// 2.6.35 `write_chunk` = ratelimit + ratelimit/2 with `ratelimit_pages` = 32.
+pub const WRITE_CHUNK_PAGES: u64 = 48;
+
+/// Dirtyable memory: 2.6.35 counts free + file + anon (with swap); 3.x/4.7 count
+/// (free − totalreserve) + file only, so a box full of anon has tiny dirty limits (§5.1).
+pub fn dirtyable_pages(cfg: &Config, st: &State) -> u64 {
+    let old = st.knobs.alloc_slowpath == AllocSlowpath::V2_6_35;
+    let with_anon = old && cfg.swap.is_some();
+    let mut total = 1;
+    for (z, zone) in st.zones.iter().enumerate() {
+        if cfg.zones[z].highmem {
+            continue;
+        }
+        let free = if old { zone.free } else { zone.free.saturating_sub(st.wmarks[z].high()) };
+        total += free + zone.file();
+        if with_anon {
+            total += zone.anon();
+        }
+    }
+    total
+}
+
+/// `global_dirty_limits` / `domain_dirty_limits` for `task`: (background, dirty) in pages.
+pub fn dirty_limits(ctx: &Ctx, task: Option<usize>) -> (u64, u64) {
+    limits_for(ctx.cfg, ctx.st, task)
+}
+
+/// [`dirty_limits`] on a read-only state (charts and samples).
+pub fn limits_for(cfg: &Config, st: &State, task: Option<usize>) -> (u64, u64) {
+    let dirtyable = dirtyable_pages(cfg, st);
+    let knobs = &st.knobs;
+    let mut dirty = dirtyable * knobs.dirty_ratio / 100;
+    let mut bg = dirtyable * knobs.dirty_background_ratio / 100;
+    if bg >= dirty {
+        bg = dirty / 2;
+    }
+    let bonus = task.is_some_and(|t| st.tasks[t].flags.less_throttle || cfg.tasks[t].realtime);
+    if bonus {
+        if knobs.alloc_slowpath == AllocSlowpath::V4_7 {
+            let domain_limit = dirty;
+            bg += bg / 4 + domain_limit / 32;
+            dirty += dirty / 4 + domain_limit / 32;
+        } else {
+            bg += bg / 4;
+            dirty += dirty / 4;
+        }
+    }
+    (bg, dirty)
+}
+
+pub fn global_dirty(ctx: &Ctx) -> u64 {
+    ctx.st.zones.iter().map(|z| z.file_dirty_total()).sum()
+}
+
+/// NR_WRITEBACK: file and swap pages under writeback.
+pub fn global_writeback(ctx: &Ctx) -> u64 {
+    ctx.st.zones.iter().map(|z| z.file_writeback_total() + z.anon_writeback).sum()
+}
+
+/// `throttle_vm_writeout`'s test: writeback + unstable above 110 % of the caller's
+/// dirty threshold (PF_LESS_THROTTLE inflates the threshold).
+pub fn vm_writeout_over_limit(ctx: &Ctx, task: usize) -> bool {
+    let (_, dirty) = dirty_limits(ctx, Some(task));
+    global_writeback(ctx) > dirty + dirty / 10
+}
+
+/// The limit `throttle_vm_writeout` compares against for an ordinary task (for charts).
+pub fn vm_writeout_limit(cfg: &Config, st: &State) -> u64 {
+    let (_, dirty) = limits_for(cfg, st, None);
+    dirty + dirty / 10
+}
+
+pub fn wakeup_flusher(ctx: &mut Ctx) {
+    ctx.st.flusher_kick = true;
+    if let Some(f) = ctx.flusher_task() {
+        ctx.wake_task(f);
+    }
+}
+
+/// `balance_dirty_pages` after `task` dirtied pages of `device`. `Step::Done` lets the
+/// writer go on; `Step::Sleep` means it paused (and will re-check when it wakes).
+pub fn balance_dirty_pages(ctx: &mut Ctx, task: usize, device: usize) -> Step {
+    let (bg, limit) = dirty_limits(ctx, Some(task));
+    let nr = global_dirty(ctx) + global_writeback(ctx);
+    let freerun = (bg + limit) / 2;
+    if nr <= freerun {
+        ctx.st.tasks[task].bdp_pause_ticks = 0;
+        return Step::Done;
+    }
+    if global_dirty(ctx) > bg {
+        wakeup_flusher(ctx);
+    }
+    match ctx.st.knobs.dirty_throttling {
+        DirtyThrottling::IoLess => {
+            let pause = if nr > limit {
+                MAX_PAUSE_TICKS
+            } else {
+                (MAX_PAUSE_TICKS * (nr - freerun) / (limit - freerun).max(1)).max(1)
+            };
+            ctx.sleep(task, SleepFn::BalanceDirtyPages, pause, WaitQueue::Timer);
+            Step::Sleep
+        }
+        DirtyThrottling::V2_6_35 => {
+            // The writer writes up to write_chunk pages of its own BDI itself…
+            if ctx.is_local_fs(device) && !block::queue_full(ctx, device) {
+                write_some(ctx, device, WRITE_CHUNK_PAGES);
+            }
+            if nr <= limit {
+                ctx.st.tasks[task].bdp_pause_ticks = 0;
+                return Step::Done;
+            }
+            // …then naps: 1 jiffy, doubling up to HZ/10.
+            let t = &mut ctx.st.tasks[task];
+            t.bdp_pause_ticks = (t.bdp_pause_ticks * 2).clamp(1, HZ_DIV_10);
+            let pause = t.bdp_pause_ticks;
+            ctx.sleep(task, SleepFn::BalanceDirtyPages, pause, WaitQueue::Timer);
+            Step::Sleep
+        }
+    }
+}
+
+/// Moves up to `max_pages` dirty pages of `device` to writeback and submits them.
+/// Returns pages submitted.
+pub fn write_some(ctx: &mut Ctx, device: usize, max_pages: u64) -> u64 {
+    let mut written = 0;
+    for zone in 0..ctx.st.zones.len() {
+        let n = ctx.st.zones[zone].file_dirty[device].min(max_pages - written);
+        if n == 0 {
+            continue;
+        }
+        let z = &mut ctx.st.zones[zone];
+        z.file_dirty[device] -= n;
+        z.file_writeback[device] += n;
+        block::submit_file_writeback(ctx, zone, device, n);
+        written += n;
+    }
+    written
+}
+
+/// The flusher (`wb_writeback`): background writeback above the background threshold or
+/// when kicked by reclaim, and a periodic pass every 5 s; limited by free request slots.
+pub fn flusher_run(ctx: &mut Ctx, task: usize) {
+    let (bg, _) = dirty_limits(ctx, None);
+    let periodic = ctx.st.tick % DIRTY_WRITEBACK_INTERVAL_TICKS == 0;
+    let background = global_dirty(ctx) > bg;
+    let kicked = std::mem::take(&mut ctx.st.flusher_kick);
+    if !(periodic || background || kicked) || global_dirty(ctx) == 0 {
+        let next = DIRTY_WRITEBACK_INTERVAL_TICKS - ctx.st.tick % DIRTY_WRITEBACK_INTERVAL_TICKS;
+        ctx.sleep(task, SleepFn::Idle, next, WaitQueue::Work);
+        return;
+    }
+    let mut wrote = 0;
+    for device in 0..ctx.cfg.devices.len() {
+        let limit = match ctx.cfg.devices[device].kind {
+            DeviceKind::Disk { .. } => {
+                let slots = ctx.cfg.devices[device].nr_requests.saturating_sub(ctx.st.devices[device].queue.len() as u64);
+                slots * ctx.cfg.devices[device].request_pages
+            }
+            DeviceKind::NfsLoopback { .. } => {
+                let slots = ctx.cfg.devices[device].nr_requests.saturating_sub(block::in_flight(ctx, device));
+                slots * ctx.cfg.devices[device].request_pages
+            }
+            _ => 0,
+        };
+        if limit > 0 {
+            wrote += write_some(ctx, device, limit);
+        }
+    }
+    if wrote > 0 {
+        // Mel Gorman's flusher trace: xfs_vm_writepages → … → get_page_from_freelist, 5064 bytes.
+        let depth = ctx.stacks.flusher.bytes + ctx.stacks.flusher_writepage.bytes;
+        ctx.record_depth(task, depth, false);
+    }
+    // Write as the device drains: come back next tick while over the background limit.
+    ctx.sleep(task, SleepFn::Idle, if background { 1 } else { 10 }, WaitQueue::Work);
+}
+
+/// nfsd serving a loopback NFS mount: for each WRITE it copies the client's pages into the
+/// local filesystem's page cache (dirtying them, then `balance_dirty_pages` for nfsd —
+/// with the PF_LESS_THROTTLE bonus when the knob is on), and only then does the client's
+/// writeback complete (kernel-mm.md §11.4).
+pub fn nfsd_run(ctx: &mut Ctx, task: usize, device: usize) {
+    let DeviceKind::NfsLoopback { server_fs } = ctx.cfg.devices[device].kind else {
+        unreachable!("nfsd on a non-NFS device");
+    };
+    ctx.st.tasks[task].flags.less_throttle = ctx.st.knobs.nfsd_less_throttle;
+    for _ in 0..8 {
+        // Re-check a pause of balance_dirty_pages before taking more work.
+        if ctx.st.tasks[task].in_bdp {
+            if balance_dirty_pages(ctx, task, server_fs) == Step::Sleep {
+                return;
+            }
+            ctx.st.tasks[task].in_bdp = false;
+            let req = ctx.st.devices[device].work.pop_front().expect("nfsd holds a request");
+            ctx.st.tasks[task].op_done = 0;
+            block::complete_request(ctx, req);
+            continue;
+        }
+        let Some(head) = ctx.st.devices[device].work.front() else {
+            ctx.sleep(task, SleepFn::Idle, u64::MAX / 4, WaitQueue::Work);
+            return;
+        };
+        let pages = head.pages;
+        let have = ctx.st.tasks[task].op_done;
+        if have < pages {
+            if ctx.st.tasks[task].alloc.is_none() {
+                page_alloc::begin(ctx, task, Gfp::KERNEL, pages - have);
+            }
+            let mut got = 0;
+            let step = page_alloc::alloc_pages(ctx, task, PageUse::FileDirty { device: server_fs }, &mut got);
+            ctx.st.tasks[task].op_done += got;
+            if matches!(step, Step::Sleep | Step::Yield) {
+                return;
+            }
+            continue;
+        }
+        ctx.st.tasks[task].in_bdp = true;
+    }
+}
