@@ -7,11 +7,16 @@ use clap::{Parser, Subcommand};
 use pressure_lab::report::{self, RunSummary};
 use pressure_lab::scenario::{self, Scenario};
 use pressure_lab::sim::policy::{self, knob_specs, Knobs};
-use pressure_lab::sim::watermarks::{setup_per_zone_wmarks, WatermarkFormula, ZoneSize, WATERMARK_SCALE_FACTOR_MAX};
+use pressure_lab::sim::watermarks::{
+    setup_per_zone_wmarks, WatermarkFormula, ZoneSize, WATERMARK_SCALE_FACTOR_MAX,
+};
 use serde_json::json;
 
 #[derive(Parser)]
-#[command(name = "pressure-lab", about = "Linux memory allocation under pressure, simulated")]
+#[command(
+    name = "pressure-lab",
+    about = "Linux memory allocation under pressure, simulated"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -63,6 +68,19 @@ enum Command {
     },
     /// Speed per built-in scenario, and RAM scaling from 1 GiB to 1 TiB.
     Bench,
+    /// Print the golden-trace lines of a run (legend in src/trace.rs).
+    Trace {
+        scenario: String,
+        #[arg(long)]
+        preset: Option<String>,
+        #[arg(long = "set")]
+        set: Vec<String>,
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Print one line every this many simulated milliseconds.
+        #[arg(long, default_value_t = 500)]
+        every_ms: u64,
+    },
 }
 
 /// Bad input: one line on stderr, exit status 2.
@@ -78,7 +96,11 @@ pub fn main() -> i32 {
                 return 0;
             }
             let text = e.to_string();
-            let first = text.lines().next().unwrap_or("bad arguments").trim_start_matches("error: ");
+            let first = text
+                .lines()
+                .next()
+                .unwrap_or("bad arguments")
+                .trim_start_matches("error: ");
             eprintln!("pressure-lab: {first}");
             return 2;
         }
@@ -94,11 +116,37 @@ pub fn main() -> i32 {
 
 fn dispatch(command: Command) -> Result<(), Bad> {
     match command {
-        Command::Run { scenario, preset, set, seed, seconds, json } => run(&scenario, preset, &set, seed, seconds, json),
-        Command::Watermarks { managed_pages, min_free_kbytes, watermark_scale_factor, formula, json } => watermarks(&managed_pages, min_free_kbytes, watermark_scale_factor, &formula, json),
+        Command::Run {
+            scenario,
+            preset,
+            set,
+            seed,
+            seconds,
+            json,
+        } => run(&scenario, preset, &set, seed, seconds, json),
+        Command::Watermarks {
+            managed_pages,
+            min_free_kbytes,
+            watermark_scale_factor,
+            formula,
+            json,
+        } => watermarks(
+            &managed_pages,
+            min_free_kbytes,
+            watermark_scale_factor,
+            &formula,
+            json,
+        ),
         Command::List { json } => list(json),
         Command::Matrix { json, seed } => matrix(json, seed),
         Command::Bench => bench(),
+        Command::Trace {
+            scenario,
+            preset,
+            set,
+            seed,
+            every_ms,
+        } => trace(&scenario, preset, &set, seed, every_ms),
     }
 }
 
@@ -107,25 +155,41 @@ fn load(name_or_path: &str) -> Result<Scenario, Bad> {
         Some((_, j)) => j.to_string(),
         None => {
             if !std::path::Path::new(name_or_path).exists() {
-                return Err(Bad(format!("scenario '{name_or_path}' is neither a built-in ({}) nor a file", scenario::builtin_names().join(", "))));
+                return Err(Bad(format!(
+                    "scenario '{name_or_path}' is neither a built-in ({}) nor a file",
+                    scenario::builtin_names().join(", ")
+                )));
             }
-            let meta = std::fs::metadata(name_or_path).map_err(|e| Bad(format!("{name_or_path}: {e}")))?;
+            let meta =
+                std::fs::metadata(name_or_path).map_err(|e| Bad(format!("{name_or_path}: {e}")))?;
             if meta.len() > scenario::SCENARIO_BYTES_MAX as u64 {
-                return Err(Bad(format!("{name_or_path}: file of {} bytes is too large (at most {})", meta.len(), scenario::SCENARIO_BYTES_MAX)));
+                return Err(Bad(format!(
+                    "{name_or_path}: file of {} bytes is too large (at most {})",
+                    meta.len(),
+                    scenario::SCENARIO_BYTES_MAX
+                )));
             }
-            std::fs::read_to_string(name_or_path).map_err(|e| Bad(format!("{name_or_path}: {e}")))?
+            std::fs::read_to_string(name_or_path)
+                .map_err(|e| Bad(format!("{name_or_path}: {e}")))?
         }
     };
     scenario::load_str(&json).map_err(|e| Bad(format!("{name_or_path}: {e}")))
 }
 
 /// The scenario's knobs under `preset` (default: the scenario's own), then `--set`s.
-fn resolve_knobs(sc: &Scenario, preset: Option<&str>, sets: &[String]) -> Result<(String, Knobs), Bad> {
+fn resolve_knobs(
+    sc: &Scenario,
+    preset: Option<&str>,
+    sets: &[String],
+) -> Result<(String, Knobs), Bad> {
     let (name, mut knobs) = match preset {
         None => (sc.file.default_preset.clone(), sc.knobs.clone()),
         Some(p) => {
             let Some(pr) = policy::preset(p) else {
-                return Err(Bad(format!("--preset: '{p}' is not a preset; presets are: {}", policy::preset_names().join(", "))));
+                return Err(Bad(format!(
+                    "--preset: '{p}' is not a preset; presets are: {}",
+                    policy::preset_names().join(", ")
+                )));
             };
             let mut k = (pr.knobs)();
             // The scenario's own knob settings stay (e.g. nfsd_less_throttle=off).
@@ -139,12 +203,21 @@ fn resolve_knobs(sc: &Scenario, preset: Option<&str>, sets: &[String]) -> Result
         let Some((k, v)) = s.split_once('=') else {
             return Err(Bad(format!("--set '{s}': expected KNOB=VALUE")));
         };
-        knobs.set(k.trim(), v.trim()).map_err(|e| Bad(format!("--set: {e}")))?;
+        knobs
+            .set(k.trim(), v.trim())
+            .map_err(|e| Bad(format!("--set: {e}")))?;
     }
     Ok((name, knobs))
 }
 
-fn run(name: &str, preset: Option<String>, sets: &[String], seed: Option<u64>, seconds: Option<u64>, json: bool) -> Result<(), Bad> {
+fn run(
+    name: &str,
+    preset: Option<String>,
+    sets: &[String],
+    seed: Option<u64>,
+    seconds: Option<u64>,
+    json: bool,
+) -> Result<(), Bad> {
     let mut sc = load(name)?;
     if let Some(seed) = seed {
         sc.config.seed = seed;
@@ -152,14 +225,20 @@ fn run(name: &str, preset: Option<String>, sets: &[String], seed: Option<u64>, s
     }
     if let Some(s) = seconds {
         if s == 0 || s * 1000 > scenario::DURATION_MS_MAX {
-            return Err(Bad(format!("--seconds: value {s} is not allowed; allowed: 1..={}", scenario::DURATION_MS_MAX / 1000)));
+            return Err(Bad(format!(
+                "--seconds: value {s} is not allowed; allowed: 1..={}",
+                scenario::DURATION_MS_MAX / 1000
+            )));
         }
         sc.config.duration_ticks = s * 1000;
     }
     let (preset_name, knobs) = resolve_knobs(&sc, preset.as_deref(), sets)?;
     let (_, summary) = report::run(&sc, knobs, &preset_name, None);
     if json {
-        println!("{}", serde_json::to_string_pretty(&summary).expect("summary serialises"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&summary).expect("summary serialises")
+        );
     } else {
         print_human(&summary);
     }
@@ -167,39 +246,83 @@ fn run(name: &str, preset: Option<String>, sets: &[String], seed: Option<u64>, s
 }
 
 fn print_human(s: &RunSummary) {
-    println!("{} under {} (seed {}): {} at {} ms", s.scenario, s.preset, s.seed, s.outcome, s.outcome_at_ms);
+    println!(
+        "{} under {} (seed {}): {} at {} ms",
+        s.scenario, s.preset, s.seed, s.outcome, s.outcome_at_ms
+    );
     for link in &s.chain {
         println!("  {link}");
     }
     let m = &s.metrics;
-    println!("  min free {} pages, reserve used {} pages, swapped out {} pages ({}/s), OOM kills {}", m.min_free_pages, m.reserve_pages_used_max, m.pages_swapped_out, m.swapout_pages_per_s, m.oom_kills);
-    println!("  max stack {} B ({} B in direct reclaim), throttled {} ms, trace {}", m.max_stack_bytes, m.max_stack_bytes_direct_reclaim, m.throttled_ms_total, s.trace_hash);
+    println!(
+        "  min free {} pages, reserve used {} pages, swapped out {} pages ({}/s), OOM kills {}",
+        m.min_free_pages,
+        m.reserve_pages_used_max,
+        m.pages_swapped_out,
+        m.swapout_pages_per_s,
+        m.oom_kills
+    );
+    println!(
+        "  max stack {} B ({} B in direct reclaim), throttled {} ms, trace {}",
+        m.max_stack_bytes, m.max_stack_bytes_direct_reclaim, m.throttled_ms_total, s.trace_hash
+    );
 }
 
 fn watermarks(managed: &[u64], mfk: u64, wsf: u64, formula: &str, json: bool) -> Result<(), Bad> {
     let formula = match formula {
         "classic" => WatermarkFormula::Classic,
         "scale-factor" => WatermarkFormula::ScaleFactor,
-        other => return Err(Bad(format!("--formula: '{other}' is not allowed; use classic or scale-factor"))),
+        other => {
+            return Err(Bad(format!(
+                "--formula: '{other}' is not allowed; use classic or scale-factor"
+            )))
+        }
     };
-    if managed.is_empty() || managed.len() > scenario::ZONES_MAX || managed.iter().any(|&p| p == 0 || p > (1u64 << 40)) {
-        return Err(Bad(format!("--managed-pages: give 1..={} zone sizes, each 1..=2^40 pages", scenario::ZONES_MAX)));
+    if managed.is_empty()
+        || managed.len() > scenario::ZONES_MAX
+        || managed.iter().any(|&p| p == 0 || p > (1u64 << 40))
+    {
+        return Err(Bad(format!(
+            "--managed-pages: give 1..={} zone sizes, each 1..=2^40 pages",
+            scenario::ZONES_MAX
+        )));
     }
     if mfk == 0 || mfk > 1 << 30 {
-        return Err(Bad(format!("--min-free-kbytes: value {mfk} is not allowed; allowed: 1..={}", 1u64 << 30)));
+        return Err(Bad(format!(
+            "--min-free-kbytes: value {mfk} is not allowed; allowed: 1..={}",
+            1u64 << 30
+        )));
     }
     if wsf == 0 || wsf > WATERMARK_SCALE_FACTOR_MAX {
         return Err(Bad(format!("--watermark-scale-factor: value {wsf} is not allowed; allowed: 1..={WATERMARK_SCALE_FACTOR_MAX}")));
     }
-    let zones: Vec<ZoneSize> = managed.iter().map(|&p| ZoneSize { managed_pages: p, highmem: false }).collect();
+    let zones: Vec<ZoneSize> = managed
+        .iter()
+        .map(|&p| ZoneSize {
+            managed_pages: p,
+            highmem: false,
+        })
+        .collect();
     let w = setup_per_zone_wmarks(&zones, mfk, formula, wsf);
-    let rows: Vec<_> = managed.iter().zip(&w).map(|(p, w)| json!({"managed_pages": p, "min": w.min(), "low": w.low(), "high": w.high()})).collect();
+    let rows: Vec<_> = managed
+        .iter()
+        .zip(&w)
+        .map(|(p, w)| json!({"managed_pages": p, "min": w.min(), "low": w.low(), "high": w.high()}))
+        .collect();
     let out = json!({"formula": if formula == WatermarkFormula::Classic { "classic" } else { "scale-factor" }, "min_free_kbytes": mfk, "watermark_scale_factor": wsf, "zones": rows});
     if json {
-        println!("{}", serde_json::to_string_pretty(&out).expect("serialises"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&out).expect("serialises")
+        );
     } else {
         for (p, w) in managed.iter().zip(&w) {
-            println!("managed {p:>10}  min {:>8}  low {:>8}  high {:>8}", w.min(), w.low(), w.high());
+            println!(
+                "managed {p:>10}  min {:>8}  low {:>8}  high {:>8}",
+                w.min(),
+                w.low(),
+                w.high()
+            );
         }
     }
     Ok(())
@@ -213,11 +336,20 @@ fn list(json: bool) -> Result<(), Bad> {
             json!({"name": n, "title": f.title, "default_preset": f.default_preset})
         })
         .collect();
-    let presets: Vec<_> = policy::PRESETS.iter().map(|p| json!({"name": p.name, "why": p.why, "knobs": (p.knobs)()})).collect();
-    let knobs: Vec<_> = knob_specs().into_iter().map(|k| json!({"name": k.name, "allowed": k.allowed, "values": k.values, "doc": k.doc})).collect();
+    let presets: Vec<_> = policy::PRESETS
+        .iter()
+        .map(|p| json!({"name": p.name, "why": p.why, "knobs": (p.knobs)()}))
+        .collect();
+    let knobs: Vec<_> = knob_specs()
+        .into_iter()
+        .map(|k| json!({"name": k.name, "allowed": k.allowed, "values": k.values, "doc": k.doc}))
+        .collect();
     let out = json!({"scenarios": scenarios, "presets": presets, "knobs": knobs});
     if json {
-        println!("{}", serde_json::to_string_pretty(&out).expect("serialises"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&out).expect("serialises")
+        );
     } else {
         println!("scenarios: {}", scenario::builtin_names().join(", "));
         println!("presets:   {}", policy::preset_names().join(", "));
@@ -242,18 +374,27 @@ fn matrix(json: bool, seed: u64) -> Result<(), Bad> {
                     "packets_dropped": m.packets_dropped, "swap_used_pages": m.swap_used_pages, "reclaim_file_writes": m.reclaim_file_writes}
             }));
             if !json {
-                println!("{name:<30} {:<22} {:<14} {:>7} ms", p.name, s.outcome, s.outcome_at_ms);
+                println!(
+                    "{name:<30} {:<22} {:<14} {:>7} ms",
+                    p.name, s.outcome, s.outcome_at_ms
+                );
             }
         }
     }
     if json {
-        println!("{}", serde_json::to_string_pretty(&json!({"seed": seed, "rows": rows})).expect("serialises"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({"seed": seed, "rows": rows})).expect("serialises")
+        );
     }
     Ok(())
 }
 
 fn bench() -> Result<(), Bad> {
-    println!("{:<30} {:>12} {:>10} {:>10} {:>14}", "scenario", "simulated_ms", "wall_ms", "factor", "events_per_s");
+    println!(
+        "{:<30} {:>12} {:>10} {:>10} {:>14}",
+        "scenario", "simulated_ms", "wall_ms", "factor", "events_per_s"
+    );
     for (name, _) in scenario::BUILTIN {
         let sc = load(name)?;
         let t0 = Instant::now();
@@ -261,7 +402,10 @@ fn bench() -> Result<(), Bad> {
         let wall = t0.elapsed().as_secs_f64() * 1000.0;
         let factor = s.simulated_ms as f64 / wall.max(1e-6);
         let eps = s.metrics.events as f64 / (wall / 1000.0).max(1e-9);
-        println!("{name:<30} {:>12} {:>10.2} {:>9.0}x {:>14.0}", s.simulated_ms, wall, factor, eps);
+        println!(
+            "{name:<30} {:>12} {:>10.2} {:>9.0}x {:>14.0}",
+            s.simulated_ms, wall, factor, eps
+        );
     }
     // RAM scaling: watermarks-101 from 1 GiB to 1 TiB with its workload scaled alike.
     let base = scenario::builtin("watermarks-101").expect("built-in");
@@ -274,5 +418,29 @@ fn bench() -> Result<(), Bad> {
         let wall = t0.elapsed().as_secs_f64() * 1000.0;
         println!("ram-scaling watermarks-101 {target_gib:>5} GiB {:>8} ms simulated {wall:>10.2} ms wall  outcome {}", s.simulated_ms, s.outcome);
     }
+    Ok(())
+}
+
+fn trace(
+    name: &str,
+    preset: Option<String>,
+    sets: &[String],
+    seed: Option<u64>,
+    every_ms: u64,
+) -> Result<(), Bad> {
+    let mut sc = load(name)?;
+    if let Some(seed) = seed {
+        sc.config.seed = seed;
+    }
+    if every_ms == 0 {
+        return Err(Bad(
+            "--every-ms: value 0 is not allowed; allowed: 1 and more".to_string(),
+        ));
+    }
+    let (preset_name, knobs) = resolve_knobs(&sc, preset.as_deref(), sets)?;
+    let mut sim = pressure_lab::sim::Sim::new(sc.config.clone(), knobs);
+    print!("{}", pressure_lab::trace::render(&mut sim, every_ms));
+    let s = report::summary(&sim, &preset_name);
+    print_human(&s);
     Ok(())
 }

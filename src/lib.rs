@@ -9,6 +9,8 @@
 pub mod charts;
 pub mod report;
 pub mod scenario;
+pub mod share;
 pub mod sim;
+pub mod trace;
 #[cfg(target_arch = "wasm32")]
 pub mod ui;

@@ -66,7 +66,9 @@ pub fn metrics(sim: &Sim) -> Metrics {
         for (f, ms) in SleepFn::ALL.iter().zip(t.sleep_ms_by_fn) {
             if f.is_throttle() {
                 throttled += ms;
-                *sleep_ms_by_function.entry(f.name().to_string()).or_default() += ms;
+                *sleep_ms_by_function
+                    .entry(f.name().to_string())
+                    .or_default() += ms;
             }
         }
         throttled_ms_by_task.insert(cfg.tasks[i].name.clone(), throttled);
@@ -75,7 +77,11 @@ pub fn metrics(sim: &Sim) -> Metrics {
     let simulated_ms = st.tick.max(1);
     let c = &st.counters;
     Metrics {
-        min_free_pages: if st.min_free_pages == u64::MAX { 0 } else { st.min_free_pages },
+        min_free_pages: if st.min_free_pages == u64::MAX {
+            0
+        } else {
+            st.min_free_pages
+        },
         reserve_pages_used_max: st.reserve_pages_used_max,
         pages_swapped_out: c.swapout_completed,
         swapout_pages_per_s: c.swapout_completed * 1000 / simulated_ms,
@@ -125,7 +131,12 @@ pub fn summary(sim: &Sim, preset: &str) -> RunSummary {
 }
 
 /// Runs a scenario under knobs to its end (or `max_ms`) and summarises it.
-pub fn run(scenario: &Scenario, knobs: Knobs, preset: &str, max_ms: Option<u64>) -> (Sim, RunSummary) {
+pub fn run(
+    scenario: &Scenario,
+    knobs: Knobs,
+    preset: &str,
+    max_ms: Option<u64>,
+) -> (Sim, RunSummary) {
     let mut sim = Sim::new(scenario.config.clone(), knobs);
     sim.run(max_ms.unwrap_or(u64::MAX));
     let s = summary(&sim, preset);

@@ -7,7 +7,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::sim::config::{Config, DeviceConfig, DeviceKind, NetProtocol, NetTraffic, Op, PoolConfig, PoolElement, SwapConfig, TaskConfig, TaskKind, ZoneConfig};
+use crate::sim::config::{
+    Config, DeviceConfig, DeviceKind, NetProtocol, NetTraffic, Op, PoolConfig, PoolElement,
+    SwapConfig, TaskConfig, TaskKind, ZoneConfig,
+};
 use crate::sim::gfp::Gfp;
 use crate::sim::policy::{self, Knobs};
 use crate::sim::stack::{ExtraDepth, StackBase};
@@ -33,14 +36,38 @@ pub const SCENARIO_BYTES_MAX: usize = 256 * 1024;
 
 /// Built-in scenarios, embedded in the binary: the one list the CLI, UI and tests read.
 pub const BUILTIN: &[(&str, &str)] = &[
-    ("watermarks-101", include_str!("../scenarios/watermarks-101.json")),
-    ("dirty-throttling-101", include_str!("../scenarios/dirty-throttling-101.json")),
-    ("dm-crypt-swap", include_str!("../scenarios/dm-crypt-swap.json")),
-    ("oom-victim-mempool", include_str!("../scenarios/oom-victim-mempool.json")),
-    ("swap-over-nbd", include_str!("../scenarios/swap-over-nbd.json")),
-    ("swap-over-nfs", include_str!("../scenarios/swap-over-nfs.json")),
-    ("direct-reclaim-writepage-xfs", include_str!("../scenarios/direct-reclaim-writepage-xfs.json")),
-    ("nfsd-loopback", include_str!("../scenarios/nfsd-loopback.json")),
+    (
+        "watermarks-101",
+        include_str!("../scenarios/watermarks-101.json"),
+    ),
+    (
+        "dirty-throttling-101",
+        include_str!("../scenarios/dirty-throttling-101.json"),
+    ),
+    (
+        "dm-crypt-swap",
+        include_str!("../scenarios/dm-crypt-swap.json"),
+    ),
+    (
+        "oom-victim-mempool",
+        include_str!("../scenarios/oom-victim-mempool.json"),
+    ),
+    (
+        "swap-over-nbd",
+        include_str!("../scenarios/swap-over-nbd.json"),
+    ),
+    (
+        "swap-over-nfs",
+        include_str!("../scenarios/swap-over-nfs.json"),
+    ),
+    (
+        "direct-reclaim-writepage-xfs",
+        include_str!("../scenarios/direct-reclaim-writepage-xfs.json"),
+    ),
+    (
+        "nfsd-loopback",
+        include_str!("../scenarios/nfsd-loopback.json"),
+    ),
 ];
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -125,11 +152,34 @@ pub struct ZoneFile {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, tag = "kind", rename_all = "kebab-case")]
 pub enum DeviceKindFile {
-    Disk { bandwidth_mib_per_s: u64, latency_ms: u64 },
-    DmCrypt { lower: String, io_pool: String, crypt_bio_pool: String, page_pool: String, encrypt_mib_per_s: u64 },
-    Nbd { bandwidth_mib_per_s: u64, rtt_ms: u64, rto_ms: u64, tx_pages_per_request: u64, rx_pages_per_reply: u64 },
-    Nfs { bandwidth_mib_per_s: u64, rtt_ms: u64, rto_ms: u64, tx_pages_per_request: u64, rx_pages_per_reply: u64 },
-    NfsLoopback { server_fs: String },
+    Disk {
+        bandwidth_mib_per_s: u64,
+        latency_ms: u64,
+    },
+    DmCrypt {
+        lower: String,
+        io_pool: String,
+        crypt_bio_pool: String,
+        page_pool: String,
+        encrypt_mib_per_s: u64,
+    },
+    Nbd {
+        bandwidth_mib_per_s: u64,
+        rtt_ms: u64,
+        rto_ms: u64,
+        tx_pages_per_request: u64,
+        rx_pages_per_reply: u64,
+    },
+    Nfs {
+        bandwidth_mib_per_s: u64,
+        rtt_ms: u64,
+        rto_ms: u64,
+        tx_pages_per_request: u64,
+        rx_pages_per_reply: u64,
+    },
+    NfsLoopback {
+        server_fs: String,
+    },
 }
 
 /// A device: the common fields here, the kind's own fields in [`DeviceKindFile`], which
@@ -149,8 +199,9 @@ pub struct DeviceFile {
 fn default_nr_requests() -> u64 {
     128
 }
+/// `max_sectors_kb` = 512 KiB: the block layer merges contiguous bios up to this size.
 fn default_request_pages() -> u64 {
-    32
+    128
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -181,13 +232,30 @@ pub struct NetTrafficFile {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, tag = "op", rename_all = "snake_case")]
 pub enum OpFile {
-    TouchAnon { mib: u64, mib_per_s: u64 },
-    WriteFile { device: String, mib: u64, mib_per_s: u64 },
+    TouchAnon {
+        mib: u64,
+        mib_per_s: u64,
+    },
+    WriteFile {
+        device: String,
+        mib: u64,
+        mib_per_s: u64,
+    },
     /// A syscall allocating pages with an explicit mask (`GFP_KERNEL`, `GFP_NOFS`, `GFP_NOIO`, `GFP_ATOMIC`).
-    KernelAlloc { pages: u64, pages_per_s: u64, gfp: String },
+    KernelAlloc {
+        pages: u64,
+        pages_per_s: u64,
+        gfp: String,
+    },
     /// `count` reads through a dm device, each split into `clones` clones.
-    DmRead { device: String, clones: u64, count: u64 },
-    Sleep { ms: u64 },
+    DmRead {
+        device: String,
+        clones: u64,
+        count: u64,
+    },
+    Sleep {
+        ms: u64,
+    },
     FreeAnon,
 }
 
@@ -236,7 +304,9 @@ impl std::fmt::Display for ScenarioError {
 }
 
 fn err<T>(path: &str, value: impl std::fmt::Display, allowed: &str) -> Result<T, ScenarioError> {
-    Err(ScenarioError(format!("{path}: value {value} is not allowed; {allowed}")))
+    Err(ScenarioError(format!(
+        "{path}: value {value} is not allowed; {allowed}"
+    )))
 }
 
 fn range(path: &str, value: u64, lo: u64, hi: u64) -> Result<u64, ScenarioError> {
@@ -249,7 +319,11 @@ fn range(path: &str, value: u64, lo: u64, hi: u64) -> Result<u64, ScenarioError>
 
 fn text(path: &str, value: &str, max: usize) -> Result<(), ScenarioError> {
     if value.len() > max {
-        return err(path, format!("of {} bytes", value.len()), &format!("at most {max} bytes"));
+        return err(
+            path,
+            format!("of {} bytes", value.len()),
+            &format!("at most {max} bytes"),
+        );
     }
     Ok(())
 }
@@ -257,18 +331,29 @@ fn text(path: &str, value: &str, max: usize) -> Result<(), ScenarioError> {
 /// Parses JSON text into a [`ScenarioFile`] with the failing field's path in the message.
 pub fn parse(json: &str) -> Result<ScenarioFile, ScenarioError> {
     if json.len() > SCENARIO_BYTES_MAX {
-        return err("scenario", format!("of {} bytes", json.len()), &format!("a scenario file is at most {SCENARIO_BYTES_MAX} bytes"));
+        return err(
+            "scenario",
+            format!("of {} bytes", json.len()),
+            &format!("a scenario file is at most {SCENARIO_BYTES_MAX} bytes"),
+        );
     }
     let de = &mut serde_json::Deserializer::from_str(json);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
-        let path = if path == "." { "scenario".to_string() } else { path };
+        let path = if path == "." {
+            "scenario".to_string()
+        } else {
+            path
+        };
         ScenarioError(format!("{path}: {}", e.into_inner()))
     })
 }
 
 pub fn builtin(name: &str) -> Option<ScenarioFile> {
-    BUILTIN.iter().find(|(n, _)| *n == name).map(|(_, json)| parse(json).expect("built-in scenarios parse (tested)"))
+    BUILTIN
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, json)| parse(json).expect("built-in scenarios parse (tested)"))
 }
 
 pub fn builtin_names() -> Vec<&'static str> {
@@ -285,7 +370,16 @@ pub struct Scenario {
 }
 
 fn find(path: &str, names: &[&str], name: &str) -> Result<usize, ScenarioError> {
-    names.iter().position(|n| *n == name).map_or_else(|| err(path, format!("'{name}'"), &format!("must name one of: {}", names.join(", "))), Ok)
+    names.iter().position(|n| *n == name).map_or_else(
+        || {
+            err(
+                path,
+                format!("'{name}'"),
+                &format!("must name one of: {}", names.join(", ")),
+            )
+        },
+        Ok,
+    )
 }
 
 fn mib_pages(path: &str, mib: u64, max: u64) -> Result<u64, ScenarioError> {
@@ -303,43 +397,90 @@ fn parse_gfp(path: &str, s: &str) -> Result<Gfp, ScenarioError> {
         "GFP_NOIO" => Gfp::NOIO,
         "GFP_ATOMIC" => Gfp::ATOMIC_MASK,
         "GFP_NOWAIT" => Gfp::NOWAIT,
-        _ => return err(path, format!("'{s}'"), "allowed: GFP_KERNEL, GFP_NOFS, GFP_NOIO, GFP_ATOMIC, GFP_NOWAIT"),
+        _ => {
+            return err(
+                path,
+                format!("'{s}'"),
+                "allowed: GFP_KERNEL, GFP_NOFS, GFP_NOIO, GFP_ATOMIC, GFP_NOWAIT",
+            )
+        }
     })
 }
 
 /// Checks every field and builds the run's [`Config`] and default knobs.
 pub fn validate(file: ScenarioFile) -> Result<Scenario, ScenarioError> {
     if file.version != SCENARIO_VERSION {
-        return err("version", file.version, &format!("this build reads version {SCENARIO_VERSION}"));
+        return err(
+            "version",
+            file.version,
+            &format!("this build reads version {SCENARIO_VERSION}"),
+        );
     }
     text("name", &file.name, 64)?;
-    if file.name.is_empty() || !file.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.') {
-        return err("name", format!("'{}'", file.name), "use 1-64 letters, digits, '-', '_' or '.'");
+    if file.name.is_empty()
+        || !file
+            .name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+    {
+        return err(
+            "name",
+            format!("'{}'", file.name),
+            "use 1-64 letters, digits, '-', '_' or '.'",
+        );
     }
     text("title", &file.title, 200)?;
     text("summary", &file.summary, TEXT_BYTES_MAX)?;
     for (i, c) in file.chapters.iter().enumerate() {
         text(&format!("chapters[{i}].text"), &c.text, TEXT_BYTES_MAX)?;
         if c.at_ms.is_none() == c.on_event.is_none() {
-            return err(&format!("chapters[{i}]"), "with neither or both of at_ms and on_event", "give exactly one of at_ms or on_event");
+            return err(
+                &format!("chapters[{i}]"),
+                "with neither or both of at_ms and on_event",
+                "give exactly one of at_ms or on_event",
+            );
         }
     }
     if file.chapters.len() > CHAPTERS_MAX {
-        return err("chapters", file.chapters.len(), &format!("at most {CHAPTERS_MAX} chapters"));
+        return err(
+            "chapters",
+            file.chapters.len(),
+            &format!("at most {CHAPTERS_MAX} chapters"),
+        );
     }
     let Some(preset) = policy::preset(&file.default_preset) else {
-        return err("default_preset", format!("'{}'", file.default_preset), &format!("must be one of: {}", policy::preset_names().join(", ")));
+        return err(
+            "default_preset",
+            format!("'{}'", file.default_preset),
+            &format!("must be one of: {}", policy::preset_names().join(", ")),
+        );
     };
     let mut knobs = (preset.knobs)();
     for (k, v) in &file.knobs {
-        knobs.set(k, v).map_err(|e| ScenarioError(format!("knobs.{k}: {e}")))?;
+        knobs
+            .set(k, v)
+            .map_err(|e| ScenarioError(format!("knobs.{k}: {e}")))?;
     }
     let duration_ticks = range("duration_ms", file.duration_ms, 1, DURATION_MS_MAX)?;
-    let stall_window_ticks = range("stall_window_ms", file.stall_window_ms, 100, DURATION_MS_MAX)?;
-    let hung_task_timeout_ticks = range("hung_task_timeout_ms", file.hung_task_timeout_ms, 1000, 3_600_000)?;
+    let stall_window_ticks = range(
+        "stall_window_ms",
+        file.stall_window_ms,
+        100,
+        DURATION_MS_MAX,
+    )?;
+    let hung_task_timeout_ticks = range(
+        "hung_task_timeout_ms",
+        file.hung_task_timeout_ms,
+        1000,
+        3_600_000,
+    )?;
 
     if file.zones.is_empty() || file.zones.len() > ZONES_MAX {
-        return err("zones", format!("with {} entries", file.zones.len()), &format!("1..={ZONES_MAX} zones"));
+        return err(
+            "zones",
+            format!("with {} entries", file.zones.len()),
+            &format!("1..={ZONES_MAX} zones"),
+        );
     }
     let mut zones = Vec::new();
     let mut ram_mib = 0;
@@ -349,19 +490,40 @@ pub fn validate(file: ScenarioFile) -> Result<Scenario, ScenarioError> {
         range(&format!("{p}.mib"), z.mib, 16, RAM_MIB_MAX)?;
         ram_mib += z.mib;
         if z.file_clean_mib > z.mib / 2 {
-            return err(&format!("{p}.file_clean_mib"), z.file_clean_mib, &format!("at most half the zone ({} MiB)", z.mib / 2));
+            return err(
+                &format!("{p}.file_clean_mib"),
+                z.file_clean_mib,
+                &format!("at most half the zone ({} MiB)", z.mib / 2),
+            );
         }
-        zones.push(ZoneConfig { name: z.name.clone(), managed_pages: z.mib * PAGES_PER_MIB, highmem: z.highmem, file_clean_pages: z.file_clean_mib * PAGES_PER_MIB });
+        zones.push(ZoneConfig {
+            name: z.name.clone(),
+            managed_pages: z.mib * PAGES_PER_MIB,
+            highmem: z.highmem,
+            file_clean_pages: z.file_clean_mib * PAGES_PER_MIB,
+        });
     }
     if ram_mib > RAM_MIB_MAX {
-        return err("zones", format!("totalling {ram_mib} MiB"), &format!("at most {RAM_MIB_MAX} MiB (1 TiB) of RAM"));
+        return err(
+            "zones",
+            format!("totalling {ram_mib} MiB"),
+            &format!("at most {RAM_MIB_MAX} MiB (1 TiB) of RAM"),
+        );
     }
     if zones.iter().all(|z| z.highmem) {
-        return err("zones", "with no lowmem zone", "at least one zone must have highmem false");
+        return err(
+            "zones",
+            "with no lowmem zone",
+            "at least one zone must have highmem false",
+        );
     }
 
     if file.pools.len() > POOLS_MAX {
-        return err("pools", file.pools.len(), &format!("at most {POOLS_MAX} pools"));
+        return err(
+            "pools",
+            file.pools.len(),
+            &format!("at most {POOLS_MAX} pools"),
+        );
     }
     let pool_names: Vec<&str> = file.pools.iter().map(|p| p.name.as_str()).collect();
     let mut pools = Vec::new();
@@ -370,16 +532,44 @@ pub fn validate(file: ScenarioFile) -> Result<Scenario, ScenarioError> {
         let min_nr = range(&format!("{path}.min_nr"), p.min_nr, 1, POOL_MIN_NR_MAX)?;
         let element = match (p.element.as_str(), p.objs_per_slab) {
             ("page", None) => PoolElement::Page,
-            ("slab", Some(n)) => PoolElement::Slab { objs_per_slab: range(&format!("{path}.objs_per_slab"), n, 1, 512)? },
-            ("slab", None) => return err(&format!("{path}.objs_per_slab"), "missing", "a slab pool needs objs_per_slab (1..=512)"),
-            ("page", Some(n)) => return err(&format!("{path}.objs_per_slab"), n, "only slab pools have objs_per_slab"),
-            (other, _) => return err(&format!("{path}.element"), format!("'{other}'"), "allowed: page, slab"),
+            ("slab", Some(n)) => PoolElement::Slab {
+                objs_per_slab: range(&format!("{path}.objs_per_slab"), n, 1, 512)?,
+            },
+            ("slab", None) => {
+                return err(
+                    &format!("{path}.objs_per_slab"),
+                    "missing",
+                    "a slab pool needs objs_per_slab (1..=512)",
+                )
+            }
+            ("page", Some(n)) => {
+                return err(
+                    &format!("{path}.objs_per_slab"),
+                    n,
+                    "only slab pools have objs_per_slab",
+                )
+            }
+            (other, _) => {
+                return err(
+                    &format!("{path}.element"),
+                    format!("'{other}'"),
+                    "allowed: page, slab",
+                )
+            }
         };
-        pools.push(PoolConfig { name: p.name.clone(), min_nr, element });
+        pools.push(PoolConfig {
+            name: p.name.clone(),
+            min_nr,
+            element,
+        });
     }
 
     if file.devices.len() > DEVICES_MAX {
-        return err("devices", file.devices.len(), &format!("at most {DEVICES_MAX} devices"));
+        return err(
+            "devices",
+            file.devices.len(),
+            &format!("at most {DEVICES_MAX} devices"),
+        );
     }
     let dev_names: Vec<&str> = file.devices.iter().map(|d| d.name.as_str()).collect();
     let mut devices = Vec::new();
@@ -387,7 +577,13 @@ pub fn validate(file: ScenarioFile) -> Result<Scenario, ScenarioError> {
         let path = format!("devices[{i}]");
         let nr_requests = range(&format!("{path}.nr_requests"), d.nr_requests, 16, 4096)?;
         let request_pages = range(&format!("{path}.request_pages"), d.request_pages, 1, 1024)?;
-        let net = |proto, bw: u64, rtt: u64, rto: u64, tx: u64, rx: u64| -> Result<DeviceKind, ScenarioError> {
+        let net = |proto,
+                   bw: u64,
+                   rtt: u64,
+                   rto: u64,
+                   tx: u64,
+                   rx: u64|
+         -> Result<DeviceKind, ScenarioError> {
             Ok(DeviceKind::Network {
                 protocol: proto,
                 bandwidth_pages_per_s: rate_pages(&format!("{path}.bandwidth_mib_per_s"), bw)?,
@@ -398,35 +594,100 @@ pub fn validate(file: ScenarioFile) -> Result<Scenario, ScenarioError> {
             })
         };
         let kind = match &d.kind {
-            DeviceKindFile::Disk { bandwidth_mib_per_s, latency_ms } => DeviceKind::Disk { bandwidth_pages_per_s: rate_pages(&format!("{path}.bandwidth_mib_per_s"), *bandwidth_mib_per_s)?, latency_ms: range(&format!("{path}.latency_ms"), *latency_ms, 0, 10_000)? },
-            DeviceKindFile::DmCrypt { lower, io_pool, crypt_bio_pool, page_pool, encrypt_mib_per_s } => {
+            DeviceKindFile::Disk {
+                bandwidth_mib_per_s,
+                latency_ms,
+            } => DeviceKind::Disk {
+                bandwidth_pages_per_s: rate_pages(
+                    &format!("{path}.bandwidth_mib_per_s"),
+                    *bandwidth_mib_per_s,
+                )?,
+                latency_ms: range(&format!("{path}.latency_ms"), *latency_ms, 0, 10_000)?,
+            },
+            DeviceKindFile::DmCrypt {
+                lower,
+                io_pool,
+                crypt_bio_pool,
+                page_pool,
+                encrypt_mib_per_s,
+            } => {
                 let lower_idx = find(&format!("{path}.lower"), &dev_names, lower)?;
                 if !matches!(file.devices[lower_idx].kind, DeviceKindFile::Disk { .. }) {
-                    return err(&format!("{path}.lower"), format!("'{lower}'"), "dm-crypt must sit on a disk device");
+                    return err(
+                        &format!("{path}.lower"),
+                        format!("'{lower}'"),
+                        "dm-crypt must sit on a disk device",
+                    );
                 }
                 let page_pool_idx = find(&format!("{path}.page_pool"), &pool_names, page_pool)?;
                 if pools[page_pool_idx].element != PoolElement::Page {
-                    return err(&format!("{path}.page_pool"), format!("'{page_pool}'"), "the ciphertext pool must be a page pool");
+                    return err(
+                        &format!("{path}.page_pool"),
+                        format!("'{page_pool}'"),
+                        "the ciphertext pool must be a page pool",
+                    );
                 }
                 DeviceKind::DmCrypt {
                     lower: lower_idx,
                     io_pool: find(&format!("{path}.io_pool"), &pool_names, io_pool)?,
-                    crypt_bio_pool: find(&format!("{path}.crypt_bio_pool"), &pool_names, crypt_bio_pool)?,
+                    crypt_bio_pool: find(
+                        &format!("{path}.crypt_bio_pool"),
+                        &pool_names,
+                        crypt_bio_pool,
+                    )?,
                     page_pool: page_pool_idx,
-                    encrypt_pages_per_s: rate_pages(&format!("{path}.encrypt_mib_per_s"), *encrypt_mib_per_s)?,
+                    encrypt_pages_per_s: rate_pages(
+                        &format!("{path}.encrypt_mib_per_s"),
+                        *encrypt_mib_per_s,
+                    )?,
                 }
             }
-            DeviceKindFile::Nbd { bandwidth_mib_per_s, rtt_ms, rto_ms, tx_pages_per_request, rx_pages_per_reply } => net(NetProtocol::Nbd, *bandwidth_mib_per_s, *rtt_ms, *rto_ms, *tx_pages_per_request, *rx_pages_per_reply)?,
-            DeviceKindFile::Nfs { bandwidth_mib_per_s, rtt_ms, rto_ms, tx_pages_per_request, rx_pages_per_reply } => net(NetProtocol::Nfs, *bandwidth_mib_per_s, *rtt_ms, *rto_ms, *tx_pages_per_request, *rx_pages_per_reply)?,
+            DeviceKindFile::Nbd {
+                bandwidth_mib_per_s,
+                rtt_ms,
+                rto_ms,
+                tx_pages_per_request,
+                rx_pages_per_reply,
+            } => net(
+                NetProtocol::Nbd,
+                *bandwidth_mib_per_s,
+                *rtt_ms,
+                *rto_ms,
+                *tx_pages_per_request,
+                *rx_pages_per_reply,
+            )?,
+            DeviceKindFile::Nfs {
+                bandwidth_mib_per_s,
+                rtt_ms,
+                rto_ms,
+                tx_pages_per_request,
+                rx_pages_per_reply,
+            } => net(
+                NetProtocol::Nfs,
+                *bandwidth_mib_per_s,
+                *rtt_ms,
+                *rto_ms,
+                *tx_pages_per_request,
+                *rx_pages_per_reply,
+            )?,
             DeviceKindFile::NfsLoopback { server_fs } => {
                 let s = find(&format!("{path}.server_fs"), &dev_names, server_fs)?;
                 if !matches!(file.devices[s].kind, DeviceKindFile::Disk { .. }) {
-                    return err(&format!("{path}.server_fs"), format!("'{server_fs}'"), "nfsd must export a filesystem on a disk device");
+                    return err(
+                        &format!("{path}.server_fs"),
+                        format!("'{server_fs}'"),
+                        "nfsd must export a filesystem on a disk device",
+                    );
                 }
                 DeviceKind::NfsLoopback { server_fs: s }
             }
         };
-        devices.push(DeviceConfig { name: d.name.clone(), kind, nr_requests, request_pages });
+        devices.push(DeviceConfig {
+            name: d.name.clone(),
+            kind,
+            nr_requests,
+            request_pages,
+        });
     }
 
     let swap = match &file.swap {
@@ -434,56 +695,139 @@ pub fn validate(file: ScenarioFile) -> Result<Scenario, ScenarioError> {
         Some(s) => {
             let device = find("swap.device", &dev_names, &s.device)?;
             if matches!(devices[device].kind, DeviceKind::NfsLoopback { .. }) {
-                return err("swap.device", format!("'{}'", s.device), "swap cannot live on a loopback NFS mount here");
+                return err(
+                    "swap.device",
+                    format!("'{}'", s.device),
+                    "swap cannot live on a loopback NFS mount here",
+                );
             }
-            Some(SwapConfig { device, total_pages: mib_pages("swap.mib", s.mib, SIZE_MIB_MAX)? })
+            Some(SwapConfig {
+                device,
+                total_pages: mib_pages("swap.mib", s.mib, SIZE_MIB_MAX)?,
+            })
         }
     };
     let net_traffic = match &file.net_traffic {
         None => None,
-        Some(n) => Some(NetTraffic { rx_pages_per_s: range("net_traffic.rx_mib_per_s", n.rx_mib_per_s, 0, RATE_MIB_PER_S_MAX)? * PAGES_PER_MIB, hold_ms: range("net_traffic.hold_ms", n.hold_ms, 1, 60_000)? }),
+        Some(n) => Some(NetTraffic {
+            rx_pages_per_s: range(
+                "net_traffic.rx_mib_per_s",
+                n.rx_mib_per_s,
+                0,
+                RATE_MIB_PER_S_MAX,
+            )? * PAGES_PER_MIB,
+            hold_ms: range("net_traffic.hold_ms", n.hold_ms, 1, 60_000)?,
+        }),
     };
 
     if file.tasks.is_empty() || file.tasks.len() > TASKS_MAX {
-        return err("tasks", format!("with {} entries", file.tasks.len()), &format!("1..={TASKS_MAX} tasks"));
+        return err(
+            "tasks",
+            format!("with {} entries", file.tasks.len()),
+            &format!("1..={TASKS_MAX} tasks"),
+        );
     }
     let mut tasks = Vec::new();
     for (i, t) in file.tasks.iter().enumerate() {
         let path = format!("tasks[{i}]");
         text(&format!("{path}.name"), &t.name, 32)?;
         if file.tasks[..i].iter().any(|o| o.name == t.name) {
-            return err(&format!("{path}.name"), format!("'{}'", t.name), "task names must be unique");
+            return err(
+                &format!("{path}.name"),
+                format!("'{}'", t.name),
+                "task names must be unique",
+            );
         }
         let device = |what: &str| -> Result<usize, ScenarioError> {
-            let Some(d) = &t.device else { return err(&format!("{path}.device"), "missing", &format!("a {what} task names the device it serves")) };
+            let Some(d) = &t.device else {
+                return err(
+                    &format!("{path}.device"),
+                    "missing",
+                    &format!("a {what} task names the device it serves"),
+                );
+            };
             find(&format!("{path}.device"), &dev_names, d)
         };
         let kind = match t.kind.as_str() {
             "user" => {
                 if t.program.len() > OPS_MAX {
-                    return err(&format!("{path}.program"), t.program.len(), &format!("at most {OPS_MAX} steps"));
+                    return err(
+                        &format!("{path}.program"),
+                        t.program.len(),
+                        &format!("at most {OPS_MAX} steps"),
+                    );
                 }
                 let mut program = Vec::new();
                 for (j, op) in t.program.iter().enumerate() {
                     let p = format!("{path}.program[{j}]");
                     program.push(match op {
-                        OpFile::TouchAnon { mib, mib_per_s } => Op::TouchAnon { pages: mib_pages(&format!("{p}.mib"), *mib, SIZE_MIB_MAX)?, pages_per_s: rate_pages(&format!("{p}.mib_per_s"), *mib_per_s)? },
-                        OpFile::WriteFile { device, mib, mib_per_s } => {
+                        OpFile::TouchAnon { mib, mib_per_s } => Op::TouchAnon {
+                            pages: mib_pages(&format!("{p}.mib"), *mib, SIZE_MIB_MAX)?,
+                            pages_per_s: rate_pages(&format!("{p}.mib_per_s"), *mib_per_s)?,
+                        },
+                        OpFile::WriteFile {
+                            device,
+                            mib,
+                            mib_per_s,
+                        } => {
                             let d = find(&format!("{p}.device"), &dev_names, device)?;
-                            if !matches!(devices[d].kind, DeviceKind::Disk { .. } | DeviceKind::NfsLoopback { .. }) {
-                                return err(&format!("{p}.device"), format!("'{device}'"), "files live on a disk or a loopback NFS mount");
+                            if !matches!(
+                                devices[d].kind,
+                                DeviceKind::Disk { .. } | DeviceKind::NfsLoopback { .. }
+                            ) {
+                                return err(
+                                    &format!("{p}.device"),
+                                    format!("'{device}'"),
+                                    "files live on a disk or a loopback NFS mount",
+                                );
                             }
-                            Op::WriteFile { device: d, pages: mib_pages(&format!("{p}.mib"), *mib, SIZE_MIB_MAX)?, pages_per_s: rate_pages(&format!("{p}.mib_per_s"), *mib_per_s)? }
+                            Op::WriteFile {
+                                device: d,
+                                pages: mib_pages(&format!("{p}.mib"), *mib, SIZE_MIB_MAX)?,
+                                pages_per_s: rate_pages(&format!("{p}.mib_per_s"), *mib_per_s)?,
+                            }
                         }
-                        OpFile::KernelAlloc { pages, pages_per_s, gfp } => Op::KernelAlloc { pages: range(&format!("{p}.pages"), *pages, 1, SIZE_MIB_MAX * PAGES_PER_MIB)?, pages_per_s: range(&format!("{p}.pages_per_s"), *pages_per_s, 1, RATE_MIB_PER_S_MAX * PAGES_PER_MIB)?, gfp: parse_gfp(&format!("{p}.gfp"), gfp)? },
-                        OpFile::DmRead { device, clones, count } => {
+                        OpFile::KernelAlloc {
+                            pages,
+                            pages_per_s,
+                            gfp,
+                        } => Op::KernelAlloc {
+                            pages: range(
+                                &format!("{p}.pages"),
+                                *pages,
+                                1,
+                                SIZE_MIB_MAX * PAGES_PER_MIB,
+                            )?,
+                            pages_per_s: range(
+                                &format!("{p}.pages_per_s"),
+                                *pages_per_s,
+                                1,
+                                RATE_MIB_PER_S_MAX * PAGES_PER_MIB,
+                            )?,
+                            gfp: parse_gfp(&format!("{p}.gfp"), gfp)?,
+                        },
+                        OpFile::DmRead {
+                            device,
+                            clones,
+                            count,
+                        } => {
                             let d = find(&format!("{p}.device"), &dev_names, device)?;
                             if !matches!(devices[d].kind, DeviceKind::DmCrypt { .. }) {
-                                return err(&format!("{p}.device"), format!("'{device}'"), "dm_read needs a dm-crypt device");
+                                return err(
+                                    &format!("{p}.device"),
+                                    format!("'{device}'"),
+                                    "dm_read needs a dm-crypt device",
+                                );
                             }
-                            Op::DmRead { device: d, clones: range(&format!("{p}.clones"), *clones, 1, 4096)?, count: range(&format!("{p}.count"), *count, 1, 1_000_000)? }
+                            Op::DmRead {
+                                device: d,
+                                clones: range(&format!("{p}.clones"), *clones, 1, 4096)?,
+                                count: range(&format!("{p}.count"), *count, 1, 1_000_000)?,
+                            }
                         }
-                        OpFile::Sleep { ms } => Op::Sleep { ms: range(&format!("{p}.ms"), *ms, 1, DURATION_MS_MAX)? },
+                        OpFile::Sleep { ms } => Op::Sleep {
+                            ms: range(&format!("{p}.ms"), *ms, 1, DURATION_MS_MAX)?,
+                        },
                         OpFile::FreeAnon => Op::FreeAnon,
                     });
                 }
@@ -494,23 +838,41 @@ pub fn validate(file: ScenarioFile) -> Result<Scenario, ScenarioError> {
             "kcryptd" => {
                 let d = device("kcryptd")?;
                 if !matches!(devices[d].kind, DeviceKind::DmCrypt { .. }) {
-                    return err(&format!("{path}.device"), format!("'{}'", devices[d].name), "kcryptd serves a dm-crypt device");
+                    return err(
+                        &format!("{path}.device"),
+                        format!("'{}'", devices[d].name),
+                        "kcryptd serves a dm-crypt device",
+                    );
                 }
                 TaskKind::Kcryptd { device: d }
             }
             "nfsd" => {
                 let d = device("nfsd")?;
                 if !matches!(devices[d].kind, DeviceKind::NfsLoopback { .. }) {
-                    return err(&format!("{path}.device"), format!("'{}'", devices[d].name), "nfsd serves an nfs-loopback device");
+                    return err(
+                        &format!("{path}.device"),
+                        format!("'{}'", devices[d].name),
+                        "nfsd serves an nfs-loopback device",
+                    );
                 }
                 TaskKind::Nfsd { device: d }
             }
             "net_rx" => TaskKind::NetRx,
             "oom_reaper" => TaskKind::OomReaper,
-            other => return err(&format!("{path}.kind"), format!("'{other}'"), "allowed: user, kswapd, flusher, kcryptd, nfsd, net_rx, oom_reaper"),
+            other => {
+                return err(
+                    &format!("{path}.kind"),
+                    format!("'{other}'"),
+                    "allowed: user, kswapd, flusher, kcryptd, nfsd, net_rx, oom_reaper",
+                )
+            }
         };
         if !matches!(kind, TaskKind::User { .. }) && !t.program.is_empty() {
-            return err(&format!("{path}.program"), "non-empty", "only user tasks have a program");
+            return err(
+                &format!("{path}.program"),
+                "non-empty",
+                "only user tasks have a program",
+            );
         }
         let stack_base = match (t.stack.as_deref(), &kind) {
             (_, TaskKind::NetRx) => StackBase::Softirq,
@@ -518,36 +880,79 @@ pub fn validate(file: ScenarioFile) -> Result<Scenario, ScenarioError> {
             (None | Some("page_fault"), _) => StackBase::PageFault,
             (Some("sys_select"), _) => StackBase::SysSelect,
             (Some("sys_write"), _) => StackBase::SysWrite,
-            (Some(other), _) => return err(&format!("{path}.stack"), format!("'{other}'"), "allowed: page_fault, sys_select, sys_write"),
+            (Some(other), _) => {
+                return err(
+                    &format!("{path}.stack"),
+                    format!("'{other}'"),
+                    "allowed: page_fault, sys_select, sys_write",
+                )
+            }
         };
-        tasks.push(TaskConfig { name: t.name.clone(), kind, must_finish: t.must_finish, stack_base, realtime: t.realtime });
+        tasks.push(TaskConfig {
+            name: t.name.clone(),
+            kind,
+            must_finish: t.must_finish,
+            stack_base,
+            realtime: t.realtime,
+        });
     }
     // Every device that needs a worker has one, and each singleton kernel thread is unique.
     for (d, dev) in devices.iter().enumerate() {
-        let needs = matches!(dev.kind, DeviceKind::DmCrypt { .. } | DeviceKind::NfsLoopback { .. });
+        let needs = matches!(
+            dev.kind,
+            DeviceKind::DmCrypt { .. } | DeviceKind::NfsLoopback { .. }
+        );
         let has = tasks.iter().any(|t| matches!(t.kind, TaskKind::Kcryptd { device } | TaskKind::Nfsd { device } if device == d));
         if needs && !has {
-            return err(&format!("devices[{d}]"), format!("'{}'", dev.name), "a dm-crypt or nfs-loopback device needs a kcryptd or nfsd task serving it");
+            return err(
+                &format!("devices[{d}]"),
+                format!("'{}'", dev.name),
+                "a dm-crypt or nfs-loopback device needs a kcryptd or nfsd task serving it",
+            );
         }
-        if matches!(dev.kind, DeviceKind::Network { .. }) && !tasks.iter().any(|t| matches!(t.kind, TaskKind::NetRx)) {
-            return err(&format!("devices[{d}]"), format!("'{}'", dev.name), "a network device needs a net_rx task");
+        if matches!(dev.kind, DeviceKind::Network { .. })
+            && !tasks.iter().any(|t| matches!(t.kind, TaskKind::NetRx))
+        {
+            return err(
+                &format!("devices[{d}]"),
+                format!("'{}'", dev.name),
+                "a network device needs a net_rx task",
+            );
         }
     }
     for single in ["kswapd", "flusher", "net_rx", "oom_reaper"] {
         if file.tasks.iter().filter(|t| t.kind == single).count() > 1 {
-            return err("tasks", format!("with more than one {single}"), &format!("at most one {single} task"));
+            return err(
+                "tasks",
+                format!("with more than one {single}"),
+                &format!("at most one {single} task"),
+            );
         }
     }
     if !tasks.iter().any(|t| t.must_finish) {
-        return err("tasks", "with no must_finish task", "mark at least one task must_finish");
+        return err(
+            "tasks",
+            "with no must_finish task",
+            "mark at least one task must_finish",
+        );
     }
     let extra_depth = match &file.stack_extra {
         None => ExtraDepth::default(),
         Some(s) => ExtraDepth {
-            interrupt_permille: range("stack_extra.interrupt_permille", s.interrupt_permille, 0, 1000)?,
+            interrupt_permille: range(
+                "stack_extra.interrupt_permille",
+                s.interrupt_permille,
+                0,
+                1000,
+            )?,
             interrupt_bytes: range("stack_extra.interrupt_bytes", s.interrupt_bytes, 0, 8192)?,
             btree_levels_max: range("stack_extra.btree_levels_max", s.btree_levels_max, 0, 8)?,
-            btree_level_bytes: range("stack_extra.btree_level_bytes", s.btree_level_bytes, 0, 2048)?,
+            btree_level_bytes: range(
+                "stack_extra.btree_level_bytes",
+                s.btree_level_bytes,
+                0,
+                2048,
+            )?,
         },
     };
     let config = Config {
@@ -564,7 +969,11 @@ pub fn validate(file: ScenarioFile) -> Result<Scenario, ScenarioError> {
         net_traffic,
         extra_depth,
     };
-    Ok(Scenario { file, config, knobs })
+    Ok(Scenario {
+        file,
+        config,
+        knobs,
+    })
 }
 
 /// Loads a built-in by name or a file by path (native CLI) and validates it.
@@ -591,19 +1000,35 @@ impl ScenarioFile {
         for t in &mut out.tasks {
             for op in &mut t.program {
                 match op {
-                    OpFile::TouchAnon { mib, mib_per_s } | OpFile::WriteFile { mib, mib_per_s, .. } => {
+                    OpFile::TouchAnon { mib, mib_per_s }
+                    | OpFile::WriteFile { mib, mib_per_s, .. } => {
                         *mib = s(*mib);
                         *mib_per_s = s(*mib_per_s);
                     }
-                    OpFile::KernelAlloc { .. } | OpFile::DmRead { .. } | OpFile::Sleep { .. } | OpFile::FreeAnon => {}
+                    OpFile::KernelAlloc { .. }
+                    | OpFile::DmRead { .. }
+                    | OpFile::Sleep { .. }
+                    | OpFile::FreeAnon => {}
                 }
             }
         }
         for d in &mut out.devices {
             match &mut d.kind {
-                DeviceKindFile::Disk { bandwidth_mib_per_s, .. } => *bandwidth_mib_per_s = s(*bandwidth_mib_per_s),
-                DeviceKindFile::DmCrypt { encrypt_mib_per_s, .. } => *encrypt_mib_per_s = s(*encrypt_mib_per_s),
-                DeviceKindFile::Nbd { bandwidth_mib_per_s, .. } | DeviceKindFile::Nfs { bandwidth_mib_per_s, .. } => *bandwidth_mib_per_s = s(*bandwidth_mib_per_s),
+                DeviceKindFile::Disk {
+                    bandwidth_mib_per_s,
+                    ..
+                } => *bandwidth_mib_per_s = s(*bandwidth_mib_per_s),
+                DeviceKindFile::DmCrypt {
+                    encrypt_mib_per_s, ..
+                } => *encrypt_mib_per_s = s(*encrypt_mib_per_s),
+                DeviceKindFile::Nbd {
+                    bandwidth_mib_per_s,
+                    ..
+                }
+                | DeviceKindFile::Nfs {
+                    bandwidth_mib_per_s,
+                    ..
+                } => *bandwidth_mib_per_s = s(*bandwidth_mib_per_s),
                 DeviceKindFile::NfsLoopback { .. } => {}
             }
         }

@@ -2,6 +2,7 @@
 //! `<canvas>` in the browser and to SVG in native tests. Charts read samples, never the
 //! simulation.
 
+pub mod lanes;
 pub mod timeline;
 
 pub type DrawResult<T> = Result<T, Box<dyn std::error::Error>>;

@@ -1,9 +1,13 @@
 //! The timeline: free pages against the min/low/high watermarks, with dirty, writeback
-//! and swap-used pages, markers for verdicts/chapters/forks and a cursor at the current
-//! time.
+//! and swap-used pages, markers for verdicts/chapters/forks and (optionally) a cursor.
+//!
+//! The y axis can be logarithmic: free memory starts near the zone size and the story
+//! happens a few hundred pages above min, three decades lower; on a linear axis the three
+//! watermark lines would sit on top of each other at the bottom.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::palette;
 use super::DrawResult;
@@ -24,8 +28,41 @@ pub struct Point {
 impl Point {
     pub fn from_sample(s: &crate::sim::sample::Sample) -> Point {
         let sum = |f: fn(&crate::sim::sample::ZoneSample) -> u64| s.zones.iter().map(f).sum();
-        Point { tick: s.tick, free: sum(|z| z.free), min: sum(|z| z.min), low: sum(|z| z.low), high: sum(|z| z.high), dirty: sum(|z| z.dirty), writeback: sum(|z| z.writeback), swap_used: s.swap_used }
+        Point {
+            tick: s.tick,
+            free: sum(|z| z.free),
+            min: sum(|z| z.min),
+            low: sum(|z| z.low),
+            high: sum(|z| z.high),
+            dirty: sum(|z| z.dirty),
+            writeback: sum(|z| z.writeback),
+            swap_used: s.swap_used,
+        }
     }
+}
+
+/// At most `buckets` points: per bucket the lowest free (dips must stay visible), the
+/// highest dirty/writeback/swap, and the bucket's last watermarks.
+pub fn decimate(points: &[Point], buckets: usize) -> Vec<Point> {
+    let buckets = buckets.max(1);
+    if points.len() <= buckets {
+        return points.to_vec();
+    }
+    let per = points.len().div_ceil(buckets);
+    points
+        .chunks(per)
+        .map(|c| {
+            let last = c[c.len() - 1];
+            Point {
+                tick: c[0].tick,
+                free: c.iter().map(|p| p.free).min().unwrap_or(0),
+                dirty: c.iter().map(|p| p.dirty).max().unwrap_or(0),
+                writeback: c.iter().map(|p| p.writeback).max().unwrap_or(0),
+                swap_used: c.iter().map(|p| p.swap_used).max().unwrap_or(0),
+                ..last
+            }
+        })
+        .collect()
 }
 
 /// A vertical marker: a verdict, a chapter or a policy fork.
@@ -47,86 +84,266 @@ pub struct View<'a> {
     pub points: &'a [Point],
     /// The x axis spans `0..=end_tick`.
     pub end_tick: u64,
-    pub cursor_tick: u64,
+    /// Drawn as a line when given (the browser draws its cursor as an overlay instead).
+    pub cursor_tick: Option<u64>,
     pub markers: &'a [Marker],
-    /// Draw the y axis up to this many pages (at least high × 3 so the watermarks show).
+    /// Draw the y axis up to this many pages (linear: at least high × 3 so the watermarks
+    /// show; log: the zone size).
     pub y_max: u64,
+    pub log_y: bool,
     pub font_px: u32,
+    /// Small multiples (compare mode): no legend, fewer labels.
+    pub compact: bool,
 }
 
-/// Chart margins in pixels, shared with the UI so it can map a click to a tick.
-pub const LEFT_PX: u32 = 64;
+/// Chart margins in pixels, shared with the UI so it can map a click to a tick and line
+/// the task lanes up under the timeline.
+pub const LEFT_PX: u32 = 96;
 pub const RIGHT_PX: u32 = 12;
+pub const TOP_PX: u32 = 8;
 
-pub fn draw<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, view: &View) -> DrawResult<()>
+fn y_of(view: &View, pages: u64) -> f64 {
+    if view.log_y {
+        (pages.max(1) as f64).log10()
+    } else {
+        pages.min(view.y_max) as f64
+    }
+}
+
+fn pages_label(pages: u64) -> String {
+    match pages {
+        p if p >= 1_000_000 && p.is_multiple_of(1_000_000) => format!("{}M", p / 1_000_000),
+        p if p >= 1000 && p.is_multiple_of(1000) => format!("{}k", p / 1000),
+        p => p.to_string(),
+    }
+}
+
+/// Draws the chart; returns the plot area's x pixel range (for click → tick mapping).
+pub fn draw<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    view: &View,
+) -> DrawResult<(i32, i32)>
 where
     DB::ErrorType: 'static,
 {
     area.fill(&WHITE)?;
     let end = view.end_tick.max(1);
-    let y_max = view.y_max.max(1);
+    let y_max = view.y_max.max(2);
+    let y_top = if view.log_y {
+        (y_max as f64).log10()
+    } else {
+        y_max as f64
+    };
     let mut chart = ChartBuilder::on(area)
         .margin_right(RIGHT_PX)
-        .margin_top(8)
+        .margin_top(TOP_PX)
         .x_label_area_size(view.font_px * 2)
         .y_label_area_size(LEFT_PX)
-        .build_cartesian_2d(0u64..end, 0u64..y_max)?;
+        .build_cartesian_2d(0u64..end, 0f64..y_top)?;
+    let label_style = ("sans-serif", view.font_px)
+        .into_font()
+        .color(&palette::INK);
     chart
         .configure_mesh()
         .light_line_style(palette::GRID.mix(0.4))
-        .x_labels(8)
-        .y_labels(6)
-        .x_label_formatter(&|t| format!("{:.1} s", *t as f64 / 1000.0))
-        .y_label_formatter(&|p| format!("{p}"))
-        .label_style(("sans-serif", view.font_px))
+        .disable_y_mesh()
+        .x_labels(if view.compact { 4 } else { 8 })
+        .y_labels(0)
+        .x_label_formatter(&|t| format!("{:.0} s", *t as f64 / 1000.0))
+        .label_style(label_style.clone())
+        .axis_desc_style(label_style.clone())
         .draw()?;
-    let pts = view.points;
-    let series = |f: fn(&Point) -> u64| pts.iter().map(move |p| (p.tick, f(p).min(y_max)));
-    let thin = |c: RGBColor| ShapeStyle::from(&c).stroke_width(2);
-    chart.draw_series(LineSeries::new(series(|p| p.high), thin(palette::HIGH)))?.label("high").legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], thin(palette::HIGH)));
-    chart.draw_series(LineSeries::new(series(|p| p.low), thin(palette::LOW)))?.label("low").legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], thin(palette::LOW)));
-    chart.draw_series(LineSeries::new(series(|p| p.min), thin(palette::MIN)))?.label("min").legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], thin(palette::MIN)));
-    chart.draw_series(LineSeries::new(series(|p| p.dirty), thin(palette::DIRTY)))?.label("dirty").legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], thin(palette::DIRTY)));
-    chart.draw_series(LineSeries::new(series(|p| p.writeback), thin(palette::WRITEBACK)))?.label("writeback").legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], thin(palette::WRITEBACK)));
-    let bold = ShapeStyle::from(&palette::FREE).stroke_width(3);
-    chart.draw_series(LineSeries::new(series(|p| p.free), bold))?.label("free").legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], bold));
-    for m in view.markers {
-        let colour = match m.kind {
-            MarkerKind::Verdict => palette::MIN,
-            MarkerKind::Chapter => palette::HIGH,
-            MarkerKind::Fork => palette::INK,
-        };
-        chart.draw_series(std::iter::once(PathElement::new(vec![(m.tick, 0), (m.tick, y_max)], ShapeStyle::from(&colour.mix(0.6)).stroke_width(1))))?;
-        chart.draw_series(std::iter::once(Text::new(m.label.clone(), (m.tick, y_max - y_max / 20), ("sans-serif", view.font_px).into_font().color(&colour))))?;
+    // Y grid and labels by hand: powers of ten on a log axis, round numbers on a linear one.
+    let grid: Vec<u64> = if view.log_y {
+        (0..=9)
+            .map(|e| 10u64.pow(e))
+            .filter(|p| *p <= y_max)
+            .collect()
+    } else {
+        let step = nice_step(y_max / 5);
+        (0..=y_max / step).map(|i| i * step).collect()
+    };
+    for g in grid {
+        let y = y_of(view, g);
+        chart.draw_series(std::iter::once(PathElement::new(
+            vec![(0, y), (end, y)],
+            palette::GRID.mix(0.8),
+        )))?;
+        let (_, py) = chart.backend_coord(&(0, y));
+        let (px, _) = chart.backend_coord(&(0, 0.0));
+        area.draw(&Text::new(
+            pages_label(g),
+            (px - 6, py),
+            label_style.clone().pos(Pos::new(HPos::Right, VPos::Center)),
+        ))?;
     }
-    chart.draw_series(std::iter::once(PathElement::new(vec![(view.cursor_tick.min(end), 0), (view.cursor_tick.min(end), y_max)], ShapeStyle::from(&palette::INK).stroke_width(2))))?;
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(palette::GRID)
-        .label_font(("sans-serif", view.font_px))
-        .draw()?;
+    let (px0, py0) = chart.backend_coord(&(0, y_top));
+    let unit = if view.log_y { "pages (log)" } else { "pages" };
+    area.draw(&Text::new(
+        unit,
+        (px0 - 6, py0 + view.font_px as i32 / 2),
+        label_style.clone().pos(Pos::new(HPos::Right, VPos::Top)),
+    ))?;
+
+    let pts = view.points;
+    let series = move |f: fn(&Point) -> u64| pts.iter().map(move |p| (p.tick, y_of(view, f(p))));
+    let line = |c: RGBColor, w: u32| ShapeStyle::from(&c).stroke_width(w);
+    let legend =
+        |s: ShapeStyle| move |(x, y): (i32, i32)| PathElement::new(vec![(x, y), (x + 18, y)], s);
+    let mut add =
+        |f: fn(&Point) -> u64, style: ShapeStyle, name: &str, outline: bool| -> DrawResult<()> {
+            if outline {
+                chart.draw_series(LineSeries::new(
+                    series(f),
+                    line(palette::INK, style.stroke_width + 2),
+                ))?;
+            }
+            chart
+                .draw_series(LineSeries::new(series(f), style))?
+                .label(name)
+                .legend(legend(style));
+            Ok(())
+        };
+    if pts.iter().any(|p| p.swap_used > 0) {
+        add(|p| p.swap_used, line(palette::ANON, 2), "swap used", false)?;
+    }
+    add(|p| p.dirty, line(palette::DIRTY, 2), "dirty", true)?;
+    add(
+        |p| p.writeback,
+        line(palette::WRITEBACK, 2),
+        "writeback",
+        false,
+    )?;
+    add(|p| p.high, line(palette::HIGH, 2), "high", false)?;
+    add(|p| p.low, line(palette::LOW, 2), "low", false)?;
+    add(|p| p.min, line(palette::MIN, 2), "min", false)?;
+    add(|p| p.free, line(palette::FREE, 3), "free", false)?;
+
+    for m in view.markers {
+        let (colour, dash) = match m.kind {
+            MarkerKind::Verdict => (palette::MIN, false),
+            MarkerKind::Chapter => (palette::HIGH, true),
+            MarkerKind::Fork => (palette::INK, false),
+        };
+        let t = m.tick.min(end);
+        let style = ShapeStyle::from(&colour.mix(0.7)).stroke_width(if dash { 1 } else { 2 });
+        chart.draw_series(std::iter::once(PathElement::new(
+            vec![(t, 0.0), (t, y_top)],
+            style,
+        )))?;
+        let (px, py) = chart.backend_coord(&(t, y_top));
+        let y = match m.kind {
+            MarkerKind::Chapter => py + 2,
+            MarkerKind::Verdict => py + 2 + view.font_px as i32,
+            MarkerKind::Fork => py + 2 + 2 * view.font_px as i32,
+        };
+        area.draw(&Text::new(
+            m.label.clone(),
+            (px + 3, y),
+            ("sans-serif", view.font_px).into_font().color(&colour),
+        ))?;
+    }
+    if let Some(c) = view.cursor_tick {
+        let c = c.min(end);
+        chart.draw_series(std::iter::once(PathElement::new(
+            vec![(c, 0.0), (c, y_top)],
+            ShapeStyle::from(&palette::INK).stroke_width(2),
+        )))?;
+    }
+    if !view.compact {
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(WHITE.mix(0.9))
+            .border_style(palette::GRID)
+            .label_font(("sans-serif", view.font_px))
+            .draw()?;
+    }
+    let range = chart.plotting_area().get_pixel_range().0;
     area.present()?;
-    Ok(())
+    Ok((range.start, range.end))
+}
+
+/// 1, 2 or 5 times a power of ten, at least `raw`.
+fn nice_step(raw: u64) -> u64 {
+    let mut p = 1;
+    loop {
+        for m in [1, 2, 5] {
+            if m * p >= raw.max(1) {
+                return m * p;
+            }
+        }
+        p *= 10;
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// The chart renders natively to SVG with every series and the cursor.
+    /// The chart renders natively to SVG with every series, on both axes kinds.
     #[test]
     fn renders_to_svg() {
-        let points: Vec<Point> = (0..100).map(|t| Point { tick: t * 10, free: 2000 - t * 10, min: 1024, low: 1280, high: 1536, dirty: t, writeback: t / 2, swap_used: 0 }).collect();
-        let mut svg = String::new();
-        {
-            let area = SVGBackend::with_string(&mut svg, (800, 300)).into_drawing_area();
-            let view = View { points: &points, end_tick: 1000, cursor_tick: 500, markers: &[Marker { tick: 700, label: "OOM".into(), kind: MarkerKind::Verdict }], y_max: 4000, font_px: 14 };
-            draw(&area, &view).unwrap();
+        let points: Vec<Point> = (0..100)
+            .map(|t| Point {
+                tick: t * 10,
+                free: 2000 - t * 10,
+                min: 1024,
+                low: 1280,
+                high: 1536,
+                dirty: t,
+                writeback: t / 2,
+                swap_used: t,
+            })
+            .collect();
+        for log_y in [false, true] {
+            let mut svg = String::new();
+            let range = {
+                let area = SVGBackend::with_string(&mut svg, (800, 300)).into_drawing_area();
+                let view = View {
+                    points: &points,
+                    end_tick: 1000,
+                    cursor_tick: Some(500),
+                    markers: &[Marker {
+                        tick: 700,
+                        label: "OOM".into(),
+                        kind: MarkerKind::Verdict,
+                    }],
+                    y_max: 4000,
+                    log_y,
+                    font_px: 14,
+                    compact: false,
+                };
+                draw(&area, &view).unwrap()
+            };
+            assert_eq!(
+                range,
+                (LEFT_PX as i32, 800 - RIGHT_PX as i32),
+                "plot area starts at LEFT_PX"
+            );
+            assert!(svg.contains("<svg"));
+            assert!(
+                svg.contains("free")
+                    && svg.contains("min")
+                    && svg.contains("OOM")
+                    && svg.contains("swap used")
+            );
+            assert!(svg.matches("<polyline").count() >= 7, "seven series lines");
         }
-        assert!(svg.contains("<svg"));
-        assert!(svg.contains("free") && svg.contains("min") && svg.contains("OOM"));
-        assert!(svg.matches("<polyline").count() >= 6, "six series lines");
+    }
+
+    #[test]
+    fn decimation_keeps_dips() {
+        let mut points: Vec<Point> = (0..1000)
+            .map(|t| Point {
+                tick: t,
+                free: 5000,
+                ..Point::default()
+            })
+            .collect();
+        points[537].free = 10;
+        let d = decimate(&points, 100);
+        assert!(d.len() <= 100);
+        assert_eq!(d.iter().map(|p| p.free).min(), Some(10));
     }
 }

@@ -22,27 +22,78 @@ pub fn congestion_off(nr_requests: u64) -> u64 {
     nr_requests - nr_requests / 8 - nr_requests / 16 - 1
 }
 
-/// Queues `pages` at a request-queue device (disk), in requests of `request_pages`.
-/// FIFO service at the device's bandwidth, completion after its latency.
-fn enqueue_disk(ctx: &mut Ctx, device: usize, pages: u64, payload: Payload, mut elements: Vec<(usize, u64)>, zone: usize) {
-    let DeviceKind::Disk { bandwidth_pages_per_s, latency_ms } = ctx.cfg.devices[device].kind else {
+/// Queues `pages` at a request-queue device (disk), in requests of at most
+/// `request_pages`: FIFO service at the device's bandwidth, completion after its latency.
+/// A bio that fits into the tail request, not yet started, is merged into it (the
+/// elevator's back merge — swap slots and writeback runs are contiguous).
+fn enqueue_disk(
+    ctx: &mut Ctx,
+    device: usize,
+    pages: u64,
+    payload: Payload,
+    mut elements: Vec<(usize, u64)>,
+    zone: usize,
+) {
+    let DeviceKind::Disk {
+        bandwidth_pages_per_s,
+        latency_ms,
+    } = ctx.cfg.devices[device].kind
+    else {
         unreachable!("enqueue_disk on a non-disk device");
     };
     let request_pages = ctx.cfg.devices[device].request_pages;
+    let service = |n: u64| (n * 1000).div_ceil(bandwidth_pages_per_s.max(1));
+    let now = ctx.st.tick;
     let mut left = pages;
+    let dev = &mut ctx.st.devices[device];
+    if let Some(tail) = dev.queue.back_mut() {
+        let not_started = tail.start_tick > now;
+        if not_started && tail.payload == payload && tail.zone == zone && tail.pages < request_pages
+        {
+            let n = left.min(request_pages - tail.pages);
+            let before = service(tail.pages);
+            tail.pages += n;
+            let extra = service(tail.pages) - before;
+            tail.done_tick += extra;
+            dev.busy_until += extra;
+            left -= n;
+            if left == 0 {
+                merge_elements(&mut tail.elements, std::mem::take(&mut elements));
+            }
+        }
+    }
     while left > 0 {
         let n = left.min(request_pages);
         left -= n;
-        let now = ctx.st.tick;
         let dev = &mut ctx.st.devices[device];
-        let start = dev.busy_until.max(now);
-        let service = (n * 1000).div_ceil(bandwidth_pages_per_s.max(1));
-        dev.busy_until = start + service;
+        let start = dev.busy_until.max(now + 1);
+        dev.busy_until = start + service(n);
         // Elements are attached to the last chunk: they are freed when the whole bio is done.
-        let els = if left == 0 { std::mem::take(&mut elements) } else { Vec::new() };
-        dev.queue.push_back(Request { pages: n, payload, done_tick: start + service + latency_ms, elements: els, held_pages: 0, zone });
+        let els = if left == 0 {
+            std::mem::take(&mut elements)
+        } else {
+            Vec::new()
+        };
+        dev.queue.push_back(Request {
+            pages: n,
+            payload,
+            start_tick: start,
+            done_tick: start + service(n) + latency_ms,
+            elements: els,
+            held_pages: 0,
+            zone,
+        });
     }
     update_congestion(ctx, device);
+}
+
+fn merge_elements(into: &mut Vec<(usize, u64)>, more: Vec<(usize, u64)>) {
+    for (pool, n) in more {
+        match into.iter_mut().find(|(p, _)| *p == pool) {
+            Some(e) => e.1 += n,
+            None => into.push((pool, n)),
+        }
+    }
 }
 
 /// Requests in flight that count for congestion at `device` (dm devices report their
@@ -78,7 +129,10 @@ pub fn congestion_device(ctx: &Ctx, device: usize) -> usize {
 /// A request queue with every request slot taken: `get_request_wait` would block.
 pub fn queue_full(ctx: &Ctx, device: usize) -> bool {
     let d = congestion_device(ctx, device);
-    matches!(ctx.cfg.devices[d].kind, DeviceKind::Disk { .. } | DeviceKind::Network { .. }) && ctx.st.devices[d].queue.len() as u64 >= ctx.cfg.devices[d].nr_requests
+    matches!(
+        ctx.cfg.devices[d].kind,
+        DeviceKind::Disk { .. } | DeviceKind::Network { .. }
+    ) && ctx.st.devices[d].queue.len() as u64 >= ctx.cfg.devices[d].nr_requests
 }
 
 /// File pages written back (flusher, reclaim's pageout, a 2.6.35 writer).
@@ -88,7 +142,15 @@ pub fn submit_file_writeback(ctx: &mut Ctx, zone: usize, device: usize, pages: u
         DeviceKind::Disk { .. } => enqueue_disk(ctx, device, pages, payload, Vec::new(), zone),
         DeviceKind::NfsLoopback { .. } => {
             let now = ctx.st.tick;
-            ctx.st.devices[device].work.push_back(Request { pages, payload, done_tick: now, elements: Vec::new(), held_pages: 0, zone });
+            ctx.st.devices[device].work.push_back(Request {
+                pages,
+                payload,
+                start_tick: now,
+                done_tick: now,
+                elements: Vec::new(),
+                held_pages: 0,
+                zone,
+            });
             update_congestion(ctx, device);
             wake_worker(ctx, device);
         }
@@ -111,39 +173,77 @@ pub fn resume_swap_submit(ctx: &mut Ctx, task: usize, rc: &mut ReclaimCtx) -> St
     let zone = rc.pending_zone;
     match ctx.cfg.devices[device].kind {
         DeviceKind::Disk { .. } => {
-            enqueue_disk(ctx, device, rc.pending_swap_submit, Payload::SwapOut, Vec::new(), zone);
+            enqueue_disk(
+                ctx,
+                device,
+                rc.pending_swap_submit,
+                Payload::SwapOut,
+                Vec::new(),
+                zone,
+            );
             rc.pending_swap_submit = 0;
             Step::Done
         }
         DeviceKind::DmCrypt { io_pool, .. } => {
-            if ctx.st.tasks[task].mempool.is_none() {
-                mempool::begin(ctx, task, io_pool, Gfp::NOIO, rc.pending_swap_submit);
-            }
-            let mut got = 0;
-            let step = mempool::mempool_alloc(ctx, task, &mut got);
-            if step == Step::Sleep || step == Step::Yield {
-                // Pages whose io was allocated are already with the mempool call; they go
-                // to kcryptd when it completes.
-                return Step::Sleep;
-            }
-            if got > 0 {
-                let now = ctx.st.tick;
-                ctx.st.devices[device].work.push_back(Request { pages: got, payload: Payload::SwapOut, done_tick: now, elements: vec![(io_pool, got)], held_pages: 0, zone });
-                wake_worker(ctx, device);
-            }
-            rc.pending_swap_submit -= got;
-            if rc.pending_swap_submit > 0 {
-                // GFP_NOIO without sleeping is never our case; an allocation failure leaves
-                // the pages under writeback to be retried by the next reclaim pass.
+            if ctx.st.tasks[task]
+                .mempool
+                .as_ref()
+                .is_some_and(|m| m.pool != io_pool)
+            {
+                // Already inside another mempool_alloc (a GFP_NOIO caller never gets here,
+                // since swap-out needs __GFP_IO): keep the pages for a later pass.
                 requeue_unsubmitted_swap(ctx, zone, rc.pending_swap_submit);
                 rc.pending_swap_submit = 0;
+                return Step::Done;
             }
+            // One dm io (with its clone) per page: __split_and_process_bio per swap bio.
+            for _ in 0..4 {
+                if ctx.st.tasks[task].mempool.is_none() {
+                    mempool::begin(ctx, task, io_pool, Gfp::NOIO, rc.pending_swap_submit, false);
+                }
+                let mut got = 0;
+                if let Step::Sleep | Step::Yield = mempool::mempool_alloc(ctx, task, &mut got) {
+                    return Step::Sleep;
+                }
+                if got == 0 {
+                    break;
+                }
+                let now = ctx.st.tick;
+                ctx.st.devices[device].work.push_back(Request {
+                    pages: got,
+                    payload: Payload::SwapOut,
+                    start_tick: now,
+                    done_tick: now,
+                    elements: vec![(io_pool, got)],
+                    held_pages: 0,
+                    zone,
+                });
+                update_congestion(ctx, device);
+                wake_worker(ctx, device);
+                rc.pending_swap_submit -= got;
+                if rc.pending_swap_submit == 0 {
+                    return Step::Done;
+                }
+            }
+            // An allocation that failed outright leaves the pages to a later reclaim pass.
+            requeue_unsubmitted_swap(ctx, zone, rc.pending_swap_submit);
+            rc.pending_swap_submit = 0;
             Step::Done
         }
-        DeviceKind::Network { tx_pages_per_request, rtt_ms, bandwidth_pages_per_s, .. } => {
+        DeviceKind::Network {
+            tx_pages_per_request,
+            rtt_ms,
+            bandwidth_pages_per_s,
+            ..
+        } => {
             let pages = rc.pending_swap_submit;
-            let gfp = if ctx.st.knobs.pfmemalloc_reserves { Gfp::NOIO.with(Gfp::MEMALLOC) } else { Gfp::NOIO };
-            let tx = page_alloc::alloc_no_reclaim(ctx, task, tx_pages_per_request, gfp, PageUse::Kernel);
+            let gfp = if ctx.st.knobs.pfmemalloc_reserves {
+                Gfp::NOIO.with(Gfp::MEMALLOC)
+            } else {
+                Gfp::NOIO
+            };
+            let tx =
+                page_alloc::alloc_no_reclaim(ctx, task, tx_pages_per_request, gfp, PageUse::Kernel);
             if tx < tx_pages_per_request {
                 ctx.free_kernel_pages(tx);
                 requeue_unsubmitted_swap(ctx, zone, pages);
@@ -155,12 +255,22 @@ pub fn resume_swap_submit(ctx: &mut Ctx, task: usize, rc: &mut ReclaimCtx) -> St
             let start = dev.busy_until.max(now);
             let service = (pages * 1000).div_ceil(bandwidth_pages_per_s.max(1));
             dev.busy_until = start + service;
-            dev.queue.push_back(Request { pages, payload: Payload::SwapOut, done_tick: start + service + rtt_ms, elements: Vec::new(), held_pages: tx, zone });
+            dev.queue.push_back(Request {
+                pages,
+                payload: Payload::SwapOut,
+                start_tick: start,
+                done_tick: start + service + rtt_ms,
+                elements: Vec::new(),
+                held_pages: tx,
+                zone,
+            });
             update_congestion(ctx, device);
             rc.pending_swap_submit = 0;
             Step::Done
         }
-        DeviceKind::NfsLoopback { .. } => unreachable!("swap on a loopback NFS mount is refused by validation"),
+        DeviceKind::NfsLoopback { .. } => {
+            unreachable!("swap on a loopback NFS mount is refused by validation")
+        }
     }
 }
 
@@ -172,7 +282,7 @@ pub fn dm_read(ctx: &mut Ctx, task: usize, device: usize, clones: u64) -> Step {
         unreachable!("dm_read on a non-dm device (validation refuses it)");
     };
     if ctx.st.tasks[task].mempool.is_none() {
-        mempool::begin(ctx, task, io_pool, Gfp::NOIO, clones);
+        mempool::begin(ctx, task, io_pool, Gfp::NOIO, clones, true);
     }
     let mut got = 0;
     match mempool::mempool_alloc(ctx, task, &mut got) {
@@ -181,7 +291,14 @@ pub fn dm_read(ctx: &mut Ctx, task: usize, device: usize, clones: u64) -> Step {
         Step::Done | Step::Fail => {}
     }
     let zone = ctx.st.zones.len() - 1;
-    enqueue_disk(ctx, lower, clones, Payload::Read { task }, vec![(io_pool, got)], zone);
+    enqueue_disk(
+        ctx,
+        lower,
+        clones,
+        Payload::Read { task },
+        vec![(io_pool, got)],
+        zone,
+    );
     ctx.st.tasks[task].io_pending = true;
     Step::Done
 }
@@ -210,8 +327,15 @@ pub fn complete_io(ctx: &mut Ctx) {
     for device in 0..ctx.st.devices.len() {
         let network = matches!(ctx.cfg.devices[device].kind, DeviceKind::Network { .. });
         let mut changed = false;
-        while ctx.st.devices[device].queue.front().is_some_and(|r| r.done_tick <= now) {
-            let req = ctx.st.devices[device].queue.pop_front().expect("front exists");
+        while ctx.st.devices[device]
+            .queue
+            .front()
+            .is_some_and(|r| r.done_tick <= now)
+        {
+            let req = ctx.st.devices[device]
+                .queue
+                .pop_front()
+                .expect("front exists");
             changed = true;
             if network {
                 ctx.st.devices[device].replies.push_back(req);
@@ -266,17 +390,29 @@ pub fn complete_request(ctx: &mut Ctx, req: Request) {
     ctx.progress();
 }
 
-/// The kcryptd write worker (`kcryptd_crypt` → `kcryptd_crypt_write_convert`): for the bio
-/// at the head of its queue, an encrypted clone bio from `cc->bs` and one ciphertext page
-/// per data page from `cc->page_pool` — first GFP_NOWAIT, then GFP_NOIO with direct
-/// reclaim (`crypt_alloc_buffer`) — then encrypt and submit to the lower device.
+/// Pages kcryptd prepares (bio + ciphertext page each) before encrypting and submitting.
+pub const KCRYPTD_CHUNK: u64 = 32;
+
+/// The kcryptd write worker (`kcryptd_crypt` → `kcryptd_crypt_write_convert`): for each
+/// page of the bio at the head of its queue, an encrypted clone bio from `cc->bs` and a
+/// ciphertext page from `cc->page_pool` — first GFP_NOWAIT, then GFP_NOIO with direct
+/// reclaim (`crypt_alloc_buffer`) — then encrypt and submit to the lower device. Each page
+/// is its own bio in the kernel, so whatever prefix is ready is submitted at once.
 pub fn kcryptd_run(ctx: &mut Ctx, task: usize, device: usize) {
-    let DeviceKind::DmCrypt { lower, crypt_bio_pool, page_pool, encrypt_pages_per_s, .. } = ctx.cfg.devices[device].kind else {
+    let DeviceKind::DmCrypt {
+        lower,
+        crypt_bio_pool,
+        page_pool,
+        encrypt_pages_per_s,
+        ..
+    } = ctx.cfg.devices[device].kind
+    else {
         unreachable!("kcryptd on a non-dm-crypt device");
     };
     {
         let w = &mut ctx.st.tasks[task].worker;
-        w.budget_milli = (w.budget_milli + encrypt_pages_per_s).min(encrypt_pages_per_s.max(1000) * 2);
+        w.budget_milli =
+            (w.budget_milli + encrypt_pages_per_s).min(encrypt_pages_per_s.max(1000) * 2);
     }
     for _ in 0..64 {
         let Some(head) = ctx.st.devices[device].work.front() else {
@@ -288,33 +424,47 @@ pub fn kcryptd_run(ctx: &mut Ctx, task: usize, device: usize) {
             ctx.sleep(task, SleepFn::IoWait, 10, WaitQueue::Work);
             return;
         }
-        // The encrypted clone bio.
-        if ctx.st.tasks[task].worker.have_bio < pages {
-            if ctx.st.tasks[task].mempool.is_none() {
-                let need = pages - ctx.st.tasks[task].worker.have_bio;
-                mempool::begin(ctx, task, crypt_bio_pool, Gfp::NOIO, need);
+        let (have_bio, have_pages) = (
+            ctx.st.tasks[task].worker.have_bio,
+            ctx.st.tasks[task].worker.have_pages,
+        );
+        let ready = have_bio.min(have_pages);
+        let resuming = ctx.st.tasks[task].mempool.as_ref().map(|m| m.pool);
+        if ready == 0 || resuming.is_some() {
+            // Per page the kernel allocates a clone bio, then a ciphertext page, and submits;
+            // we do it for up to KCRYPTD_CHUNK pages at a time, never hoarding more.
+            let bio_round =
+                resuming == Some(crypt_bio_pool) || (resuming.is_none() && have_bio == 0);
+            if bio_round {
+                if resuming.is_none() {
+                    mempool::begin(
+                        ctx,
+                        task,
+                        crypt_bio_pool,
+                        Gfp::NOIO,
+                        pages.min(KCRYPTD_CHUNK),
+                        false,
+                    );
+                }
+                let mut got = 0;
+                match mempool::mempool_alloc(ctx, task, &mut got) {
+                    Step::Sleep | Step::Yield => return,
+                    Step::Done | Step::Fail => ctx.st.tasks[task].worker.have_bio += got,
+                }
+                continue;
             }
-            let mut got = 0;
-            match mempool::mempool_alloc(ctx, task, &mut got) {
-                Step::Sleep | Step::Yield => return,
-                Step::Done | Step::Fail => ctx.st.tasks[task].worker.have_bio += got,
-            }
-            continue;
-        }
-        // Ciphertext pages: GFP_NOWAIT first (no reclaim, no wait), then GFP_NOIO.
-        if ctx.st.tasks[task].worker.have_pages < pages {
-            if ctx.st.tasks[task].mempool.is_none() {
-                let need = pages - ctx.st.tasks[task].worker.have_pages;
-                mempool::begin(ctx, task, page_pool, Gfp::NOWAIT, need);
+            // Ciphertext pages for the bios held: GFP_NOWAIT first, then GFP_NOIO.
+            if resuming.is_none() {
+                let need = have_bio - have_pages;
+                mempool::begin(ctx, task, page_pool, Gfp::NOWAIT, need, false);
                 let mut got = 0;
                 let _ = mempool::mempool_alloc(ctx, task, &mut got);
                 ctx.st.tasks[task].mempool = None;
                 ctx.st.tasks[task].worker.have_pages += got;
-                let need = pages - ctx.st.tasks[task].worker.have_pages;
-                if need == 0 {
+                if got > 0 {
                     continue;
                 }
-                mempool::begin(ctx, task, page_pool, Gfp::NOIO, need);
+                mempool::begin(ctx, task, page_pool, Gfp::NOIO, need, false);
             }
             let mut got = 0;
             match mempool::mempool_alloc(ctx, task, &mut got) {
@@ -323,19 +473,33 @@ pub fn kcryptd_run(ctx: &mut Ctx, task: usize, device: usize) {
             }
             continue;
         }
-        // Encrypt at the CPU's rate, then submit to the lower device.
-        if ctx.st.tasks[task].worker.budget_milli < pages * 1000 {
+        // Encrypt the ready pages at the CPU's rate, then submit them to the lower device.
+        let budget_pages = ctx.st.tasks[task].worker.budget_milli / 1000;
+        if budget_pages == 0 {
             ctx.sleep(task, SleepFn::Idle, 1, WaitQueue::Timer);
             return;
         }
-        ctx.st.tasks[task].worker.budget_milli -= pages * 1000;
-        let req = ctx.st.devices[device].work.pop_front().expect("head exists");
-        ctx.st.tasks[task].worker.have_bio = 0;
-        ctx.st.tasks[task].worker.have_pages = 0;
-        let mut elements = req.elements.clone();
-        elements.push((crypt_bio_pool, pages));
-        elements.push((page_pool, pages));
-        enqueue_disk(ctx, lower, pages, req.payload, elements, req.zone);
+        let n = ready.min(budget_pages);
+        let w = &mut ctx.st.tasks[task].worker;
+        w.budget_milli -= n * 1000;
+        w.have_bio -= n;
+        w.have_pages -= n;
+        let head = ctx.st.devices[device]
+            .work
+            .front_mut()
+            .expect("head exists");
+        let (payload, zone) = (head.payload, head.zone);
+        let mut elements: Vec<(usize, u64)> = head.elements.iter().map(|&(p, _)| (p, n)).collect();
+        head.pages -= n;
+        for e in &mut head.elements {
+            e.1 -= n;
+        }
+        if head.pages == 0 {
+            ctx.st.devices[device].work.pop_front();
+        }
+        elements.push((crypt_bio_pool, n));
+        elements.push((page_pool, n));
+        enqueue_disk(ctx, lower, n, payload, elements, zone);
         update_congestion(ctx, device);
     }
 }
@@ -350,18 +514,33 @@ pub fn net_rx_run(ctx: &mut Ctx, task: usize) {
     let memalloc_socks = ctx.st.knobs.pfmemalloc_reserves && ctx.swap_is_network();
     // Replies to swap writes.
     for device in 0..ctx.st.devices.len() {
-        let DeviceKind::Network { rx_pages_per_reply, rto_ms, .. } = ctx.cfg.devices[device].kind else { continue };
+        let DeviceKind::Network {
+            rx_pages_per_reply,
+            rto_ms,
+            ..
+        } = ctx.cfg.devices[device].kind
+        else {
+            continue;
+        };
         for _ in 0..ctx.st.devices[device].replies.len() {
-            let Some(front) = ctx.st.devices[device].replies.front() else { break };
+            let Some(front) = ctx.st.devices[device].replies.front() else {
+                break;
+            };
             if front.done_tick > now {
                 break;
             }
-            let mut req = ctx.st.devices[device].replies.pop_front().expect("front exists");
+            let mut req = ctx.st.devices[device]
+                .replies
+                .pop_front()
+                .expect("front exists");
             let got = rx_alloc(ctx, task, rx_pages_per_reply, memalloc_socks);
             if got < rx_pages_per_reply {
                 ctx.free_kernel_pages(got);
                 ctx.st.counters.packets_dropped += 1;
-                ctx.emit(Event::PacketDrop { device, reason: "rx allocation failed" });
+                ctx.emit(Event::PacketDrop {
+                    device,
+                    reason: "rx allocation failed",
+                });
                 req.done_tick = now + rto_ms;
                 ctx.st.devices[device].replies.push_back(req);
                 continue;
@@ -378,28 +557,47 @@ pub fn net_rx_run(ctx: &mut Ctx, task: usize) {
         let (_, pages, _) = ctx.st.net.held.pop_front().expect("front exists");
         ctx.free_kernel_pages(pages);
     }
-    let Some(traffic) = ctx.cfg.net_traffic.clone() else { return };
+    let Some(traffic) = ctx.cfg.net_traffic.clone() else {
+        return;
+    };
     ctx.st.net.rate_milli += traffic.rx_pages_per_s;
     let packets = ctx.st.net.rate_milli / 1000;
     ctx.st.net.rate_milli %= 1000;
     if packets == 0 {
         return;
     }
-    let normal = page_alloc::alloc_no_reclaim(ctx, task, packets, Gfp::ATOMIC_MASK, PageUse::Kernel);
+    let normal =
+        page_alloc::alloc_no_reclaim(ctx, task, packets, Gfp::ATOMIC_MASK, PageUse::Kernel);
     if normal > 0 {
-        ctx.st.net.held.push_back((now + traffic.hold_ms, normal, 0));
+        ctx.st
+            .net
+            .held
+            .push_back((now + traffic.hold_ms, normal, 0));
     }
     let mut dropped = packets - normal;
     if dropped > 0 && memalloc_socks {
         // The retry with __GFP_MEMALLOC succeeds from the reserve, but the skb is
         // pfmemalloc and its socket is not SOCK_MEMALLOC: sk_filter drops it.
-        let reserve = page_alloc::alloc_no_reclaim(ctx, task, dropped, Gfp::ATOMIC_MASK.with(Gfp::MEMALLOC), PageUse::Kernel);
+        let reserve = page_alloc::alloc_no_reclaim(
+            ctx,
+            task,
+            dropped,
+            Gfp::ATOMIC_MASK.with(Gfp::MEMALLOC),
+            PageUse::Kernel,
+        );
         ctx.free_kernel_pages(reserve);
     }
     if dropped > 0 {
         ctx.st.counters.packets_dropped += dropped;
         let device = ctx.swap_device().unwrap_or(0);
-        ctx.emit(Event::PacketDrop { device, reason: if memalloc_socks { "pfmemalloc skb for a non-memalloc socket" } else { "rx allocation failed" } });
+        ctx.emit(Event::PacketDrop {
+            device,
+            reason: if memalloc_socks {
+                "pfmemalloc skb for a non-memalloc socket"
+            } else {
+                "rx allocation failed"
+            },
+        });
         dropped = 0;
     }
     debug_assert_eq!(dropped, 0);
@@ -409,12 +607,23 @@ pub fn net_rx_run(ctx: &mut Ctx, task: usize) {
 fn rx_alloc(ctx: &mut Ctx, task: usize, pages: u64, memalloc_socks: bool) -> u64 {
     let mut got = page_alloc::alloc_no_reclaim(ctx, task, pages, Gfp::ATOMIC_MASK, PageUse::Kernel);
     if got < pages && memalloc_socks {
-        got += page_alloc::alloc_no_reclaim(ctx, task, pages - got, Gfp::ATOMIC_MASK.with(Gfp::MEMALLOC), PageUse::Kernel);
+        got += page_alloc::alloc_no_reclaim(
+            ctx,
+            task,
+            pages - got,
+            Gfp::ATOMIC_MASK.with(Gfp::MEMALLOC),
+            PageUse::Kernel,
+        );
     }
     got
 }
 
 /// Earliest tick at which any queued I/O completes (for idle skipping).
 pub fn next_completion(ctx: &Ctx) -> Option<Tick> {
-    ctx.st.devices.iter().flat_map(|d| d.queue.front().into_iter().chain(d.replies.front())).map(|r| r.done_tick).min()
+    ctx.st
+        .devices
+        .iter()
+        .flat_map(|d| d.queue.front().into_iter().chain(d.replies.front()))
+        .map(|r| r.done_tick)
+        .min()
 }

@@ -26,15 +26,31 @@ pub enum NetProtocol {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum DeviceKind {
     /// A request-queue block device (blk-core): FIFO service at a bandwidth, plus latency.
-    Disk { bandwidth_pages_per_s: u64, latency_ms: u64 },
+    Disk {
+        bandwidth_pages_per_s: u64,
+        latency_ms: u64,
+    },
     /// dm-crypt over `lower` (drivers/md/dm.c + dm-crypt.c, 4.7): dm core allocates a
     /// per-bio io with its clone bio (one element of `io_pool` stands for the pair) in the
     /// submitter's context; the kcryptd worker allocates an encrypted clone bio from
     /// `crypt_bio_pool` and one ciphertext page per data page from `page_pool`.
-    DmCrypt { lower: usize, io_pool: usize, crypt_bio_pool: usize, page_pool: usize, encrypt_pages_per_s: u64 },
+    DmCrypt {
+        lower: usize,
+        io_pool: usize,
+        crypt_bio_pool: usize,
+        page_pool: usize,
+        encrypt_pages_per_s: u64,
+    },
     /// Swap over the network (NBD or NFS/SUNRPC): a write completes only when the server's
     /// reply has been received, which needs an RX skb allocation in softirq.
-    Network { protocol: NetProtocol, bandwidth_pages_per_s: u64, rtt_ms: u64, rto_ms: u64, tx_pages_per_request: u64, rx_pages_per_reply: u64 },
+    Network {
+        protocol: NetProtocol,
+        bandwidth_pages_per_s: u64,
+        rtt_ms: u64,
+        rto_ms: u64,
+        tx_pages_per_request: u64,
+        rx_pages_per_reply: u64,
+    },
     /// An NFS mount served by nfsd on the same host: writeback to it is queued for nfsd,
     /// which must copy the data into `server_fs`'s page cache (kernel-mm.md §11.4).
     NfsLoopback { server_fs: usize },
@@ -71,14 +87,26 @@ pub enum Op {
     /// Fault in `pages` new anonymous pages at a rate (GFP_HIGHUSER_MOVABLE).
     TouchAnon { pages: u64, pages_per_s: u64 },
     /// Dirty `pages` new page-cache pages of `device` at a rate (buffered write).
-    WriteFile { device: usize, pages: u64, pages_per_s: u64 },
+    WriteFile {
+        device: usize,
+        pages: u64,
+        pages_per_s: u64,
+    },
     /// Allocate and free pages with an explicit GFP mask from a syscall (e.g. `__pollwait`).
-    KernelAlloc { pages: u64, pages_per_s: u64, gfp: Gfp },
+    KernelAlloc {
+        pages: u64,
+        pages_per_s: u64,
+        gfp: Gfp,
+    },
     /// `count` reads through a dm device, each one bio that dm core splits into `clones`
     /// clones (`__split_and_process_bio`). The clones wait on `current->bio_list` until
     /// the whole bio is mapped, so all `clones` elements of the device's io pool are held
     /// at once by this task (kernel-mm.md §11.5, Rientjes' trace).
-    DmRead { device: usize, clones: u64, count: u64 },
+    DmRead {
+        device: usize,
+        clones: u64,
+        count: u64,
+    },
     /// Sleep (userspace think time).
     Sleep { ms: u64 },
     /// Unmap and free this task's anonymous memory.
@@ -87,15 +115,21 @@ pub enum Op {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TaskKind {
-    User { program: Vec<Op> },
+    User {
+        program: Vec<Op>,
+    },
     /// `kswapd` of the (single) node.
     Kswapd,
     /// The per-BDI flusher (`wb_workfn` / `bdi_writeback_task`).
     Flusher,
     /// The kcryptd write worker of a dm-crypt device.
-    Kcryptd { device: usize },
+    Kcryptd {
+        device: usize,
+    },
     /// An nfsd thread serving a loopback NFS device.
-    Nfsd { device: usize },
+    Nfsd {
+        device: usize,
+    },
     /// Network receive softirq (NET_RX) of the host.
     NetRx,
     /// The `oom_reaper` kthread (only acts when the knob is on).
@@ -149,7 +183,11 @@ impl Config {
         self.zones.iter().map(|z| z.managed_pages).sum()
     }
     pub fn lowmem_pages(&self) -> u64 {
-        self.zones.iter().filter(|z| !z.highmem).map(|z| z.managed_pages).sum()
+        self.zones
+            .iter()
+            .filter(|z| !z.highmem)
+            .map(|z| z.managed_pages)
+            .sum()
     }
     pub fn task_index(&self, name: &str) -> Option<usize> {
         self.tasks.iter().position(|t| t.name == name)

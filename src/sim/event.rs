@@ -3,9 +3,10 @@
 
 use serde::Serialize;
 
-
 /// A kernel function a task can sleep in; the lanes and `sleep_ms_by_function` use these names.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
 pub enum SleepFn {
     #[serde(rename = "throttle_vm_writeout")]
     ThrottleVmWriteout,
@@ -61,46 +62,111 @@ impl SleepFn {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Event {
     /// `wakeup_kswapd`: an allocation failed the low watermark.
-    KswapdWake { zone: usize },
+    KswapdWake {
+        zone: usize,
+    },
     /// kswapd found every zone at or above high and went back to sleep.
     KswapdSleep,
     /// A task entered `try_to_free_pages`.
-    DirectReclaimStart { task: usize },
+    DirectReclaimStart {
+        task: usize,
+    },
     /// A task left direct reclaim with this many pages reclaimed.
-    DirectReclaimEnd { task: usize, reclaimed: u64 },
+    DirectReclaimEnd {
+        task: usize,
+        reclaimed: u64,
+    },
     /// A task went to sleep in `function` for at most `timeout_ms`.
-    Sleep { task: usize, function: SleepFn, timeout_ms: u64 },
+    Sleep {
+        task: usize,
+        function: SleepFn,
+        timeout_ms: u64,
+    },
     /// An allocation took pages below the min watermark (ALLOC_NO_WATERMARKS or ATOMIC cuts).
-    ReserveUsed { task: usize, zone: usize, pages: u64, free_after: u64 },
+    ReserveUsed {
+        task: usize,
+        zone: usize,
+        pages: u64,
+        free_after: u64,
+    },
     /// An allocation failed for good (`warn_alloc_failed` unless __GFP_NOWARN).
-    AllocFail { task: usize, gfp: String, function: &'static str },
+    AllocFail {
+        task: usize,
+        gfp: String,
+        function: &'static str,
+    },
     /// The pool handed out one of its reserved elements.
-    MempoolTakeElement { task: usize, pool: usize, curr_nr: u64 },
+    MempoolTakeElement {
+        task: usize,
+        pool: usize,
+        curr_nr: u64,
+    },
     /// `mempool_free` refilled the pool and woke `pool->wait`.
-    MempoolRefill { pool: usize, curr_nr: u64 },
+    MempoolRefill {
+        pool: usize,
+        curr_nr: u64,
+    },
     /// Swap pages submitted for writeback.
-    SwapOut { task: usize, pages: u64 },
+    SwapOut {
+        task: usize,
+        pages: u64,
+    },
     /// A dirty file page was written by reclaim (`pageout` → `->writepage`).
-    ReclaimWritepage { task: usize, pages: u64 },
+    ReclaimWritepage {
+        task: usize,
+        pages: u64,
+    },
     /// The filesystem refused ->writepage from reclaim context and redirtied the pages.
-    WritepageRefused { task: usize, pages: u64 },
+    WritepageRefused {
+        task: usize,
+        pages: u64,
+    },
     /// A block device became write-congested / left congestion (`set/clear_bdi_congested`).
-    Congested { device: usize },
-    Uncongested { device: usize },
+    Congested {
+        device: usize,
+    },
+    Uncongested {
+        device: usize,
+    },
     /// A packet was dropped (RX allocation failure or a pfmemalloc skb for a normal socket).
-    PacketDrop { device: usize, reason: &'static str },
+    PacketDrop {
+        device: usize,
+        reason: &'static str,
+    },
     /// `oom_kill_process`: victim chosen and marked TIF_MEMDIE.
-    OomKill { victim: usize, trigger: usize, anon_pages: u64 },
+    OomKill {
+        victim: usize,
+        trigger: usize,
+        anon_pages: u64,
+    },
     /// The OOM reaper unmapped the victim's anonymous memory.
-    OomReaped { victim: usize, pages: u64 },
+    OomReaped {
+        victim: usize,
+        pages: u64,
+    },
     /// A task's stack went past thread_size.
-    StackOverflow { task: usize, depth_bytes: u64, thread_size: u64 },
+    StackOverflow {
+        task: usize,
+        depth_bytes: u64,
+        thread_size: u64,
+    },
     /// A task blocked longer than the hung-task timeout (khungtaskd).
-    HungTask { task: usize, function: SleepFn, blocked_ms: u64 },
-    TaskExit { task: usize },
-    TaskKilled { task: usize },
+    HungTask {
+        task: usize,
+        function: SleepFn,
+        blocked_ms: u64,
+    },
+    TaskExit {
+        task: usize,
+    },
+    TaskKilled {
+        task: usize,
+    },
     /// A knob changed between two ticks (the UI's live toggle).
-    KnobChanged { knob: &'static str, value: String },
+    KnobChanged {
+        knob: &'static str,
+        value: String,
+    },
 }
 
 impl Event {
@@ -109,7 +175,9 @@ impl Event {
         match self {
             Event::KswapdWake { .. } => "wakeup_kswapd",
             Event::KswapdSleep => "kswapd_try_to_sleep",
-            Event::DirectReclaimStart { .. } | Event::DirectReclaimEnd { .. } => "try_to_free_pages",
+            Event::DirectReclaimStart { .. } | Event::DirectReclaimEnd { .. } => {
+                "try_to_free_pages"
+            }
             Event::Sleep { function, .. } | Event::HungTask { function, .. } => function.name(),
             Event::ReserveUsed { .. } => "get_page_from_freelist",
             Event::AllocFail { function, .. } => function,
@@ -129,4 +197,3 @@ impl Event {
         }
     }
 }
-

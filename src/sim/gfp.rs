@@ -116,7 +116,11 @@ pub fn gfp_to_alloc_flags(gfp: Gfp, task: TaskFlags, shape: AllocSlowpath) -> Al
         AllocSlowpath::V2_6_35 => {
             let harder = cannot_sleep;
             let no_watermarks = !nomemalloc && !in_interrupt && (task.memalloc || task.memdie);
-            AllocFlags { high, harder, no_watermarks }
+            AllocFlags {
+                high,
+                harder,
+                no_watermarks,
+            }
         }
         AllocSlowpath::V3_6 | AllocSlowpath::V4_7 => {
             // 3.6: "cannot sleep → HARDER" skipped under NOMEMALLOC; 4.7 keys it on
@@ -129,7 +133,11 @@ pub fn gfp_to_alloc_flags(gfp: Gfp, task: TaskFlags, shape: AllocSlowpath) -> Al
                 && (gfp.has(Gfp::MEMALLOC)
                     || (in_interrupt && task.memalloc)
                     || (!in_interrupt && (task.memalloc || task.memdie)));
-            AllocFlags { high, harder, no_watermarks }
+            AllocFlags {
+                high,
+                harder,
+                no_watermarks,
+            }
         }
     }
 }
@@ -140,16 +148,31 @@ mod tests {
 
     #[test]
     fn pf_memalloc_gets_no_watermarks_unless_nomemalloc() {
-        let kswapd = TaskFlags { memalloc: true, kswapd: true, kthread: true, ..TaskFlags::default() };
-        for shape in [AllocSlowpath::V2_6_35, AllocSlowpath::V3_6, AllocSlowpath::V4_7] {
+        let kswapd = TaskFlags {
+            memalloc: true,
+            kswapd: true,
+            kthread: true,
+            ..TaskFlags::default()
+        };
+        for shape in [
+            AllocSlowpath::V2_6_35,
+            AllocSlowpath::V3_6,
+            AllocSlowpath::V4_7,
+        ] {
             assert!(gfp_to_alloc_flags(Gfp::NOIO, kswapd, shape).no_watermarks);
-            assert!(!gfp_to_alloc_flags(Gfp::NOIO.with(Gfp::NOMEMALLOC), kswapd, shape).no_watermarks);
+            assert!(
+                !gfp_to_alloc_flags(Gfp::NOIO.with(Gfp::NOMEMALLOC), kswapd, shape).no_watermarks
+            );
         }
     }
 
     #[test]
     fn gfp_memalloc_works_in_softirq_only_from_3_6() {
-        let softirq = TaskFlags { softirq: true, kthread: true, ..TaskFlags::default() };
+        let softirq = TaskFlags {
+            softirq: true,
+            kthread: true,
+            ..TaskFlags::default()
+        };
         let gfp = Gfp::ATOMIC_MASK.with(Gfp::MEMALLOC);
         assert!(gfp_to_alloc_flags(gfp, softirq, AllocSlowpath::V3_6).no_watermarks);
         assert!(!gfp_to_alloc_flags(gfp, softirq, AllocSlowpath::V2_6_35).no_watermarks);
@@ -159,7 +182,10 @@ mod tests {
 
     #[test]
     fn describe_reads_like_the_kernel() {
-        assert_eq!(Gfp::NOIO.with(Gfp::NOMEMALLOC).describe(), "GFP_NOIO|__GFP_NOMEMALLOC");
+        assert_eq!(
+            Gfp::NOIO.with(Gfp::NOMEMALLOC).describe(),
+            "GFP_NOIO|__GFP_NOMEMALLOC"
+        );
         assert_eq!(Gfp::KERNEL.describe(), "GFP_KERNEL");
     }
 }

@@ -44,18 +44,52 @@ pub fn rules(variant: MempoolVariant) -> VariantRules {
         transient: false,
     };
     match variant {
-        MempoolVariant::V2_6_35 => VariantRules { immediate_reclaim_retry: false, ..b },
+        MempoolVariant::V2_6_35 => VariantRules {
+            immediate_reclaim_retry: false,
+            ..b
+        },
         MempoolVariant::V3_6 => b,
-        MempoolVariant::F9054c70 => VariantRules { force_nomemalloc: false, nomemalloc_only_if_elements: true, ..b },
-        MempoolVariant::Hocko1 => VariantRules { memdie_gets_reserves: true, ..b },
-        MempoolVariant::Hocko2 => VariantRules { memdie_gets_reserves: true, less_throttle: true, ..b },
-        MempoolVariant::Neilbrown => VariantRules { immediate_reclaim_retry: false, never_direct_reclaim: true, ..b },
-        MempoolVariant::Transient => VariantRules { memdie_gets_reserves: true, transient: true, ..b },
+        MempoolVariant::F9054c70 => VariantRules {
+            force_nomemalloc: false,
+            nomemalloc_only_if_elements: true,
+            ..b
+        },
+        MempoolVariant::Hocko1 => VariantRules {
+            memdie_gets_reserves: true,
+            ..b
+        },
+        MempoolVariant::Hocko2 => VariantRules {
+            memdie_gets_reserves: true,
+            less_throttle: true,
+            ..b
+        },
+        MempoolVariant::Neilbrown => VariantRules {
+            immediate_reclaim_retry: false,
+            never_direct_reclaim: true,
+            ..b
+        },
+        MempoolVariant::Transient => VariantRules {
+            memdie_gets_reserves: true,
+            transient: true,
+            ..b
+        },
     }
 }
 
 /// Starts a `mempool_alloc(pool, gfp_mask)` for `want` elements.
-pub fn begin(ctx: &mut Ctx, task: usize, pool: usize, gfp_mask: Gfp, want: u64) {
+///
+/// Aggregation: the kernel allocates one element per call and the caller uses it at once,
+/// so a waiter never holds elements. A batch therefore returns as soon as it has some
+/// elements and would otherwise wait — unless `hold_partial` says the caller really keeps
+/// every element until it has all of them (dm's clones on `current->bio_list`).
+pub fn begin(
+    ctx: &mut Ctx,
+    task: usize,
+    pool: usize,
+    gfp_mask: Gfp,
+    want: u64,
+    hold_partial: bool,
+) {
     debug_assert!(ctx.st.tasks[task].mempool.is_none(), "nested mempool_alloc");
     let r = rules(ctx.st.knobs.mempool_variant);
     let mut mask = gfp_mask.with(Gfp::NORETRY).with(Gfp::NOWARN);
@@ -81,13 +115,21 @@ pub fn begin(ctx: &mut Ctx, task: usize, pool: usize, gfp_mask: Gfp, want: u64) 
         cache_objs: 0,
         carried_pages: 0,
         carried_pfmemalloc: 0,
+        page_want: 0,
+        page_gfp: Gfp::default(),
+        in_page_alloc: false,
+        nested: false,
+        hold_partial,
     });
 }
 
 /// Drives the task's `mempool_alloc`. Elements obtained are in `ctx.got` of the task's
 /// `MempoolCtx`; on `Done`/`Fail` the context is removed and the count returned in `*got`.
 pub fn mempool_alloc(ctx: &mut Ctx, task: usize, got: &mut u64) -> Step {
-    let mut mc = ctx.st.tasks[task].mempool.clone().expect("mempool_alloc without a call");
+    let mut mc = ctx.st.tasks[task]
+        .mempool
+        .clone()
+        .expect("mempool_alloc without a call");
     let step = alloc_loop(ctx, task, &mut mc);
     match step {
         Step::Done | Step::Fail => {
@@ -105,16 +147,22 @@ fn alloc_loop(ctx: &mut Ctx, task: usize, mc: &mut MempoolCtx) -> Step {
     let pool = mc.pool;
     for _ in 0..4 {
         // Resuming a pool->alloc that slept inside the page allocator.
-        let resumed = ctx.st.tasks[task].alloc.is_some();
-        if !resumed {
+        if !mc.in_page_alloc {
             if mc.after_wait {
                 mc.after_wait = false;
             }
             let mut temp = mc.gfp_temp;
             if r.nomemalloc_only_if_elements {
-                temp = if ctx.st.pools[pool].curr_nr > 0 { temp.with(Gfp::NOMEMALLOC) } else { temp.without(Gfp::NOMEMALLOC) };
+                temp = if ctx.st.pools[pool].curr_nr > 0 {
+                    temp.with(Gfp::NOMEMALLOC)
+                } else {
+                    temp.without(Gfp::NOMEMALLOC)
+                };
             }
-            if r.memdie_gets_reserves && ctx.st.pools[pool].curr_nr == 0 && ctx.st.tasks[task].flags.memdie {
+            if r.memdie_gets_reserves
+                && ctx.st.pools[pool].curr_nr == 0
+                && ctx.st.tasks[task].flags.memdie
+            {
                 temp = temp.without(Gfp::NOMEMALLOC);
             }
             if r.never_direct_reclaim {
@@ -142,10 +190,17 @@ fn alloc_loop(ctx: &mut Ctx, task: usize, mc: &mut MempoolCtx) -> Step {
             p.outstanding += take;
             mc.got += take;
             let curr_nr = p.curr_nr;
-            ctx.emit(Event::MempoolTakeElement { task, pool, curr_nr });
+            ctx.emit(Event::MempoolTakeElement {
+                task,
+                pool,
+                curr_nr,
+            });
             if mc.got == mc.want {
                 return Step::Done;
             }
+        }
+        if mc.got > 0 && !mc.hold_partial {
+            return Step::Done;
         }
         // First round: retry at once with direct reclaim allowed (B, C, D, E, transient).
         let first_round = !mc.gfp_temp.has(Gfp::DIRECT_RECLAIM);
@@ -159,7 +214,12 @@ fn alloc_loop(ctx: &mut Ctx, task: usize, mc: &mut MempoolCtx) -> Step {
         // Wait on pool->wait for up to 5 s, then go round with the full mask.
         mc.gfp_temp = mc.gfp_mask;
         mc.after_wait = true;
-        ctx.sleep(task, SleepFn::MempoolAlloc, MEMPOOL_WAIT_TICKS, WaitQueue::Pool(pool));
+        ctx.sleep(
+            task,
+            SleepFn::MempoolAlloc,
+            MEMPOOL_WAIT_TICKS,
+            WaitQueue::Pool(pool),
+        );
         return Step::Sleep;
     }
     Step::Yield
@@ -177,13 +237,23 @@ fn begin_element_alloc(ctx: &mut Ctx, task: usize, mc: &mut MempoolCtx, gfp: Gfp
     };
     mc.carried_pages = 0;
     mc.carried_pfmemalloc = 0;
-    page_alloc::begin(ctx, task, gfp, pages);
+    mc.page_want = pages;
+    mc.page_gfp = gfp;
+    mc.in_page_alloc = true;
+    // A task already inside reclaim (PF_MEMALLOC: kswapd, a direct reclaimer submitting
+    // swap) never re-enters reclaim: its allocation is a one-shot attempt (below).
+    mc.nested = ctx.st.tasks[task].flags.memalloc;
+    if pages > 0 && !mc.nested {
+        page_alloc::begin(ctx, task, gfp, pages);
+    }
 }
 
 /// Objects from the pool's slab cache. With PFMEMALLOC reserves on (3.6, §7.3), objects of
 /// a slab built from a pfmemalloc page go only to callers allowed the reserve.
 fn take_slab_objects(ctx: &mut Ctx, task: usize, pool: usize, gfp: Gfp, need: u64) -> u64 {
-    let allowed = !ctx.st.knobs.pfmemalloc_reserves || gfp_to_alloc_flags(gfp, ctx.st.tasks[task].flags, ctx.st.knobs.alloc_slowpath).no_watermarks;
+    let allowed = !ctx.st.knobs.pfmemalloc_reserves
+        || gfp_to_alloc_flags(gfp, ctx.st.tasks[task].flags, ctx.st.knobs.alloc_slowpath)
+            .no_watermarks;
     let p = &mut ctx.st.pools[pool];
     let normal = p.slab_free_objs.min(need);
     p.slab_free_objs -= normal;
@@ -199,10 +269,16 @@ fn take_slab_objects(ctx: &mut Ctx, task: usize, pool: usize, gfp: Gfp, need: u6
 /// Drives the page allocation behind `pool->alloc`; converts pages into elements.
 fn element_alloc(ctx: &mut Ctx, task: usize, mc: &mut MempoolCtx, new_elements: &mut u64) -> Step {
     let pool = mc.pool;
-    let want_pages = ctx.st.tasks[task].alloc.as_ref().map_or(0, |a| a.want);
     let mut pages = 0;
-    let step = if want_pages == 0 {
-        ctx.st.tasks[task].alloc = None;
+    let step = if mc.page_want == 0 {
+        Step::Done
+    } else if mc.nested {
+        // Nested in reclaim: __alloc_pages_slowpath fails for PF_MEMALLOC right after the
+        // no-watermarks try, so the attempt cannot sleep and needs no saved context.
+        let pf_before = ctx.pfmemalloc_pages();
+        mc.carried_pages +=
+            page_alloc::alloc_no_reclaim(ctx, task, mc.page_want, mc.page_gfp, PageUse::Kernel);
+        mc.carried_pfmemalloc += ctx.pfmemalloc_pages() - pf_before;
         Step::Done
     } else {
         let pf_before = ctx.pfmemalloc_pages();
@@ -236,6 +312,8 @@ fn element_alloc(ctx: &mut Ctx, task: usize, mc: &mut MempoolCtx, new_elements: 
     mc.cache_objs = 0;
     mc.carried_pages = 0;
     mc.carried_pfmemalloc = 0;
+    mc.page_want = 0;
+    mc.in_page_alloc = false;
     step
 }
 
@@ -247,7 +325,10 @@ pub fn mempool_free(ctx: &mut Ctx, pool: usize, n: u64) {
     }
     let min_nr = ctx.cfg.pools[pool].min_nr;
     let p = &mut ctx.st.pools[pool];
-    assert!(p.outstanding >= n, "mempool_free of more elements than are outstanding");
+    assert!(
+        p.outstanding >= n,
+        "mempool_free of more elements than are outstanding"
+    );
     p.outstanding -= n;
     let refill = (min_nr - p.curr_nr).min(n);
     p.curr_nr += refill;

@@ -124,11 +124,20 @@ impl Ctx<'_> {
     pub fn sleep(&mut self, task: usize, function: SleepFn, timeout: Tick, queue: WaitQueue) {
         let since = self.st.tick;
         let t = &mut self.st.tasks[task];
-        t.wait = Some(Wait { function, since, until: since.saturating_add(timeout.max(1)), queue });
+        t.wait = Some(Wait {
+            function,
+            since,
+            until: since.saturating_add(timeout.max(1)),
+            queue,
+        });
         t.woken = false;
         if function != SleepFn::Idle {
             let timeout_ms = if timeout >= u64::MAX / 8 { 0 } else { timeout };
-            self.emit(Event::Sleep { task, function, timeout_ms });
+            self.emit(Event::Sleep {
+                task,
+                function,
+                timeout_ms,
+            });
         }
     }
 
@@ -154,13 +163,17 @@ impl Ctx<'_> {
         self.cfg.swap.as_ref().map(|s| s.device)
     }
     pub fn swap_free_slots(&self) -> u64 {
-        self.cfg.swap.as_ref().map_or(0, |s| s.total_pages.saturating_sub(self.st.swap_used))
+        self.cfg
+            .swap
+            .as_ref()
+            .map_or(0, |s| s.total_pages.saturating_sub(self.st.swap_used))
     }
     pub fn swap_room(&self) -> bool {
         self.swap_free_slots() > 0
     }
     pub fn swap_is_network(&self) -> bool {
-        self.swap_device().is_some_and(|d| matches!(self.cfg.devices[d].kind, DeviceKind::Network { .. }))
+        self.swap_device()
+            .is_some_and(|d| matches!(self.cfg.devices[d].kind, DeviceKind::Network { .. }))
     }
     pub fn is_local_fs(&self, device: usize) -> bool {
         matches!(self.cfg.devices[device].kind, DeviceKind::Disk { .. })
@@ -170,10 +183,15 @@ impl Ctx<'_> {
         self.st.devices[d].congested || block::queue_full(self, device)
     }
 
-    /// The BDI a task writes to (`current->backing_dev_info`): nfsd writes its local fs.
+    /// The BDI a task writes to (`current->backing_dev_info`, set during a buffered
+    /// write): a writer's own device, or nfsd's local filesystem.
     pub fn task_bdi(&self, task: usize) -> Option<usize> {
-        match self.cfg.tasks[task].kind {
-            TaskKind::Nfsd { device } => match self.cfg.devices[device].kind {
+        match &self.cfg.tasks[task].kind {
+            TaskKind::User { program } => match program.get(self.st.tasks[task].op_index) {
+                Some(config::Op::WriteFile { device, .. }) => Some(*device),
+                _ => None,
+            },
+            TaskKind::Nfsd { device } => match self.cfg.devices[*device].kind {
                 DeviceKind::NfsLoopback { server_fs } => Some(server_fs),
                 _ => None,
             },
@@ -217,7 +235,12 @@ impl Ctx<'_> {
             if left == 0 {
                 break;
             }
-            let Some(t) = (0..self.st.tasks.len()).filter(|&t| self.st.tasks[t].anon_resident > 0).max_by_key(|&t| (self.st.tasks[t].anon_resident, std::cmp::Reverse(t))) else { break };
+            let Some(t) = (0..self.st.tasks.len())
+                .filter(|&t| self.st.tasks[t].anon_resident > 0)
+                .max_by_key(|&t| (self.st.tasks[t].anon_resident, std::cmp::Reverse(t)))
+            else {
+                break;
+            };
             let k = left.min(self.st.tasks[t].anon_resident);
             self.st.tasks[t].anon_resident -= k;
             self.st.tasks[t].anon_swapped += k;
@@ -232,7 +255,11 @@ impl Ctx<'_> {
         let swapped = std::mem::take(&mut self.st.tasks[task].anon_swapped);
         let mut left = resident;
         for z in self.st.zones.iter_mut().rev() {
-            for list in [&mut z.anon_inactive, &mut z.anon_active, &mut z.anon_swapped_clean] {
+            for list in [
+                &mut z.anon_inactive,
+                &mut z.anon_active,
+                &mut z.anon_swapped_clean,
+            ] {
                 let k = left.min(*list);
                 *list -= k;
                 z.free += k;
@@ -247,7 +274,10 @@ impl Ctx<'_> {
 
     /// Depth of `task`'s stack right now, from the segments its state implies.
     pub fn depth_now(&self, task: usize) -> u64 {
-        call_stack_segments(self.cfg, self.st, self.stacks, task).iter().map(|s| s.bytes).sum()
+        call_stack_segments(self.cfg, self.st, self.stacks, task)
+            .iter()
+            .map(|s| s.bytes)
+            .sum()
     }
 
     pub fn record_depth(&mut self, task: usize, depth: u64, direct_reclaim: bool) {
@@ -255,24 +285,33 @@ impl Ctx<'_> {
         t.depth_bytes_max = t.depth_bytes_max.max(depth);
         self.st.max_stack_bytes = self.st.max_stack_bytes.max(depth);
         if direct_reclaim {
-            self.st.max_stack_bytes_direct_reclaim = self.st.max_stack_bytes_direct_reclaim.max(depth);
+            self.st.max_stack_bytes_direct_reclaim =
+                self.st.max_stack_bytes_direct_reclaim.max(depth);
         }
         let thread_size = u64::from(self.st.knobs.thread_size);
         if depth > thread_size && self.st.overflow.is_none() {
             self.st.overflow = Some((task, depth));
-            self.emit(Event::StackOverflow { task, depth_bytes: depth, thread_size });
+            self.emit(Event::StackOverflow {
+                task,
+                depth_bytes: depth,
+                thread_size,
+            });
         }
     }
 
     /// `pageout` → `->writepage` from reclaim: `writes` calls of xfs_vm_writepage on top of
     /// the current stack, each with the seeded extra depth of kernel-mm.md §14.8.
     pub fn writepage_stack_check(&mut self, task: usize, direct_reclaim: bool, writes: u64) {
-        let base = self.depth_now(task) + self.stacks.shrink_page_list.bytes + self.stacks.xfs_writepage.bytes;
+        let base = self.depth_now(task)
+            + self.stacks.shrink_page_list.bytes
+            + self.stacks.xfs_writepage.bytes;
         let extra = &self.cfg.extra_depth;
         let mut deepest = base;
         for _ in 0..writes.min(vmscan::SWAP_CLUSTER_MAX) {
             let mut d = base;
-            if extra.interrupt_permille > 0 && self.st.rng_stack.below(1000) < extra.interrupt_permille {
+            if extra.interrupt_permille > 0
+                && self.st.rng_stack.below(1000) < extra.interrupt_permille
+            {
                 d += extra.interrupt_bytes;
             }
             if extra.btree_levels_max > 0 {
@@ -285,7 +324,12 @@ impl Ctx<'_> {
 }
 
 /// The segments making up a task's stack, outermost first.
-fn call_stack_segments<'t>(cfg: &Config, st: &State, stacks: &'t StackTables, task: usize) -> Vec<&'t stack::Segment> {
+fn call_stack_segments<'t>(
+    cfg: &Config,
+    st: &State,
+    stacks: &'t StackTables,
+    task: usize,
+) -> Vec<&'t stack::Segment> {
     let t = &st.tasks[task];
     let mut segs = vec![match cfg.tasks[task].kind {
         TaskKind::Kswapd => &stacks.kswapd,
@@ -337,7 +381,13 @@ impl Sim {
         let zones = cfg
             .zones
             .iter()
-            .map(|z| Zone { free: z.managed_pages - z.file_clean_pages, file_inactive: z.file_clean_pages, file_dirty: vec![0; n_dev], file_writeback: vec![0; n_dev], ..Zone::default() })
+            .map(|z| Zone {
+                free: z.managed_pages - z.file_clean_pages,
+                file_inactive: z.file_clean_pages,
+                file_dirty: vec![0; n_dev],
+                file_writeback: vec![0; n_dev],
+                ..Zone::default()
+            })
             .collect();
         let tasks = cfg
             .tasks
@@ -346,7 +396,13 @@ impl Sim {
                 let kthread = !matches!(tc.kind, TaskKind::User { .. });
                 let kswapd = matches!(tc.kind, TaskKind::Kswapd);
                 Task {
-                    flags: TaskFlags { memalloc: kswapd, kswapd, kthread, softirq: matches!(tc.kind, TaskKind::NetRx), ..TaskFlags::default() },
+                    flags: TaskFlags {
+                        memalloc: kswapd,
+                        kswapd,
+                        kthread,
+                        softirq: matches!(tc.kind, TaskKind::NetRx),
+                        ..TaskFlags::default()
+                    },
                     op_index: 0,
                     op_done: 0,
                     rate_milli: 0,
@@ -370,6 +426,8 @@ impl Sim {
                     bdp_pause_ticks: 0,
                     in_bdp: false,
                     io_pending: false,
+                    reclaim_cpu_tick: 0,
+                    reclaim_cpu_used: 0,
                 }
             })
             .collect();
@@ -387,7 +445,8 @@ impl Sim {
             net: Default::default(),
             rng_stack: rng::SimRng::stream(cfg.seed, "stack-extra-depth"),
             kswapd_awake: false,
-            flusher_kick: false,
+            flusher_kick_pages: 0,
+            dirty_limit_pages: 0,
             last_progress_tick: 0,
             reserve_pages_used_max: 0,
             min_free_pages: u64::MAX,
@@ -399,22 +458,48 @@ impl Sim {
             outcome: None,
             verdicts: Vec::new(),
         };
-        let mut sim = Sim { cfg, st, stacks, events: Vec::new() };
+        let mut sim = Sim {
+            cfg,
+            st,
+            stacks,
+            events: Vec::new(),
+        };
         sim.apply_watermarks();
         let mut events = Vec::new();
-        let mut ctx = Ctx { cfg: &sim.cfg, st: &mut sim.st, stacks: &sim.stacks, events: &mut events };
+        let mut ctx = Ctx {
+            cfg: &sim.cfg,
+            st: &mut sim.st,
+            stacks: &sim.stacks,
+            events: &mut events,
+        };
         for pool in 0..ctx.cfg.pools.len() {
             mempool::prefill(&mut ctx, pool);
         }
+        writeback::update_dirty_limit(&sim.cfg, &mut sim.st);
         sim
     }
 
     /// Recomputes min/low/high from the knobs (`setup_per_zone_wmarks` after a sysctl write).
     fn apply_watermarks(&mut self) {
-        let sizes: Vec<ZoneSize> = self.cfg.zones.iter().map(|z| ZoneSize { managed_pages: z.managed_pages, highmem: z.highmem }).collect();
+        let sizes: Vec<ZoneSize> = self
+            .cfg
+            .zones
+            .iter()
+            .map(|z| ZoneSize {
+                managed_pages: z.managed_pages,
+                highmem: z.highmem,
+            })
+            .collect();
         let knobs = &self.st.knobs;
-        let mfk = knobs.min_free_kbytes.unwrap_or_else(|| default_min_free_kbytes(self.cfg.lowmem_pages()));
-        self.st.wmarks = setup_per_zone_wmarks(&sizes, mfk, knobs.watermark_formula, knobs.watermark_scale_factor);
+        let mfk = knobs
+            .min_free_kbytes
+            .unwrap_or_else(|| default_min_free_kbytes(self.cfg.lowmem_pages()));
+        self.st.wmarks = setup_per_zone_wmarks(
+            &sizes,
+            mfk,
+            knobs.watermark_formula,
+            knobs.watermark_scale_factor,
+        );
     }
 
     pub fn config(&self) -> &Config {
@@ -452,7 +537,9 @@ impl Sim {
     }
 
     pub fn snapshot(&self) -> Snapshot {
-        Snapshot { state: self.st.clone() }
+        Snapshot {
+            state: self.st.clone(),
+        }
     }
 
     pub fn restore(&mut self, snapshot: &Snapshot) {
@@ -465,11 +552,19 @@ impl Sim {
     pub fn call_stack(&self, task: usize) -> Vec<Frame> {
         let mut frames: Vec<Frame> = Vec::new();
         let segs = call_stack_segments(&self.cfg, &self.st, &self.stacks, task);
-        let sleeping = self.st.tasks[task].wait.as_ref().filter(|w| w.function != SleepFn::Idle).map(|w| w.function);
+        let sleeping = self.st.tasks[task]
+            .wait
+            .as_ref()
+            .filter(|w| w.function != SleepFn::Idle)
+            .map(|w| w.function);
         for seg in segs {
             if std::ptr::eq(seg, &self.stacks.sleep) {
                 if let Some(f) = sleeping {
-                    frames.push(Frame { function: f.name().to_string(), bytes: 0, estimated: true });
+                    frames.push(Frame {
+                        function: f.name().to_string(),
+                        bytes: 0,
+                        estimated: true,
+                    });
                 }
             }
             frames.extend(seg.frames.iter().cloned());
@@ -488,7 +583,12 @@ impl Sim {
         }
         let mut events = std::mem::take(&mut self.events);
         {
-            let mut ctx = Ctx { cfg: &self.cfg, st: &mut self.st, stacks: &self.stacks, events: &mut events };
+            let mut ctx = Ctx {
+                cfg: &self.cfg,
+                st: &mut self.st,
+                stacks: &self.stacks,
+                events: &mut events,
+            };
             block::complete_io(&mut ctx);
             for task in 0..ctx.cfg.tasks.len() {
                 run_if_ready(&mut ctx, task);
@@ -496,6 +596,7 @@ impl Sim {
                     break;
                 }
             }
+            writeback::update_dirty_limit(ctx.cfg, ctx.st);
             account(&mut ctx);
             outcome::check(&mut ctx);
         }
@@ -549,18 +650,34 @@ fn account(ctx: &mut Ctx) {
         ctx.st.tasks[task].depth_bytes = depth;
         let in_reclaim = ctx.st.tasks[task].reclaim.is_some() && !ctx.st.tasks[task].flags.kswapd;
         ctx.record_depth(task, depth, in_reclaim);
-        let Some(w) = ctx.st.tasks[task].wait.clone() else { continue };
-        let idx = SleepFn::ALL.iter().position(|f| *f == w.function).expect("every SleepFn is listed");
+        let Some(w) = ctx.st.tasks[task].wait.clone() else {
+            continue;
+        };
+        let idx = SleepFn::ALL
+            .iter()
+            .position(|f| *f == w.function)
+            .expect("every SleepFn is listed");
         ctx.st.tasks[task].sleep_ms_by_fn[idx] += 1;
         let hung_timeout = ctx.cfg.hung_task_timeout_ticks;
-        if w.function != SleepFn::Idle && !ctx.st.tasks[task].hung_reported && now - w.since >= hung_timeout && w.until - w.since > hung_timeout {
+        if w.function != SleepFn::Idle
+            && !ctx.st.tasks[task].hung_reported
+            && now - w.since >= hung_timeout
+            && w.until - w.since > hung_timeout
+        {
             ctx.st.tasks[task].hung_reported = true;
-            ctx.emit(Event::HungTask { task, function: w.function, blocked_ms: now - w.since });
+            ctx.emit(Event::HungTask {
+                task,
+                function: w.function,
+                blocked_ms: now - w.since,
+            });
         }
     }
     for (z, zone) in ctx.st.zones.iter().enumerate() {
         let min = ctx.st.wmarks[z].min();
-        ctx.st.reserve_pages_used_max = ctx.st.reserve_pages_used_max.max(min.saturating_sub(zone.free));
+        ctx.st.reserve_pages_used_max = ctx
+            .st
+            .reserve_pages_used_max
+            .max(min.saturating_sub(zone.free));
         ctx.st.min_free_pages = ctx.st.min_free_pages.min(zone.free);
     }
 }

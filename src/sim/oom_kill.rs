@@ -30,7 +30,13 @@ pub fn out_of_memory(ctx: &mut Ctx, trigger: usize, gfp: Gfp) {
         return;
     }
     // OOM_SCAN_ABORT while a victim keeps TIF_MEMDIE (not yet reaped).
-    if ctx.st.oom.victims.iter().any(|&(v, _, _)| ctx.st.tasks[v].flags.memdie) {
+    if ctx
+        .st
+        .oom
+        .victims
+        .iter()
+        .any(|&(v, _, _)| ctx.st.tasks[v].flags.memdie)
+    {
         return;
     }
     let victim = (0..ctx.cfg.tasks.len())
@@ -45,9 +51,18 @@ pub fn out_of_memory(ctx: &mut Ctx, trigger: usize, gfp: Gfp) {
     v.flags.memdie = true;
     ctx.st.oom.victims.push((victim, now, 0));
     ctx.st.counters.oom_kills += 1;
-    ctx.emit(Event::OomKill { victim, trigger, anon_pages });
+    ctx.emit(Event::OomKill {
+        victim,
+        trigger,
+        anon_pages,
+    });
     // SIGKILL ends killable and interruptible sleeps only (not TASK_UNINTERRUPTIBLE I/O waits).
-    if ctx.st.tasks[victim].wait.as_ref().is_some_and(|w| matches!(w.queue, WaitQueue::Timer | WaitQueue::PfmemallocWait)) && ctx.st.tasks[victim].alloc.is_none() {
+    if ctx.st.tasks[victim]
+        .wait
+        .as_ref()
+        .is_some_and(|w| matches!(w.queue, WaitQueue::Timer | WaitQueue::PfmemallocWait))
+        && ctx.st.tasks[victim].alloc.is_none()
+    {
         ctx.wake_task(victim);
     }
     if let Some(r) = ctx.reaper_task() {
@@ -58,7 +73,12 @@ pub fn out_of_memory(ctx: &mut Ctx, trigger: usize, gfp: Gfp) {
 /// The `oom_reaper` kthread's tick.
 pub fn oom_reaper_run(ctx: &mut Ctx, task: usize) {
     if !ctx.st.knobs.oom_reaper {
-        ctx.sleep(task, super::event::SleepFn::Idle, u64::MAX / 4, WaitQueue::Work);
+        ctx.sleep(
+            task,
+            super::event::SleepFn::Idle,
+            u64::MAX / 4,
+            WaitQueue::Work,
+        );
         return;
     }
     let now = ctx.st.tick;

@@ -60,32 +60,69 @@ pub fn check(ctx: &mut Ctx) {
     for ev in ctx.events.iter() {
         let v = match ev {
             Event::OomKill { victim, .. } => Some(("oom_kill", Some(*victim), "oom_kill_process")),
-            Event::OomReaped { victim, .. } => Some(("oom_reaped", Some(*victim), "__oom_reap_task")),
-            Event::StackOverflow { task, .. } => Some(("stack_overflow", Some(*task), "xfs_vm_writepage")),
-            Event::HungTask { task, function, .. } => Some(("hung_task", Some(*task), function.name())),
+            Event::OomReaped { victim, .. } => {
+                Some(("oom_reaped", Some(*victim), "__oom_reap_task"))
+            }
+            Event::StackOverflow { task, .. } => {
+                Some(("stack_overflow", Some(*task), "xfs_vm_writepage"))
+            }
+            Event::HungTask { task, function, .. } => {
+                Some(("hung_task", Some(*task), function.name()))
+            }
             _ => None,
         };
         if let Some((kind, task, function)) = v {
-            new.push(Verdict { kind: kind.to_string(), at_ms: now, task: task.map(|t| name(ctx, t)), function: Some(function.to_string()), chain: Vec::new() });
+            new.push(Verdict {
+                kind: kind.to_string(),
+                at_ms: now,
+                task: task.map(|t| name(ctx, t)),
+                function: Some(function.to_string()),
+                chain: Vec::new(),
+            });
         }
     }
     ctx.st.verdicts.extend(new);
 
-    let must: Vec<usize> = (0..ctx.cfg.tasks.len()).filter(|&t| ctx.cfg.tasks[t].must_finish).collect();
+    let must: Vec<usize> = (0..ctx.cfg.tasks.len())
+        .filter(|&t| ctx.cfg.tasks[t].must_finish)
+        .collect();
     let decided = if let Some((task, _)) = ctx.st.overflow {
-        Some(Outcome { kind: OutcomeKind::StackOverflow, at_tick: now, chain: vec![name(ctx, task)] })
+        Some(Outcome {
+            kind: OutcomeKind::StackOverflow,
+            at_tick: now,
+            chain: vec![name(ctx, task)],
+        })
     } else if let Some(&t) = must.iter().find(|&&t| ctx.st.tasks[t].killed) {
-        let at = ctx.st.verdicts.iter().find(|v| v.kind == "oom_kill" && v.task.as_deref() == Some(&ctx.cfg.tasks[t].name)).map_or(now, |v| v.at_ms);
-        Some(Outcome { kind: OutcomeKind::OomKill, at_tick: at, chain: Vec::new() })
+        let at = ctx
+            .st
+            .verdicts
+            .iter()
+            .find(|v| v.kind == "oom_kill" && v.task.as_deref() == Some(&ctx.cfg.tasks[t].name))
+            .map_or(now, |v| v.at_ms);
+        Some(Outcome {
+            kind: OutcomeKind::OomKill,
+            at_tick: at,
+            chain: Vec::new(),
+        })
     } else if must.iter().all(|&t| ctx.st.tasks[t].finished_at.is_some()) {
-        Some(Outcome { kind: OutcomeKind::Completed, at_tick: now, chain: Vec::new() })
+        Some(Outcome {
+            kind: OutcomeKind::Completed,
+            at_tick: now,
+            chain: Vec::new(),
+        })
     } else if now + 1 >= ctx.cfg.duration_ticks {
         Some(end_of_time(ctx))
     } else {
         None
     };
     if let Some(outcome) = decided {
-        ctx.st.verdicts.push(Verdict { kind: outcome.kind.name().to_string(), at_ms: outcome.at_tick, task: None, function: None, chain: outcome.chain.clone() });
+        ctx.st.verdicts.push(Verdict {
+            kind: outcome.kind.name().to_string(),
+            at_ms: outcome.at_tick,
+            task: None,
+            function: None,
+            chain: outcome.chain.clone(),
+        });
         ctx.st.outcome = Some(outcome);
         ctx.st.finished = true;
     }
@@ -95,11 +132,23 @@ fn end_of_time(ctx: &Ctx) -> Outcome {
     let now = ctx.st.tick;
     let quiet = now.saturating_sub(ctx.st.last_progress_tick);
     if quiet < ctx.cfg.stall_window_ticks {
-        return Outcome { kind: OutcomeKind::Incomplete, at_tick: now, chain: Vec::new() };
+        return Outcome {
+            kind: OutcomeKind::Incomplete,
+            at_tick: now,
+            chain: Vec::new(),
+        };
     }
     let chain = wait_for_chain(ctx);
-    let kind = if chain.is_empty() { OutcomeKind::Stalled } else { OutcomeKind::Deadlocked };
-    Outcome { kind, at_tick: ctx.st.last_progress_tick, chain }
+    let kind = if chain.is_empty() {
+        OutcomeKind::Stalled
+    } else {
+        OutcomeKind::Deadlocked
+    };
+    Outcome {
+        kind,
+        at_tick: ctx.st.last_progress_tick,
+        chain,
+    }
 }
 
 /// One link: what `task` waits for, and which task alone can provide it.
@@ -111,27 +160,52 @@ fn waits_for(ctx: &Ctx, task: usize) -> Option<(String, Option<usize>)> {
         (0..ctx.cfg.devices.len()).find_map(|d| {
             let pending = !ctx.st.devices[d].work.is_empty();
             match ctx.cfg.devices[d].kind {
-                DeviceKind::DmCrypt { .. } | DeviceKind::NfsLoopback { .. } if pending => ctx.worker_of(d).map(|wk| (d, Some(wk))),
-                DeviceKind::Network { .. } if !ctx.st.devices[d].replies.is_empty() => Some((d, ctx.cfg.tasks.iter().position(|t| matches!(t.kind, TaskKind::NetRx)))),
+                DeviceKind::DmCrypt { .. } | DeviceKind::NfsLoopback { .. } if pending => {
+                    ctx.worker_of(d).map(|wk| (d, Some(wk)))
+                }
+                DeviceKind::Network { .. } if !ctx.st.devices[d].replies.is_empty() => Some((
+                    d,
+                    ctx.cfg
+                        .tasks
+                        .iter()
+                        .position(|t| matches!(t.kind, TaskKind::NetRx)),
+                )),
                 _ => None,
             }
         })
     };
     match w.function {
-        SleepFn::ThrottleVmWriteout | SleepFn::CongestionWait | SleepFn::WaitIffCongested | SleepFn::BalanceDirtyPages => {
+        SleepFn::ThrottleVmWriteout
+        | SleepFn::CongestionWait
+        | SleepFn::WaitIffCongested
+        | SleepFn::BalanceDirtyPages => {
             let (d, next) = writeback_owner()?;
             let who = next.map_or("nobody".to_string(), |n| ctx.cfg.tasks[n].name.clone());
-            Some((format!("{name} → {} → writeback of {} pages that only {who} completes", w.function.name(), ctx.cfg.devices[d].name), next))
+            Some((
+                format!(
+                    "{name} → {} → writeback of {} pages that only {who} completes",
+                    w.function.name(),
+                    ctx.cfg.devices[d].name
+                ),
+                next,
+            ))
         }
         SleepFn::MempoolAlloc => {
-            let WaitQueue::Pool(pool) = w.queue else { return None };
+            let WaitQueue::Pool(pool) = w.queue else {
+                return None;
+            };
             let (d, next) = writeback_owner()?;
             let who = next.map_or("nobody".to_string(), |n| ctx.cfg.tasks[n].name.clone());
             Some((format!("{name} → mempool_alloc({}) → elements held by I/O on {} that only {who} completes", ctx.cfg.pools[pool].name, ctx.cfg.devices[d].name), next))
         }
-        SleepFn::PfmemallocWait => Some((format!("{name} → pfmemalloc_wait → kswapd"), ctx.kswapd_task())),
+        SleepFn::PfmemallocWait => Some((
+            format!("{name} → pfmemalloc_wait → kswapd"),
+            ctx.kswapd_task(),
+        )),
         SleepFn::IoWait | SleepFn::Idle => {
-            if matches!(ctx.cfg.tasks[task].kind, TaskKind::NetRx) && ctx.st.counters.packets_dropped > 0 {
+            if matches!(ctx.cfg.tasks[task].kind, TaskKind::NetRx)
+                && ctx.st.counters.packets_dropped > 0
+            {
                 // NET_RX is stuck when its skb allocations fail: memory comes back only when
                 // swap writeback completes, which needs these very replies.
                 let (d, _) = writeback_owner()?;
@@ -145,7 +219,9 @@ fn waits_for(ctx: &Ctx, task: usize) -> Option<(String, Option<usize>)> {
 /// Follows the wait-for links from the first blocked task that must finish; returns the
 /// chain if it closes on itself (a cycle), else empty.
 pub fn wait_for_chain(ctx: &Ctx) -> Vec<String> {
-    for start in (0..ctx.cfg.tasks.len()).filter(|&t| ctx.cfg.tasks[t].must_finish && !ctx.st.tasks[t].exited) {
+    for start in (0..ctx.cfg.tasks.len())
+        .filter(|&t| ctx.cfg.tasks[t].must_finish && !ctx.st.tasks[t].exited)
+    {
         let mut chain = Vec::new();
         let mut seen = vec![false; ctx.cfg.tasks.len()];
         let mut cur = start;
@@ -155,7 +231,9 @@ pub fn wait_for_chain(ctx: &Ctx) -> Vec<String> {
                 return chain;
             }
             seen[cur] = true;
-            let Some((link, next)) = waits_for(ctx, cur) else { break };
+            let Some((link, next)) = waits_for(ctx, cur) else {
+                break;
+            };
             chain.push(link);
             match next {
                 Some(n) => cur = n,

@@ -30,7 +30,14 @@ pub enum PageUse {
 /// `get_page_from_freelist`: take up to `want` pages, zone by zone (highest zone first,
 /// as a zonelist for a movable/normal allocation is ordered), each zone only while its
 /// free count stays above the mark after the HIGH/HARDER cuts. Returns pages taken.
-pub fn get_page_from_freelist(ctx: &mut Ctx, task: usize, want: u64, mark: Mark, af: AllocFlags, use_: PageUse) -> u64 {
+pub fn get_page_from_freelist(
+    ctx: &mut Ctx,
+    task: usize,
+    want: u64,
+    mark: Mark,
+    af: AllocFlags,
+    use_: PageUse,
+) -> u64 {
     let mut got = 0;
     for zone_idx in (0..ctx.st.zones.len()).rev() {
         if got == want {
@@ -62,7 +69,12 @@ pub fn get_page_from_freelist(ctx: &mut Ctx, task: usize, want: u64, mark: Mark,
         let below_min_after = wm.min().saturating_sub(zone.free);
         if below_min_after > below_min_before {
             let free_after = zone.free;
-            ctx.emit(Event::ReserveUsed { task, zone: zone_idx, pages: below_min_after - below_min_before, free_after });
+            ctx.emit(Event::ReserveUsed {
+                task,
+                zone: zone_idx,
+                pages: below_min_after - below_min_before,
+                free_after,
+            });
         }
         got += n;
     }
@@ -79,7 +91,10 @@ pub fn alloc_no_reclaim(ctx: &mut Ctx, task: usize, want: u64, gfp: Gfp, use_: P
         }
         let flags = ctx.st.tasks[task].flags;
         let af = gfp_to_alloc_flags(gfp, flags, ctx.st.knobs.alloc_slowpath);
-        let at_min = AllocFlags { no_watermarks: false, ..af };
+        let at_min = AllocFlags {
+            no_watermarks: false,
+            ..af
+        };
         got += get_page_from_freelist(ctx, task, want - got, Mark::Min, at_min, use_);
         if got < want && af.no_watermarks {
             got += get_page_from_freelist(ctx, task, want - got, Mark::Min, af, use_);
@@ -93,7 +108,9 @@ pub fn wakeup_kswapd(ctx: &mut Ctx) {
     if !ctx.st.kswapd_awake {
         ctx.st.kswapd_awake = true;
         ctx.st.counters.kswapd_wakeups += 1;
-        ctx.emit(Event::KswapdWake { zone: ctx.st.zones.len() - 1 });
+        ctx.emit(Event::KswapdWake {
+            zone: ctx.st.zones.len() - 1,
+        });
     }
     if let Some(k) = ctx.kswapd_task() {
         ctx.wake_task(k);
@@ -115,15 +132,27 @@ pub fn pfmemalloc_watermark_ok(ctx: &Ctx) -> bool {
 
 /// Starts an allocation request for the task (the caller then drives `alloc_pages`).
 pub fn begin(ctx: &mut Ctx, task: usize, gfp: Gfp, want: u64) {
-    debug_assert!(ctx.st.tasks[task].alloc.is_none(), "one page allocation at a time per task");
-    ctx.st.tasks[task].alloc = Some(AllocReq { gfp, want, stage: SlowStage::Fast, no_progress_loops: 0, did_some_progress: false });
+    debug_assert!(
+        ctx.st.tasks[task].alloc.is_none(),
+        "one page allocation at a time per task"
+    );
+    ctx.st.tasks[task].alloc = Some(AllocReq {
+        gfp,
+        want,
+        stage: SlowStage::Fast,
+        no_progress_loops: 0,
+        did_some_progress: false,
+    });
 }
 
 /// Drives the task's pending `AllocReq`. Pages obtained are added to `*got` as they come;
 /// `Step::Done` when `want` is met, `Step::Fail` when the slow path gives up, otherwise
 /// the task sleeps (`Step::Sleep`) or yields the CPU until next tick (`Step::Yield`).
 pub fn alloc_pages(ctx: &mut Ctx, task: usize, use_: PageUse, got: &mut u64) -> Step {
-    let mut req = ctx.st.tasks[task].alloc.clone().expect("alloc_pages without a request");
+    let mut req = ctx.st.tasks[task]
+        .alloc
+        .clone()
+        .expect("alloc_pages without a request");
     let step = slowpath(ctx, task, use_, &mut req, got);
     ctx.st.tasks[task].alloc = match step {
         Step::Done | Step::Fail => None,
@@ -140,10 +169,20 @@ fn slowpath(ctx: &mut Ctx, task: usize, use_: PageUse, req: &mut AllocReq, got: 
     let shape = ctx.st.knobs.alloc_slowpath;
     let flags = ctx.st.tasks[task].flags;
     let af = gfp_to_alloc_flags(req.gfp, flags, shape);
-    let at_min = AllocFlags { no_watermarks: false, ..af };
+    let at_min = AllocFlags {
+        no_watermarks: false,
+        ..af
+    };
 
     if req.stage == SlowStage::Fast {
-        *got += get_page_from_freelist(ctx, task, remaining(req, *got), Mark::Low, AllocFlags::default(), use_);
+        *got += get_page_from_freelist(
+            ctx,
+            task,
+            remaining(req, *got),
+            Mark::Low,
+            AllocFlags::default(),
+            use_,
+        );
         if remaining(req, *got) == 0 {
             return Step::Done;
         }
@@ -175,12 +214,26 @@ fn slowpath(ctx: &mut Ctx, task: usize, use_: PageUse, req: &mut AllocReq, got: 
         }
         // throttle_direct_reclaim (3.6+, kernel-mm.md §7.6): kernel threads exempt; a
         // GFP_TRANSIENT allocation is never throttled (§14.2).
-        if ctx.st.knobs.pfmemalloc_reserves && shape != AllocSlowpath::V2_6_35 && !flags.kthread && !req.gfp.has(Gfp::TRANSIENT) && !pfmemalloc_watermark_ok(ctx) {
+        if ctx.st.knobs.pfmemalloc_reserves
+            && shape != AllocSlowpath::V2_6_35
+            && !flags.kthread
+            && !req.gfp.has(Gfp::TRANSIENT)
+            && !pfmemalloc_watermark_ok(ctx)
+        {
             wakeup_kswapd(ctx);
             ctx.st.counters.pgscan_direct_throttle += 1;
             req.stage = SlowStage::Reclaim;
-            let timeout = if req.gfp.has(Gfp::FS) { u64::MAX / 4 } else { HZ };
-            ctx.sleep(task, SleepFn::PfmemallocWait, timeout, WaitQueue::PfmemallocWait);
+            let timeout = if req.gfp.has(Gfp::FS) {
+                u64::MAX / 4
+            } else {
+                HZ
+            };
+            ctx.sleep(
+                task,
+                SleepFn::PfmemallocWait,
+                timeout,
+                WaitQueue::PfmemallocWait,
+            );
             return Step::Sleep;
         }
         req.stage = SlowStage::Reclaim;
@@ -215,14 +268,27 @@ fn slowpath(ctx: &mut Ctx, task: usize, use_: PageUse, req: &mut AllocReq, got: 
                 }
             }
             // should_alloc_retry: order-0 allocations retry forever, after a HZ/50 nap.
-            let function = if shape == AllocSlowpath::V2_6_35 { SleepFn::CongestionWait } else { SleepFn::WaitIffCongested };
+            let function = if shape == AllocSlowpath::V2_6_35 {
+                SleepFn::CongestionWait
+            } else {
+                SleepFn::WaitIffCongested
+            };
             nap(ctx, task, function, HZ_DIV_50, req.gfp)
         }
         AllocSlowpath::V4_7 => {
-            req.no_progress_loops = if progress { 0 } else { req.no_progress_loops + 1 };
+            req.no_progress_loops = if progress {
+                0
+            } else {
+                req.no_progress_loops + 1
+            };
             if should_reclaim_retry(ctx, req.no_progress_loops) {
                 if !progress && dirty_writeback_heavy(ctx) {
-                    ctx.sleep(task, SleepFn::CongestionWait, HZ_DIV_10, WaitQueue::Congestion);
+                    ctx.sleep(
+                        task,
+                        SleepFn::CongestionWait,
+                        HZ_DIV_10,
+                        WaitQueue::Congestion,
+                    );
                     return Step::Sleep;
                 }
                 return Step::Yield;
@@ -260,7 +326,9 @@ fn should_reclaim_retry(ctx: &Ctx, no_progress_loops: u32) -> bool {
     (0..ctx.st.zones.len()).any(|z| {
         let zone = &ctx.st.zones[z];
         let reclaimable = zone.reclaimable(swap_room);
-        let available = zone.free + reclaimable * u64::from(MAX_RECLAIM_RETRIES - no_progress_loops) / u64::from(MAX_RECLAIM_RETRIES);
+        let available = zone.free
+            + reclaimable * u64::from(MAX_RECLAIM_RETRIES - no_progress_loops)
+                / u64::from(MAX_RECLAIM_RETRIES);
         available > ctx.st.wmarks[z].min()
     })
 }
@@ -276,7 +344,14 @@ fn dirty_writeback_heavy(ctx: &Ctx) -> bool {
 
 /// `__alloc_pages_may_oom`: one more try at the high mark, then `out_of_memory`.
 fn may_oom(ctx: &mut Ctx, task: usize, req: &AllocReq, use_: PageUse, got: &mut u64) {
-    *got += get_page_from_freelist(ctx, task, remaining(req, *got), Mark::High, AllocFlags::default(), use_);
+    *got += get_page_from_freelist(
+        ctx,
+        task,
+        remaining(req, *got),
+        Mark::High,
+        AllocFlags::default(),
+        use_,
+    );
     if remaining(req, *got) == 0 {
         return;
     }
@@ -286,7 +361,11 @@ fn may_oom(ctx: &mut Ctx, task: usize, req: &AllocReq, use_: PageUse, got: &mut 
 fn fail(ctx: &mut Ctx, task: usize, req: &AllocReq, function: &'static str) -> Step {
     ctx.st.counters.alloc_failures += 1;
     if !req.gfp.has(Gfp::NOWARN) {
-        ctx.emit(Event::AllocFail { task, gfp: req.gfp.describe(), function });
+        ctx.emit(Event::AllocFail {
+            task,
+            gfp: req.gfp.describe(),
+            function,
+        });
     }
     Step::Fail
 }

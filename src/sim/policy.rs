@@ -6,7 +6,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::watermarks::{WatermarkFormula, WATERMARK_SCALE_FACTOR_DEFAULT, WATERMARK_SCALE_FACTOR_MAX};
+use super::watermarks::{
+    WatermarkFormula, WATERMARK_SCALE_FACTOR_DEFAULT, WATERMARK_SCALE_FACTOR_MAX,
+};
 
 /// The `mempool_alloc` control flows of kernel-mm.md §6 and §14.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -94,6 +96,9 @@ pub struct Knobs {
     pub min_free_kbytes: Option<u64>,
     /// `vm.watermark_scale_factor` (4.6+; used by the scale-factor formula).
     pub watermark_scale_factor: u64,
+    /// Anonymous pages count as dirtyable memory when swap exists (2.6.35 … 3.x; later
+    /// kernels count only free and file pages, so an anon-full box has tiny dirty limits).
+    pub dirtyable_anon: bool,
     /// `vm.dirty_ratio`, percent of dirtyable memory.
     pub dirty_ratio: u64,
     /// `vm.dirty_background_ratio`, percent of dirtyable memory.
@@ -123,15 +128,23 @@ fn linux_2_6_33() -> Knobs {
         thread_size: 8192,
         min_free_kbytes: None,
         watermark_scale_factor: WATERMARK_SCALE_FACTOR_DEFAULT,
+        dirtyable_anon: true,
         dirty_ratio: 20,
         dirty_background_ratio: 10,
     }
 }
 fn linux_2_6_35() -> Knobs {
-    Knobs { fs_reclaim_writepage: false, ..linux_2_6_33() }
+    Knobs {
+        fs_reclaim_writepage: false,
+        ..linux_2_6_33()
+    }
 }
 fn linux_2_6_35_gorman() -> Knobs {
-    Knobs { direct_reclaim_file_writeback: false, fs_reclaim_writepage: true, ..linux_2_6_35() }
+    Knobs {
+        direct_reclaim_file_writeback: false,
+        fs_reclaim_writepage: true,
+        ..linux_2_6_35()
+    }
 }
 fn linux_3_5() -> Knobs {
     Knobs {
@@ -145,10 +158,17 @@ fn linux_3_5() -> Knobs {
     }
 }
 fn linux_3_6() -> Knobs {
-    Knobs { pfmemalloc_reserves: true, ..linux_3_5() }
+    Knobs {
+        pfmemalloc_reserves: true,
+        ..linux_3_5()
+    }
 }
 fn linux_4_5() -> Knobs {
-    Knobs { thread_size: 16384, ..linux_3_6() }
+    Knobs {
+        thread_size: 16384,
+        dirtyable_anon: false,
+        ..linux_3_6()
+    }
 }
 fn linux_4_7() -> Knobs {
     Knobs {
@@ -160,19 +180,34 @@ fn linux_4_7() -> Knobs {
     }
 }
 fn linux_4_7_hocko() -> Knobs {
-    Knobs { mempool_variant: MempoolVariant::Hocko2, ..linux_4_7() }
+    Knobs {
+        mempool_variant: MempoolVariant::Hocko2,
+        ..linux_4_7()
+    }
 }
 fn linux_4_7_neilbrown() -> Knobs {
-    Knobs { mempool_variant: MempoolVariant::Neilbrown, ..linux_4_7() }
+    Knobs {
+        mempool_variant: MempoolVariant::Neilbrown,
+        ..linux_4_7()
+    }
 }
 fn linux_4_7_transient() -> Knobs {
-    Knobs { mempool_variant: MempoolVariant::Transient, ..linux_4_7() }
+    Knobs {
+        mempool_variant: MempoolVariant::Transient,
+        ..linux_4_7()
+    }
 }
 fn linux_4_8() -> Knobs {
-    Knobs { mempool_variant: MempoolVariant::V3_6, ..linux_4_7() }
+    Knobs {
+        mempool_variant: MempoolVariant::V3_6,
+        ..linux_4_7()
+    }
 }
 fn linux_4_9() -> Knobs {
-    Knobs { throttle_vm_writeout: false, ..linux_4_8() }
+    Knobs {
+        throttle_vm_writeout: false,
+        ..linux_4_8()
+    }
 }
 
 /// Every preset, oldest first. The one list the CLI, the UI and the docs read.
@@ -216,22 +251,117 @@ pub const RATIO_MAX_PERCENT: u64 = 100;
 pub fn knob_specs() -> Vec<KnobSpec> {
     let onoff = || vec!["on", "off"];
     vec![
-        KnobSpec { name: "mempool_variant", allowed: "one of the values", values: vec!["2.6.35", "3.6", "f9054c70", "hocko-1", "hocko-2", "neilbrown", "transient"], doc: "mempool_alloc control flow (kernel-mm.md §6)" },
-        KnobSpec { name: "throttle_vm_writeout", allowed: "on|off", values: onoff(), doc: "shrink_zone ends in throttle_vm_writeout (removed in 4.9)" },
-        KnobSpec { name: "direct_reclaim_file_writeback", allowed: "on|off", values: onoff(), doc: "direct reclaim may ->writepage dirty file pages (until 3.2)" },
-        KnobSpec { name: "fs_reclaim_writepage", allowed: "on|off", values: onoff(), doc: "the filesystem accepts ->writepage from reclaim context (XFS refused from 2.6.34)" },
-        KnobSpec { name: "pfmemalloc_reserves", allowed: "on|off", values: onoff(), doc: "3.6 PFMEMALLOC machinery for swap over network" },
-        KnobSpec { name: "oom_reaper", allowed: "on|off", values: onoff(), doc: "the OOM reaper (4.6+)" },
-        KnobSpec { name: "nfsd_less_throttle", allowed: "on|off", values: onoff(), doc: "nfsd runs with PF_LESS_THROTTLE" },
-        KnobSpec { name: "alloc_slowpath", allowed: "one of the values", values: vec!["2.6.35", "3.6", "4.7"], doc: "__alloc_pages_slowpath shape (kernel-mm.md §2.4)" },
-        KnobSpec { name: "dirty_throttling", allowed: "one of the values", values: vec!["2.6.35", "io-less"], doc: "balance_dirty_pages: writer writes its own pages, or only pauses (3.2+)" },
-        KnobSpec { name: "reclaim_nap", allowed: "one of the values", values: vec!["congestion_wait", "wait_iff_congested"], doc: "direct reclaim's per-pass nap" },
-        KnobSpec { name: "watermark_formula", allowed: "one of the values", values: vec!["classic", "scale-factor"], doc: "__setup_per_zone_wmarks formula (scale-factor is 4.6+)" },
-        KnobSpec { name: "thread_size", allowed: "8192|16384", values: vec!["8192", "16384"], doc: "kernel stack size in bytes" },
-        KnobSpec { name: "min_free_kbytes", allowed: "128..=262144 or 'default'", values: vec![], doc: "vm.min_free_kbytes" },
-        KnobSpec { name: "watermark_scale_factor", allowed: "1..=1000", values: vec![], doc: "vm.watermark_scale_factor" },
-        KnobSpec { name: "dirty_ratio", allowed: "1..=100", values: vec![], doc: "vm.dirty_ratio (percent)" },
-        KnobSpec { name: "dirty_background_ratio", allowed: "1..=100", values: vec![], doc: "vm.dirty_background_ratio (percent)" },
+        KnobSpec {
+            name: "mempool_variant",
+            allowed: "one of the values",
+            values: vec![
+                "2.6.35",
+                "3.6",
+                "f9054c70",
+                "hocko-1",
+                "hocko-2",
+                "neilbrown",
+                "transient",
+            ],
+            doc: "mempool_alloc control flow (kernel-mm.md §6)",
+        },
+        KnobSpec {
+            name: "throttle_vm_writeout",
+            allowed: "on|off",
+            values: onoff(),
+            doc: "shrink_zone ends in throttle_vm_writeout (removed in 4.9)",
+        },
+        KnobSpec {
+            name: "direct_reclaim_file_writeback",
+            allowed: "on|off",
+            values: onoff(),
+            doc: "direct reclaim may ->writepage dirty file pages (until 3.2)",
+        },
+        KnobSpec {
+            name: "fs_reclaim_writepage",
+            allowed: "on|off",
+            values: onoff(),
+            doc:
+                "the filesystem accepts ->writepage from reclaim context (XFS refused from 2.6.34)",
+        },
+        KnobSpec {
+            name: "pfmemalloc_reserves",
+            allowed: "on|off",
+            values: onoff(),
+            doc: "3.6 PFMEMALLOC machinery for swap over network",
+        },
+        KnobSpec {
+            name: "oom_reaper",
+            allowed: "on|off",
+            values: onoff(),
+            doc: "the OOM reaper (4.6+)",
+        },
+        KnobSpec {
+            name: "nfsd_less_throttle",
+            allowed: "on|off",
+            values: onoff(),
+            doc: "nfsd runs with PF_LESS_THROTTLE",
+        },
+        KnobSpec {
+            name: "alloc_slowpath",
+            allowed: "one of the values",
+            values: vec!["2.6.35", "3.6", "4.7"],
+            doc: "__alloc_pages_slowpath shape (kernel-mm.md §2.4)",
+        },
+        KnobSpec {
+            name: "dirty_throttling",
+            allowed: "one of the values",
+            values: vec!["2.6.35", "io-less"],
+            doc: "balance_dirty_pages: writer writes its own pages, or only pauses (3.2+)",
+        },
+        KnobSpec {
+            name: "reclaim_nap",
+            allowed: "one of the values",
+            values: vec!["congestion_wait", "wait_iff_congested"],
+            doc: "direct reclaim's per-pass nap",
+        },
+        KnobSpec {
+            name: "watermark_formula",
+            allowed: "one of the values",
+            values: vec!["classic", "scale-factor"],
+            doc: "__setup_per_zone_wmarks formula (scale-factor is 4.6+)",
+        },
+        KnobSpec {
+            name: "thread_size",
+            allowed: "8192|16384",
+            values: vec!["8192", "16384"],
+            doc: "kernel stack size in bytes",
+        },
+        KnobSpec {
+            name: "min_free_kbytes",
+            allowed: "128..=262144 or 'default'",
+            values: vec![],
+            doc: "vm.min_free_kbytes",
+        },
+        KnobSpec {
+            name: "watermark_scale_factor",
+            allowed: "1..=1000",
+            values: vec![],
+            doc: "vm.watermark_scale_factor",
+        },
+        KnobSpec {
+            name: "dirtyable_anon",
+            allowed: "on|off",
+            values: onoff(),
+            doc: "anonymous pages count as dirtyable memory (until 3.14, UNVERIFIED release)",
+        },
+        KnobSpec {
+            name: "dirty_ratio",
+            allowed: "1..=100",
+            values: vec![],
+            doc: "vm.dirty_ratio (percent)",
+        },
+        KnobSpec {
+            name: "dirty_background_ratio",
+            allowed: "1..=100",
+            values: vec![],
+            doc: "vm.dirty_background_ratio (percent)",
+        },
     ]
 }
 
@@ -249,21 +379,31 @@ fn parse_onoff(name: &str, value: &str) -> Result<bool, KnobError> {
     match value {
         "on" | "true" => Ok(true),
         "off" | "false" => Ok(false),
-        _ => Err(KnobError(format!("knob {name}: value '{value}' is not allowed; use on or off"))),
+        _ => Err(KnobError(format!(
+            "knob {name}: value '{value}' is not allowed; use on or off"
+        ))),
     }
 }
 
 fn parse_number(name: &str, value: &str, lo: u64, hi: u64) -> Result<u64, KnobError> {
     match value.parse::<u64>() {
         Ok(n) if lo <= n && n <= hi => Ok(n),
-        _ => Err(KnobError(format!("knob {name}: value '{value}' is not allowed; use an integer in {lo}..={hi}"))),
+        _ => Err(KnobError(format!(
+            "knob {name}: value '{value}' is not allowed; use an integer in {lo}..={hi}"
+        ))),
     }
 }
 
 fn parse_named<T: for<'de> Deserialize<'de>>(name: &str, value: &str) -> Result<T, KnobError> {
     serde_json::from_value(serde_json::Value::String(value.to_string())).map_err(|_| {
-        let allowed = knob_specs().into_iter().find(|k| k.name == name).map(|k| k.values.join(", ")).unwrap_or_default();
-        KnobError(format!("knob {name}: value '{value}' is not allowed; use one of {allowed}"))
+        let allowed = knob_specs()
+            .into_iter()
+            .find(|k| k.name == name)
+            .map(|k| k.values.join(", "))
+            .unwrap_or_default();
+        KnobError(format!(
+            "knob {name}: value '{value}' is not allowed; use one of {allowed}"
+        ))
     })
 }
 
@@ -273,7 +413,9 @@ impl Knobs {
         match name {
             "mempool_variant" => self.mempool_variant = parse_named(name, value)?,
             "throttle_vm_writeout" => self.throttle_vm_writeout = parse_onoff(name, value)?,
-            "direct_reclaim_file_writeback" => self.direct_reclaim_file_writeback = parse_onoff(name, value)?,
+            "direct_reclaim_file_writeback" => {
+                self.direct_reclaim_file_writeback = parse_onoff(name, value)?
+            }
             "fs_reclaim_writepage" => self.fs_reclaim_writepage = parse_onoff(name, value)?,
             "pfmemalloc_reserves" => self.pfmemalloc_reserves = parse_onoff(name, value)?,
             "oom_reaper" => self.oom_reaper = parse_onoff(name, value)?,
@@ -285,7 +427,9 @@ impl Knobs {
             "thread_size" => {
                 let n = parse_number(name, value, 8192, 16384)?;
                 if !THREAD_SIZES.contains(&(n as u32)) {
-                    return Err(KnobError(format!("knob thread_size: value '{value}' is not allowed; use 8192 or 16384")));
+                    return Err(KnobError(format!(
+                        "knob thread_size: value '{value}' is not allowed; use 8192 or 16384"
+                    )));
                 }
                 self.thread_size = n as u32;
             }
@@ -293,15 +437,29 @@ impl Knobs {
                 self.min_free_kbytes = if value == "default" {
                     None
                 } else {
-                    Some(parse_number(name, value, super::watermarks::MIN_FREE_KBYTES_FLOOR, MIN_FREE_KBYTES_KNOB_MAX)?)
+                    Some(parse_number(
+                        name,
+                        value,
+                        super::watermarks::MIN_FREE_KBYTES_FLOOR,
+                        MIN_FREE_KBYTES_KNOB_MAX,
+                    )?)
                 }
             }
-            "watermark_scale_factor" => self.watermark_scale_factor = parse_number(name, value, 1, WATERMARK_SCALE_FACTOR_MAX)?,
+            "watermark_scale_factor" => {
+                self.watermark_scale_factor =
+                    parse_number(name, value, 1, WATERMARK_SCALE_FACTOR_MAX)?
+            }
+            "dirtyable_anon" => self.dirtyable_anon = parse_onoff(name, value)?,
             "dirty_ratio" => self.dirty_ratio = parse_number(name, value, 1, RATIO_MAX_PERCENT)?,
-            "dirty_background_ratio" => self.dirty_background_ratio = parse_number(name, value, 1, RATIO_MAX_PERCENT)?,
+            "dirty_background_ratio" => {
+                self.dirty_background_ratio = parse_number(name, value, 1, RATIO_MAX_PERCENT)?
+            }
             _ => {
                 let names: Vec<&str> = knob_specs().iter().map(|k| k.name).collect();
-                return Err(KnobError(format!("unknown knob '{name}'; knobs are: {}", names.join(", "))));
+                return Err(KnobError(format!(
+                    "unknown knob '{name}'; knobs are: {}",
+                    names.join(", ")
+                )));
             }
         }
         Ok(())
@@ -347,7 +505,9 @@ mod tests {
             let knobs = (p.knobs)();
             let mut rebuilt = linux_2_6_33();
             for spec in knob_specs() {
-                rebuilt.set(spec.name, &knobs.get(spec.name).unwrap()).unwrap();
+                rebuilt
+                    .set(spec.name, &knobs.get(spec.name).unwrap())
+                    .unwrap();
             }
             assert_eq!(rebuilt, knobs, "{}", p.name);
         }
@@ -357,7 +517,10 @@ mod tests {
     fn set_rejects_with_the_knob_value_and_allowed_range() {
         let mut k = linux_4_7();
         let e = k.set("mempool_variant", "bogus").unwrap_err();
-        assert!(e.0.contains("mempool_variant") && e.0.contains("bogus") && e.0.contains("neilbrown"), "{e}");
+        assert!(
+            e.0.contains("mempool_variant") && e.0.contains("bogus") && e.0.contains("neilbrown"),
+            "{e}"
+        );
         let e = k.set("dirty_ratio", "200").unwrap_err();
         assert!(e.0.contains("1..=100"), "{e}");
         let e = k.set("nope", "1").unwrap_err();

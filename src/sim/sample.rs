@@ -106,10 +106,25 @@ impl Sim {
                 curr_nr: p.curr_nr,
                 min_nr: cfg.pools[i].min_nr,
                 outstanding: p.outstanding,
-                waiters: st.tasks.iter().filter(|t| t.wait.as_ref().is_some_and(|w| w.queue == super::state::WaitQueue::Pool(i))).count() as u64,
+                waiters: st
+                    .tasks
+                    .iter()
+                    .filter(|t| {
+                        t.wait
+                            .as_ref()
+                            .is_some_and(|w| w.queue == super::state::WaitQueue::Pool(i))
+                    })
+                    .count() as u64,
             })
             .collect();
-        let tasks = st.tasks.iter().map(|t| TaskSample { state: task_state(t), depth_bytes: t.depth_bytes }).collect();
+        let tasks = st
+            .tasks
+            .iter()
+            .map(|t| TaskSample {
+                state: task_state(t),
+                depth_bytes: t.depth_bytes,
+            })
+            .collect();
         let (dirty_limit, vm_writeout_limit) = self.limits();
         let c = &st.counters;
         Sample {
@@ -136,13 +151,20 @@ impl Sim {
 
     fn limits(&self) -> (u64, u64) {
         let (_, dirty) = writeback::limits_for(self.config(), self.state(), None);
-        (dirty, writeback::vm_writeout_limit(self.config(), self.state()))
+        (
+            dirty,
+            writeback::vm_writeout_limit(self.config(), self.state()),
+        )
     }
 }
 
 pub fn task_state(t: &super::state::Task) -> TaskState {
     if t.exited {
-        return if t.killed { TaskState::Killed } else { TaskState::Exited };
+        return if t.killed {
+            TaskState::Killed
+        } else {
+            TaskState::Exited
+        };
     }
     match &t.wait {
         Some(w) => TaskState::Sleeping(w.function),

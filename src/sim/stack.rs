@@ -27,7 +27,8 @@ impl Segment {
     }
 }
 
-const CHINNER_CSV: &str = include_str!("../../data/stack-traces/chinner-2010-xfs-direct-reclaim.csv");
+const CHINNER_CSV: &str =
+    include_str!("../../data/stack-traces/chinner-2010-xfs-direct-reclaim.csv");
 const GORMAN_CSV: &str = include_str!("../../data/stack-traces/gorman-2010-flusher-xfs.csv");
 
 /// Rows of a trace CSV (`depth_bytes,size_bytes,function,module`), outermost frame first.
@@ -40,7 +41,11 @@ fn parse_trace(csv: &str) -> Vec<Frame> {
             let _depth = cols.next()?;
             let size = cols.next()?.parse::<u64>().ok()?;
             let function = cols.next()?.to_string();
-            Some(Frame { function, bytes: size, estimated: false })
+            Some(Frame {
+                function,
+                bytes: size,
+                estimated: false,
+            })
         })
         .collect();
     frames.reverse();
@@ -49,13 +54,26 @@ fn parse_trace(csv: &str) -> Vec<Frame> {
 
 /// The frames of `trace` from `from` up to and including `to` (outermost first).
 fn slice(trace: &[Frame], from: &str, to: &str) -> Vec<Frame> {
-    let start = trace.iter().position(|f| f.function == from).expect("frame in trace");
-    let end = trace.iter().position(|f| f.function == to).expect("frame in trace");
+    let start = trace
+        .iter()
+        .position(|f| f.function == from)
+        .expect("frame in trace");
+    let end = trace
+        .iter()
+        .position(|f| f.function == to)
+        .expect("frame in trace");
     trace[start..=end].to_vec()
 }
 
 fn est(frames: &[(&str, u64)]) -> Vec<Frame> {
-    frames.iter().map(|(f, b)| Frame { function: (*f).to_string(), bytes: *b, estimated: true }).collect()
+    frames
+        .iter()
+        .map(|(f, b)| Frame {
+            function: (*f).to_string(),
+            bytes: *b,
+            estimated: true,
+        })
+        .collect()
 }
 
 /// Which base a task's stack starts from.
@@ -116,9 +134,15 @@ impl StackTables {
         let chinner = parse_trace(CHINNER_CSV);
         let gorman = parse_trace(GORMAN_CSV);
         let kthread = est(&[("ret_from_fork", 56), ("kthread", 96)]);
-        let with = |base: &[Frame], more: Vec<Frame>| Segment::new(base.iter().cloned().chain(more).collect());
+        let with = |base: &[Frame], more: Vec<Frame>| {
+            Segment::new(base.iter().cloned().chain(more).collect())
+        };
         StackTables {
-            sys_select: Segment::new(slice(&chinner, "system_call_fastpath", "alloc_pages_current")),
+            sys_select: Segment::new(slice(
+                &chinner,
+                "system_call_fastpath",
+                "alloc_pages_current",
+            )),
             page_fault: Segment::new(est(&[
                 ("page_fault", 16),
                 ("do_page_fault", 176),
@@ -147,16 +171,37 @@ impl StackTables {
             ])),
             kswapd: with(&kthread, est(&[("kswapd", 128), ("balance_pgdat", 208)])),
             flusher: Segment::new(slice(&gorman, "kernel_thread_helper", "__writepage")),
-            flusher_writepage: Segment::new(slice(&gorman, "xfs_vm_writepage", "get_page_from_freelist")),
+            flusher_writepage: Segment::new(slice(
+                &gorman,
+                "xfs_vm_writepage",
+                "get_page_from_freelist",
+            )),
             kcryptd: with(
                 &kthread,
-                est(&[("worker_thread", 96), ("process_one_work", 112), ("kcryptd_crypt", 96), ("bio_alloc_bioset", 64)]),
+                est(&[
+                    ("worker_thread", 96),
+                    ("process_one_work", 112),
+                    ("kcryptd_crypt", 96),
+                    ("bio_alloc_bioset", 64),
+                ]),
             ),
             nfsd: with(
                 &kthread,
-                est(&[("nfsd", 64), ("svc_process", 96), ("nfsd_dispatch", 64), ("nfsd_write", 96), ("nfsd_vfs_write", 128), ("vfs_writev", 112), ("generic_perform_write", 144)]),
+                est(&[
+                    ("nfsd", 64),
+                    ("svc_process", 96),
+                    ("nfsd_dispatch", 64),
+                    ("nfsd_write", 96),
+                    ("nfsd_vfs_write", 128),
+                    ("vfs_writev", 112),
+                    ("generic_perform_write", 144),
+                ]),
             ),
-            alloc: Segment::new(slice(&chinner, "__alloc_pages_nodemask", "__alloc_pages_nodemask")),
+            alloc: Segment::new(slice(
+                &chinner,
+                "__alloc_pages_nodemask",
+                "__alloc_pages_nodemask",
+            )),
             direct_reclaim: Segment::new(slice(&chinner, "try_to_free_pages", "shrink_zone")),
             kswapd_shrink: Segment::new(slice(&chinner, "shrink_zone", "shrink_zone")),
             shrink_page_list: Segment::new(slice(&chinner, "shrink_page_list", "shrink_page_list")),
@@ -177,7 +222,11 @@ impl StackTables {
                 ("new_slab", 48),
                 ("alloc_pages_current", 48),
             ])),
-            sleep: Segment::new(est(&[("io_schedule_timeout", 48), ("schedule_timeout", 96), ("schedule", 176)])),
+            sleep: Segment::new(est(&[
+                ("io_schedule_timeout", 48),
+                ("schedule_timeout", 96),
+                ("schedule", 176),
+            ])),
         }
     }
 
@@ -208,7 +257,12 @@ pub struct ExtraDepth {
 
 impl Default for ExtraDepth {
     fn default() -> ExtraDepth {
-        ExtraDepth { interrupt_permille: 0, interrupt_bytes: 0, btree_levels_max: 0, btree_level_bytes: 0 }
+        ExtraDepth {
+            interrupt_permille: 0,
+            interrupt_bytes: 0,
+            btree_levels_max: 0,
+            btree_level_bytes: 0,
+        }
     }
 }
 
@@ -226,7 +280,11 @@ mod tests {
         assert_eq!(t.direct_reclaim.bytes, 128 + 112 + 528);
         assert_eq!(t.shrink_page_list.bytes, 384);
         assert_eq!(t.xfs_writepage.bytes, 4448);
-        let total = t.sys_select.bytes + t.alloc.bytes + t.direct_reclaim.bytes + t.shrink_page_list.bytes + t.xfs_writepage.bytes;
+        let total = t.sys_select.bytes
+            + t.alloc.bytes
+            + t.direct_reclaim.bytes
+            + t.shrink_page_list.bytes
+            + t.xfs_writepage.bytes;
         assert_eq!(total, 7568);
         assert_eq!(8192 - total, 624);
     }

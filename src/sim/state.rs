@@ -50,11 +50,18 @@ impl Zone {
         self.file_writeback.iter().sum()
     }
     pub fn file(&self) -> u64 {
-        self.file_active + self.file_inactive + self.file_dirty_total() + self.file_writeback_total()
+        self.file_active
+            + self.file_inactive
+            + self.file_dirty_total()
+            + self.file_writeback_total()
     }
     /// `zone_reclaimable_pages`: LRU pages (anon counts only when swap has room).
     pub fn reclaimable(&self, swap_room: bool) -> u64 {
-        let anon = if swap_room { self.anon() } else { self.anon_swapped_clean + self.anon_writeback };
+        let anon = if swap_room {
+            self.anon()
+        } else {
+            self.anon_swapped_clean + self.anon_writeback
+        };
         self.file() + anon
     }
 }
@@ -122,6 +129,10 @@ pub struct ReclaimCtx {
     /// dm core's mempool_alloc).
     pub pending_swap_submit: u64,
     pub pending_zone: usize,
+    /// The last shrink_zone's batch: scanned, reclaimed, and met under writeback.
+    pub last_scanned: u64,
+    pub last_reclaimed: u64,
+    pub last_writeback_met: u64,
 }
 
 /// A `mempool_alloc` in progress: which variant round we are in.
@@ -143,6 +154,15 @@ pub struct MempoolCtx {
     /// and how many of them came from below min (page->pfmemalloc).
     pub carried_pages: u64,
     pub carried_pfmemalloc: u64,
+    /// The round's `pool->alloc` page allocation: pages wanted, mask, and whether it is
+    /// under way (so a wake-up resumes it instead of starting a new round).
+    pub page_want: u64,
+    pub page_gfp: Gfp,
+    pub in_page_alloc: bool,
+    /// The call runs inside reclaim (PF_MEMALLOC): its page allocations are one-shot.
+    pub nested: bool,
+    /// Keep elements obtained while waiting for the rest (see `mempool::begin`).
+    pub hold_partial: bool,
 }
 
 /// What a worker is doing with the bio at the head of its queue.
@@ -190,6 +210,9 @@ pub struct Task {
     pub in_bdp: bool,
     /// A read of this task is in flight.
     pub io_pending: bool,
+    /// Reclaim CPU spent in tick `reclaim_cpu_tick` (see `vmscan::RECLAIM_SCAN_PAGES_PER_TICK`).
+    pub reclaim_cpu_tick: u64,
+    pub reclaim_cpu_used: u64,
 }
 
 /// A request in flight at a device, completing at `done_tick`.
@@ -197,6 +220,8 @@ pub struct Task {
 pub struct Request {
     pub pages: u64,
     pub payload: Payload,
+    /// When the device starts serving it (requests not yet started can take merges).
+    pub start_tick: Tick,
     pub done_tick: Tick,
     /// Mempool elements to give back when it completes: (pool, count).
     pub elements: Vec<(usize, u64)>,
@@ -288,8 +313,10 @@ pub struct State {
     pub net: NetState,
     pub rng_stack: SimRng,
     pub kswapd_awake: bool,
-    /// Reclaim asked the flusher to write (`wakeup_flusher_threads`).
-    pub flusher_kick: bool,
+    /// `global_wb_domain.dirty_limit` (3.2+), pages.
+    pub dirty_limit_pages: u64,
+    /// Pages reclaim asked the flusher to write (`wakeup_flusher_threads`).
+    pub flusher_kick_pages: u64,
     /// Last tick with forward progress (a writeback completion, a pool element returned,
     /// or an allocation by a task that must finish).
     pub last_progress_tick: Tick,

@@ -68,8 +68,19 @@ enum OpStep {
 
 fn op_step(ctx: &mut Ctx, task: usize, op: &Op) -> OpStep {
     match *op {
-        Op::TouchAnon { pages, pages_per_s } => fault_pages(ctx, task, pages, pages_per_s, Gfp::HIGHUSER_MOVABLE, PageUse::Anon),
-        Op::WriteFile { device, pages, pages_per_s } => {
+        Op::TouchAnon { pages, pages_per_s } => fault_pages(
+            ctx,
+            task,
+            pages,
+            pages_per_s,
+            Gfp::HIGHUSER_MOVABLE,
+            PageUse::Anon,
+        ),
+        Op::WriteFile {
+            device,
+            pages,
+            pages_per_s,
+        } => {
             if ctx.st.tasks[task].in_bdp {
                 if writeback::balance_dirty_pages(ctx, task, device) == Step::Sleep {
                     return OpStep::Continue;
@@ -77,7 +88,14 @@ fn op_step(ctx: &mut Ctx, task: usize, op: &Op) -> OpStep {
                 ctx.st.tasks[task].in_bdp = false;
             }
             let before = ctx.st.tasks[task].op_done;
-            let step = fault_pages(ctx, task, pages, pages_per_s, Gfp::KERNEL, PageUse::FileDirty { device });
+            let step = fault_pages(
+                ctx,
+                task,
+                pages,
+                pages_per_s,
+                Gfp::KERNEL,
+                PageUse::FileDirty { device },
+            );
             if ctx.st.tasks[task].op_done > before {
                 // balance_dirty_pages_ratelimited after the pages were dirtied.
                 ctx.st.tasks[task].in_bdp = true;
@@ -88,11 +106,24 @@ fn op_step(ctx: &mut Ctx, task: usize, op: &Op) -> OpStep {
             }
             step
         }
-        Op::KernelAlloc { pages, pages_per_s, gfp } => fault_pages(ctx, task, pages, pages_per_s, gfp, PageUse::Kernel),
-        Op::DmRead { device, clones, count } => {
+        Op::KernelAlloc {
+            pages,
+            pages_per_s,
+            gfp,
+        } => fault_pages(ctx, task, pages, pages_per_s, gfp, PageUse::Kernel),
+        Op::DmRead {
+            device,
+            clones,
+            count,
+        } => {
             let t = &ctx.st.tasks[task];
             if t.io_pending {
-                ctx.sleep(task, super::event::SleepFn::IoWait, u64::MAX / 4, WaitQueue::Work);
+                ctx.sleep(
+                    task,
+                    super::event::SleepFn::IoWait,
+                    u64::MAX / 4,
+                    WaitQueue::Work,
+                );
                 return OpStep::Continue;
             }
             if t.op_done >= count {
@@ -102,7 +133,12 @@ fn op_step(ctx: &mut Ctx, task: usize, op: &Op) -> OpStep {
                 Step::Sleep | Step::Yield => OpStep::Continue,
                 Step::Done | Step::Fail => {
                     ctx.st.tasks[task].op_done += 1;
-                    ctx.sleep(task, super::event::SleepFn::IoWait, u64::MAX / 4, WaitQueue::Work);
+                    ctx.sleep(
+                        task,
+                        super::event::SleepFn::IoWait,
+                        u64::MAX / 4,
+                        WaitQueue::Work,
+                    );
                     OpStep::Continue
                 }
             }
@@ -113,7 +149,12 @@ fn op_step(ctx: &mut Ctx, task: usize, op: &Op) -> OpStep {
             if now >= until {
                 return OpStep::Next;
             }
-            ctx.sleep(task, super::event::SleepFn::Idle, until - now, WaitQueue::Timer);
+            ctx.sleep(
+                task,
+                super::event::SleepFn::Idle,
+                until - now,
+                WaitQueue::Timer,
+            );
             OpStep::Continue
         }
         Op::FreeAnon => {
@@ -124,7 +165,14 @@ fn op_step(ctx: &mut Ctx, task: usize, op: &Op) -> OpStep {
 }
 
 /// Allocates this tick's share of an op's pages, resuming a pending allocation first.
-fn fault_pages(ctx: &mut Ctx, task: usize, pages: u64, pages_per_s: u64, gfp: Gfp, use_: PageUse) -> OpStep {
+fn fault_pages(
+    ctx: &mut Ctx,
+    task: usize,
+    pages: u64,
+    pages_per_s: u64,
+    gfp: Gfp,
+    use_: PageUse,
+) -> OpStep {
     if ctx.st.tasks[task].alloc.is_none() {
         let t = &mut ctx.st.tasks[task];
         if t.op_done >= pages {
@@ -172,6 +220,10 @@ pub fn exit_task(ctx: &mut Ctx, task: usize, killed: bool) {
         t.finished_at = Some(now);
     }
     ctx.st.oom.victims.retain(|&(v, _, _)| v != task);
-    ctx.emit(if killed { Event::TaskKilled { task } } else { Event::TaskExit { task } });
+    ctx.emit(if killed {
+        Event::TaskKilled { task }
+    } else {
+        Event::TaskExit { task }
+    });
     ctx.progress();
 }

@@ -16,6 +16,13 @@ use super::{block, writeback, Ctx, Step};
 pub const DEF_PRIORITY: u32 = 12;
 /// `SWAP_CLUSTER_MAX` (include/linux/swap.h): the reclaim batch and direct reclaim's target.
 pub const SWAP_CLUSTER_MAX: u64 = 32;
+/// Reclaim costs CPU: a reclaimer scans at most this many pages per 1 ms tick (about
+/// 2 µs per page, unmapping included: 2 GiB/s); each page it starts writing counts
+/// `WRITE_COST_PAGES` more (add_to_swap, bio set-up, submission). Without such a cost
+/// an aggregated model would queue every anonymous page for swap within one tick.
+pub const RECLAIM_SCAN_PAGES_PER_TICK: u64 = 512;
+pub const WRITE_COST_PAGES: u64 = 3;
+
 /// kswapd runs at most this many `balance_pgdat` rounds (each reclaiming ≥ 32 pages) per
 /// tick: a bound on work per tick, 16 × 32 pages/ms ≈ 2 GB/s of clean cache.
 pub const KSWAPD_ROUNDS_PER_TICK: u32 = 16;
@@ -43,6 +50,10 @@ struct Shrunk {
     reclaimed: u64,
     /// Dirty file pages met whose BDI was congested (ZONE_CONGESTED in 4.7).
     congested_dirty: u64,
+    /// Pages met that were already under writeback (nr_writeback / nr_immediate).
+    writeback_met: u64,
+    /// Pages this batch started writing (swap or file).
+    written: u64,
     dirty_met: u64,
     blocked: bool,
 }
@@ -68,6 +79,9 @@ fn new_ctx(gfp: Gfp) -> ReclaimCtx {
         in_nap: false,
         pending_swap_submit: 0,
         pending_zone: 0,
+        last_scanned: 0,
+        last_reclaimed: 0,
+        last_writeback_met: 0,
     }
 }
 
@@ -76,13 +90,19 @@ pub fn end_direct_reclaim(ctx: &mut Ctx, task: usize) -> u64 {
     let t = &mut ctx.st.tasks[task];
     let rc = t.reclaim.take().expect("end_direct_reclaim without a pass");
     t.flags.memalloc = t.flags.kswapd; // kswapd keeps PF_MEMALLOC for life.
-    ctx.emit(Event::DirectReclaimEnd { task, reclaimed: rc.nr_reclaimed });
+    ctx.emit(Event::DirectReclaimEnd {
+        task,
+        reclaimed: rc.nr_reclaimed,
+    });
     rc.nr_reclaimed
 }
 
 /// `do_try_to_free_pages`, resumable. `Step::Done` when the pass is over.
 pub fn direct_reclaim(ctx: &mut Ctx, task: usize) -> Step {
-    let mut rc = ctx.st.tasks[task].reclaim.clone().expect("direct_reclaim without a pass");
+    let mut rc = ctx.st.tasks[task]
+        .reclaim
+        .clone()
+        .expect("direct_reclaim without a pass");
     let step = reclaim_loop(ctx, task, &mut rc, Reclaimer::Direct);
     ctx.st.tasks[task].reclaim = Some(rc);
     step
@@ -108,6 +128,9 @@ fn reclaim_loop(ctx: &mut Ctx, task: usize, rc: &mut ReclaimCtx, who: Reclaimer)
         }
         if rc.zone_idx < nr_zones {
             let zone = zone_at(ctx, rc.zone_idx);
+            if cpu_left(ctx, task) == 0 && !rc.in_throttle {
+                return Step::Yield;
+            }
             if rc.pending_swap_submit > 0 {
                 match block::resume_swap_submit(ctx, task, rc) {
                     Step::Sleep => return Step::Sleep,
@@ -122,23 +145,62 @@ fn reclaim_loop(ctx: &mut Ctx, task: usize, rc: &mut ReclaimCtx, who: Reclaimer)
                 let shrunk = shrink_zone(ctx, task, zone, rc, who);
                 rc.nr_scanned += shrunk.scanned;
                 rc.nr_reclaimed += shrunk.reclaimed;
+                rc.last_scanned = shrunk.scanned;
+                rc.last_reclaimed = shrunk.reclaimed;
+                rc.last_writeback_met = shrunk.writeback_met;
                 if shrunk.blocked {
                     return Step::Sleep;
                 }
                 // 4.7 shrink_inactive_list: non-kswapd callers nap in wait_iff_congested when
                 // the zone is ZONE_CONGESTED and a BDI is congested (current_may_throttle).
-                if who == Reclaimer::Direct && shape == AllocSlowpath::V4_7 && shrunk.dirty_met > 0 && shrunk.congested_dirty == shrunk.dirty_met && may_throttle(ctx, task, rc.gfp) && ctx.any_congested() {
-                    ctx.sleep(task, SleepFn::WaitIffCongested, HZ_DIV_10, WaitQueue::Congestion);
+                if who == Reclaimer::Direct
+                    && shape == AllocSlowpath::V4_7
+                    && shrunk.dirty_met > 0
+                    && shrunk.congested_dirty == shrunk.dirty_met
+                    && may_throttle(ctx, task, rc.gfp)
+                    && ctx.any_congested()
+                {
+                    ctx.sleep(
+                        task,
+                        SleepFn::WaitIffCongested,
+                        HZ_DIV_10,
+                        WaitQueue::Congestion,
+                    );
                     rc.zone_idx += 1;
                     return Step::Sleep;
                 }
             }
+            // 4.7 shrink_inactive_list: kswapd meeting pages that are all still under
+            // writeback (PageReclaim, ZONE_WRITEBACK → nr_immediate) naps in congestion_wait.
+            if !rc.in_throttle
+                && who == Reclaimer::Kswapd
+                && shape == AllocSlowpath::V4_7
+                && rc.last_reclaimed == 0
+                && rc.last_writeback_met > 0
+                && rc.last_writeback_met * 2 >= rc.last_scanned
+            {
+                rc.zone_idx += 1;
+                ctx.sleep(
+                    task,
+                    SleepFn::CongestionWait,
+                    HZ_DIV_10,
+                    WaitQueue::Congestion,
+                );
+                return Step::Sleep;
+            }
             // shrink_zone ends in throttle_vm_writeout(sc->gfp_mask) (until 4.9).
-            if throttle_vm_writeout_applies(ctx, task, rc.gfp) && writeback::vm_writeout_over_limit(ctx, task) {
+            if throttle_vm_writeout_applies(ctx, task, rc.gfp)
+                && writeback::vm_writeout_over_limit(ctx, task)
+            {
                 let loops = rc.gfp.has(Gfp::IO) && rc.gfp.has(Gfp::FS);
                 if !rc.in_throttle || loops {
                     rc.in_throttle = true;
-                    ctx.sleep(task, SleepFn::ThrottleVmWriteout, HZ_DIV_10, WaitQueue::Congestion);
+                    ctx.sleep(
+                        task,
+                        SleepFn::ThrottleVmWriteout,
+                        HZ_DIV_10,
+                        WaitQueue::Congestion,
+                    );
                     return Step::Sleep;
                 }
             }
@@ -154,7 +216,7 @@ fn reclaim_loop(ctx: &mut Ctx, task: usize, rc: &mut ReclaimCtx, who: Reclaimer)
             return Step::Done;
         }
         if rc.nr_scanned > SWAP_CLUSTER_MAX + SWAP_CLUSTER_MAX / 2 {
-            writeback::wakeup_flusher(ctx);
+            writeback::wakeup_flusher(ctx, rc.nr_scanned);
             rc.may_writepage = true;
         }
         let nap_allowed = shape != AllocSlowpath::V4_7 && !rc.gfp.has(Gfp::TRANSIENT);
@@ -179,6 +241,17 @@ fn reclaim_loop(ctx: &mut Ctx, task: usize, rc: &mut ReclaimCtx, who: Reclaimer)
     Step::Done
 }
 
+/// Scan budget left to `task` in this tick.
+fn cpu_left(ctx: &mut Ctx, task: usize) -> u64 {
+    let now = ctx.st.tick;
+    let t = &mut ctx.st.tasks[task];
+    if t.reclaim_cpu_tick != now {
+        t.reclaim_cpu_tick = now;
+        t.reclaim_cpu_used = 0;
+    }
+    RECLAIM_SCAN_PAGES_PER_TICK.saturating_sub(t.reclaim_cpu_used)
+}
+
 /// `current_may_throttle` (4.7): a PF_LESS_THROTTLE task is throttled only when its own
 /// BDI is congested. A transient allocation is never throttled (§14.2).
 fn may_throttle(ctx: &Ctx, task: usize, gfp: Gfp) -> bool {
@@ -197,7 +270,9 @@ fn may_throttle(ctx: &Ctx, task: usize, gfp: Gfp) -> bool {
 
 fn throttle_vm_writeout_applies(ctx: &Ctx, task: usize, gfp: Gfp) -> bool {
     // Hocko RFC 2/2: return at once for PF_LESS_THROTTLE; GFP_TRANSIENT never sleeps.
-    ctx.st.knobs.throttle_vm_writeout && !gfp.has(Gfp::TRANSIENT) && !(ctx.st.tasks[task].flags.less_throttle && ctx.less_throttle_skips_vm_writeout())
+    ctx.st.knobs.throttle_vm_writeout
+        && !gfp.has(Gfp::TRANSIENT)
+        && !(ctx.st.tasks[task].flags.less_throttle && ctx.less_throttle_skips_vm_writeout())
 }
 
 fn zone_balanced(ctx: &Ctx, zone: usize) -> bool {
@@ -206,18 +281,38 @@ fn zone_balanced(ctx: &Ctx, zone: usize) -> bool {
 
 /// `shrink_zone` for one priority: scan `size >> priority` of each inactive list (at least
 /// one batch when the list is not empty), age the active lists, then `shrink_page_list`.
-fn shrink_zone(ctx: &mut Ctx, task: usize, zone: usize, rc: &mut ReclaimCtx, who: Reclaimer) -> Shrunk {
+fn shrink_zone(
+    ctx: &mut Ctx,
+    task: usize,
+    zone: usize,
+    rc: &mut ReclaimCtx,
+    who: Reclaimer,
+) -> Shrunk {
     let mut out = Shrunk::default();
     let swap_room = ctx.swap_room();
     let priority = rc.priority;
     let z = &ctx.st.zones[zone];
     let anon_inactive = z.anon_inactive + z.anon_writeback + z.anon_swapped_clean;
     let file_inactive = z.file_inactive + z.file_dirty_total() + z.file_writeback_total();
-    let scan_of = |size: u64| if size == 0 { 0 } else { (size >> priority).max(size.min(SWAP_CLUSTER_MAX)) };
+    let scan_of = |size: u64| {
+        if size == 0 {
+            0
+        } else {
+            (size >> priority).max(size.min(SWAP_CLUSTER_MAX))
+        }
+    };
     // get_scan_count (4.7): with enough inactive page cache, reclaim file pages only.
-    let file_only = file_inactive >= z.file_active && (file_inactive >> priority) > 0 && z.file_inactive > 0;
+    let file_only =
+        file_inactive >= z.file_active && (file_inactive >> priority) > 0 && z.file_inactive > 0;
     let mut scan_file = scan_of(file_inactive);
-    let mut scan_anon = if file_only || !swap_room { scan_of(z.anon_swapped_clean) } else { scan_of(anon_inactive) };
+    let mut scan_anon = if file_only || !swap_room {
+        scan_of(z.anon_swapped_clean)
+    } else {
+        scan_of(anon_inactive)
+    };
+    let cpu = cpu_left(ctx, task);
+    scan_file = scan_file.min(cpu);
+    scan_anon = scan_anon.min(cpu - scan_file);
     if who == Reclaimer::Direct {
         // Direct reclaim stops early once nr_to_reclaim is met (shrink_zone's loop in chunks).
         let budget = SWAP_CLUSTER_MAX.saturating_sub(rc.nr_reclaimed).max(1) * 4;
@@ -227,6 +322,8 @@ fn shrink_zone(ctx: &mut Ctx, task: usize, zone: usize, rc: &mut ReclaimCtx, who
     age_active_lists(ctx, zone, scan_anon.max(scan_file));
     shrink_file(ctx, task, zone, scan_file, rc, who, &mut out);
     shrink_anon(ctx, task, zone, scan_anon, rc, who, &mut out);
+    let t = &mut ctx.st.tasks[task];
+    t.reclaim_cpu_used += out.scanned + WRITE_COST_PAGES * out.written;
     let zone_state = &mut ctx.st.zones[zone];
     zone_state.pages_scanned += out.scanned;
     if out.reclaimed > 0 {
@@ -246,7 +343,9 @@ fn shrink_zone(ctx: &mut Ctx, task: usize, zone: usize, rc: &mut ReclaimCtx, who
 fn age_active_lists(ctx: &mut Ctx, zone: usize, nr: u64) {
     let z = &mut ctx.st.zones[zone];
     if z.anon_inactive < z.anon_active {
-        let n = nr.min(z.anon_active - z.anon_inactive).max(nr.min(z.anon_active));
+        let n = nr
+            .min(z.anon_active - z.anon_inactive)
+            .max(nr.min(z.anon_active));
         z.anon_active -= n;
         z.anon_inactive += n;
     }
@@ -260,7 +359,15 @@ fn age_active_lists(ctx: &mut Ctx, zone: usize, nr: u64) {
 
 /// `shrink_page_list` on `n` inactive file pages: clean ones are freed, pages under
 /// writeback are kept, dirty ones are written or skipped as the policy says.
-fn shrink_file(ctx: &mut Ctx, task: usize, zone: usize, n: u64, rc: &ReclaimCtx, who: Reclaimer, out: &mut Shrunk) {
+fn shrink_file(
+    ctx: &mut Ctx,
+    task: usize,
+    zone: usize,
+    n: u64,
+    rc: &ReclaimCtx,
+    who: Reclaimer,
+    out: &mut Shrunk,
+) {
     if n == 0 {
         return;
     }
@@ -272,6 +379,7 @@ fn shrink_file(ctx: &mut Ctx, task: usize, zone: usize, n: u64, rc: &ReclaimCtx,
     let dirty = share(n, dirty_total, total).min(dirty_total);
     let rest = n - clean - dirty;
     let clean = clean + rest.min(z.file_inactive - clean);
+    out.writeback_met += n - clean - dirty;
     out.scanned += n;
     let z = &mut ctx.st.zones[zone];
     z.file_inactive -= clean;
@@ -292,12 +400,20 @@ fn shrink_file(ctx: &mut Ctx, task: usize, zone: usize, n: u64, rc: &ReclaimCtx,
         if ctx.st.devices[device].congested {
             out.congested_dirty += met;
         }
-        reclaim_dirty_file(ctx, task, zone, device, met, rc, who);
+        out.written += reclaim_dirty_file(ctx, task, zone, device, met, rc, who);
     }
 }
 
 /// The dirty-file-page decision of `shrink_page_list` + `pageout` (kernel-mm.md §4.5).
-fn reclaim_dirty_file(ctx: &mut Ctx, task: usize, zone: usize, device: usize, met: u64, rc: &ReclaimCtx, who: Reclaimer) {
+fn reclaim_dirty_file(
+    ctx: &mut Ctx,
+    task: usize,
+    zone: usize,
+    device: usize,
+    met: u64,
+    rc: &ReclaimCtx,
+    who: Reclaimer,
+) -> u64 {
     let knobs = &ctx.st.knobs;
     // 2.6.35: any reclaimer with FS permission writes; 3.2+: only kswapd, under pressure.
     let vm_writes = match who {
@@ -306,51 +422,69 @@ fn reclaim_dirty_file(ctx: &mut Ctx, task: usize, zone: usize, device: usize, me
     };
     if !vm_writes {
         // PageReclaim set, page kept; the flushers are woken for it.
-        writeback::wakeup_flusher(ctx);
-        return;
+        writeback::wakeup_flusher(ctx, met);
+        return 0;
     }
     if !rc.gfp.has(Gfp::FS) || !rc.may_writepage {
-        return;
+        return 0;
     }
-    // may_write_to_queue: PF_SWAPWRITE (kswapd) or an uncongested BDI.
-    if who == Reclaimer::Direct && ctx.st.devices[device].congested {
-        return;
+    // may_write_to_queue: PF_SWAPWRITE (kswapd), an uncongested BDI, or the task's own BDI.
+    if who == Reclaimer::Direct
+        && ctx.st.devices[device].congested
+        && ctx.task_bdi(task) != Some(device)
+    {
+        return 0;
     }
     if !ctx.is_local_fs(device) {
         // Only local filesystems are written from reclaim here; NFS pages wait for the flusher.
-        return;
+        return 0;
     }
     // The filesystem's ->writepage: XFS (2.6.34+) redirties and refuses in PF_MEMALLOC context.
     if !ctx.st.knobs.fs_reclaim_writepage {
         ctx.emit(super::event::Event::WritepageRefused { task, pages: met });
-        return;
+        return 0;
     }
     let writes = met.min(SWAP_CLUSTER_MAX);
     // Each ->writepage call runs xfs_vm_writepage on top of the reclaim stack.
     ctx.writepage_stack_check(task, who == Reclaimer::Direct, writes);
     if ctx.st.overflow.is_some() {
-        return;
+        return 0;
     }
     let z = &mut ctx.st.zones[zone];
     z.file_dirty[device] -= writes;
     z.file_writeback[device] += writes;
     ctx.st.counters.reclaim_file_writes += writes;
-    ctx.emit(Event::ReclaimWritepage { task, pages: writes });
+    ctx.emit(Event::ReclaimWritepage {
+        task,
+        pages: writes,
+    });
     block::submit_file_writeback(ctx, zone, device, writes);
+    writes
 }
 
 /// `shrink_page_list` on `n` inactive anonymous pages: swapped-clean pages are freed,
 /// pages under writeback kept, the rest added to swap and written (`swap_writepage`).
-fn shrink_anon(ctx: &mut Ctx, task: usize, zone: usize, n: u64, rc: &mut ReclaimCtx, who: Reclaimer, out: &mut Shrunk) {
+fn shrink_anon(
+    ctx: &mut Ctx,
+    task: usize,
+    zone: usize,
+    n: u64,
+    rc: &mut ReclaimCtx,
+    who: Reclaimer,
+    out: &mut Shrunk,
+) {
     if n == 0 {
         return;
     }
     let z = &ctx.st.zones[zone];
     let total = z.anon_inactive + z.anon_writeback + z.anon_swapped_clean;
     let n = n.min(total);
-    let clean = share(n, z.anon_swapped_clean, total).max(n.min(z.anon_swapped_clean).min(SWAP_CLUSTER_MAX)).min(n);
+    let clean = share(n, z.anon_swapped_clean, total)
+        .max(n.min(z.anon_swapped_clean).min(SWAP_CLUSTER_MAX))
+        .min(n);
     let under_wb = share(n, z.anon_writeback, total).min(n - clean);
     let plain = (n - clean - under_wb).min(z.anon_inactive);
+    out.writeback_met += under_wb;
     out.scanned += n;
     let z = &mut ctx.st.zones[zone];
     z.anon_swapped_clean -= clean;
@@ -360,7 +494,9 @@ fn shrink_anon(ctx: &mut Ctx, task: usize, zone: usize, n: u64, rc: &mut Reclaim
     if plain == 0 || !rc.gfp.has(Gfp::IO) || !rc.may_writepage {
         return;
     }
-    let Some(swap_dev) = ctx.swap_device() else { return };
+    let Some(swap_dev) = ctx.swap_device() else {
+        return;
+    };
     // may_write_to_queue: kswapd (PF_SWAPWRITE) always; others only to an uncongested queue.
     if who == Reclaimer::Direct && ctx.device_congested_for_submit(swap_dev) {
         return;
@@ -376,6 +512,7 @@ fn shrink_anon(ctx: &mut Ctx, task: usize, zone: usize, n: u64, rc: &mut Reclaim
     z.anon_writeback += pages;
     ctx.st.swap_used += pages;
     ctx.st.counters.pswpout += pages;
+    out.written += pages;
     ctx.emit(Event::SwapOut { task, pages });
     rc.pending_swap_submit = pages;
     rc.pending_zone = zone;
@@ -403,7 +540,7 @@ pub fn kswapd_run(ctx: &mut Ctx, task: usize) {
             ctx.wake_queue(WaitQueue::PfmemallocWait);
         }
         match step {
-            Step::Sleep => {
+            Step::Sleep | Step::Yield => {
                 ctx.st.tasks[task].reclaim = Some(rc);
                 return;
             }

@@ -89,7 +89,11 @@ pub fn setup_per_zone_wmarks(
     watermark_scale_factor: u64,
 ) -> Vec<Watermarks> {
     let pages_min = min_free_kbytes / PAGE_KB;
-    let lowmem_pages: u64 = zones.iter().filter(|z| !z.highmem).map(|z| z.managed_pages).sum();
+    let lowmem_pages: u64 = zones
+        .iter()
+        .filter(|z| !z.highmem)
+        .map(|z| z.managed_pages)
+        .sum();
     zones
         .iter()
         .map(|zone| {
@@ -100,11 +104,16 @@ pub fn setup_per_zone_wmarks(
                 (u128::from(pages_min) * u128::from(zone.managed_pages) / u128::from(lowmem_pages))
                     as u64
             };
-            let min = if zone.highmem { (zone.managed_pages / 1024).clamp(32, 128) } else { tmp };
+            let min = if zone.highmem {
+                (zone.managed_pages / 1024).clamp(32, 128)
+            } else {
+                tmp
+            };
             let (low, high) = match formula {
                 WatermarkFormula::Classic => (min + tmp / 4, min + tmp / 2),
                 WatermarkFormula::ScaleFactor => {
-                    let scaled = (u128::from(zone.managed_pages) * u128::from(watermark_scale_factor)
+                    let scaled = (u128::from(zone.managed_pages)
+                        * u128::from(watermark_scale_factor)
                         / 10_000) as u64;
                     let gap = (tmp / 4).max(scaled);
                     (min + gap, min + 2 * gap)
@@ -137,7 +146,12 @@ impl Watermarks {
 /// with the ALLOC_HIGH cut (`m -= m/2`) then the ALLOC_HARDER cut (`m -= m/4`), plus
 /// `lowmem_reserve` (0 here: our zones do not fall back to each other for reserve).
 /// `None` means ALLOC_NO_WATERMARKS: the check is skipped and the last page may go.
-pub fn order0_floor(mark_pages: u64, alloc_high: bool, alloc_harder: bool, no_watermarks: bool) -> Option<u64> {
+pub fn order0_floor(
+    mark_pages: u64,
+    alloc_high: bool,
+    alloc_harder: bool,
+    no_watermarks: bool,
+) -> Option<u64> {
     if no_watermarks {
         return None;
     }
@@ -172,7 +186,10 @@ mod tests {
     fn check(ram_mib: u64, expect: Expect) {
         let pages = ram_mib * MIB_PAGES;
         let mfk = default_min_free_kbytes(pages);
-        let zone = [ZoneSize { managed_pages: pages, highmem: false }];
+        let zone = [ZoneSize {
+            managed_pages: pages,
+            highmem: false,
+        }];
         let c = setup_per_zone_wmarks(&zone, mfk, WatermarkFormula::Classic, 10)[0];
         let s = setup_per_zone_wmarks(&zone, mfk, WatermarkFormula::ScaleFactor, 10)[0];
         expect.assert_eq(&format!(
@@ -187,12 +204,30 @@ mod tests {
 
     #[test]
     fn kernel_table_2_1() {
-        check(512, expect!["mfk=2896 min=724 classic=905/1086 scale=905/1086"]);
-        check(1024, expect!["mfk=4096 min=1024 classic=1280/1536 scale=1286/1548"]);
-        check(2048, expect!["mfk=5792 min=1448 classic=1810/2172 scale=1972/2496"]);
-        check(4096, expect!["mfk=8192 min=2048 classic=2560/3072 scale=3096/4144"]);
-        check(16384, expect!["mfk=16384 min=4096 classic=5120/6144 scale=8290/12484"]);
-        check(262_144, expect!["mfk=65536 min=16384 classic=20480/24576 scale=83492/150600"]);
+        check(
+            512,
+            expect!["mfk=2896 min=724 classic=905/1086 scale=905/1086"],
+        );
+        check(
+            1024,
+            expect!["mfk=4096 min=1024 classic=1280/1536 scale=1286/1548"],
+        );
+        check(
+            2048,
+            expect!["mfk=5792 min=1448 classic=1810/2172 scale=1972/2496"],
+        );
+        check(
+            4096,
+            expect!["mfk=8192 min=2048 classic=2560/3072 scale=3096/4144"],
+        );
+        check(
+            16384,
+            expect!["mfk=16384 min=4096 classic=5120/6144 scale=8290/12484"],
+        );
+        check(
+            262_144,
+            expect!["mfk=65536 min=16384 classic=20480/24576 scale=83492/150600"],
+        );
     }
 
     #[test]
@@ -207,8 +242,14 @@ mod tests {
     fn min_is_split_in_proportion_to_zone_size() {
         // 1 GiB total split 1:3 between two lowmem zones; min_free_kbytes 4096 → 1024 pages.
         let zones = [
-            ZoneSize { managed_pages: 65_536, highmem: false },
-            ZoneSize { managed_pages: 196_608, highmem: false },
+            ZoneSize {
+                managed_pages: 65_536,
+                highmem: false,
+            },
+            ZoneSize {
+                managed_pages: 196_608,
+                highmem: false,
+            },
         ];
         let w = setup_per_zone_wmarks(&zones, 4096, WatermarkFormula::Classic, 10);
         assert_eq!(w[0].min(), 256);
@@ -219,8 +260,14 @@ mod tests {
     #[test]
     fn highmem_gets_a_token_reserve() {
         let zones = [
-            ZoneSize { managed_pages: 200_000, highmem: false },
-            ZoneSize { managed_pages: 300_000, highmem: true },
+            ZoneSize {
+                managed_pages: 200_000,
+                highmem: false,
+            },
+            ZoneSize {
+                managed_pages: 300_000,
+                highmem: true,
+            },
         ];
         let w = setup_per_zone_wmarks(&zones, 4096, WatermarkFormula::Classic, 10);
         assert_eq!(w[0].min(), 1024);
@@ -242,7 +289,20 @@ mod tests {
 
     #[test]
     fn int_sqrt_is_the_floor() {
-        for x in [0u64, 1, 2, 3, 4, 15, 16, 17, 65_535, 65_536, 1 << 40, u64::MAX / 3] {
+        for x in [
+            0u64,
+            1,
+            2,
+            3,
+            4,
+            15,
+            16,
+            17,
+            65_535,
+            65_536,
+            1 << 40,
+            u64::MAX / 3,
+        ] {
             let r = int_sqrt(x);
             assert!(u128::from(r) * u128::from(r) <= u128::from(x));
             assert!(u128::from(r + 1) * u128::from(r + 1) > u128::from(x));

@@ -4,11 +4,11 @@
 //! limit, the flusher thread, and nfsd serving a loopback mount.
 
 use super::config::{Config, DeviceKind};
-use super::state::State;
 use super::event::SleepFn;
 use super::gfp::Gfp;
 use super::page_alloc::{self, PageUse};
 use super::policy::{AllocSlowpath, DirtyThrottling};
+use super::state::State;
 use super::state::WaitQueue;
 use super::time::{HZ, HZ_DIV_10};
 use super::{block, Ctx, Step};
@@ -23,14 +23,19 @@ pub const WRITE_CHUNK_PAGES: u64 = 48;
 /// Dirtyable memory: 2.6.35 counts free + file + anon (with swap); 3.x/4.7 count
 /// (free − totalreserve) + file only, so a box full of anon has tiny dirty limits (§5.1).
 pub fn dirtyable_pages(cfg: &Config, st: &State) -> u64 {
+    // 2.6.35 counts all free pages; 3.3+ subtract totalreserve_pages (≈ Σ high).
     let old = st.knobs.alloc_slowpath == AllocSlowpath::V2_6_35;
-    let with_anon = old && cfg.swap.is_some();
+    let with_anon = st.knobs.dirtyable_anon && cfg.swap.is_some();
     let mut total = 1;
     for (z, zone) in st.zones.iter().enumerate() {
         if cfg.zones[z].highmem {
             continue;
         }
-        let free = if old { zone.free } else { zone.free.saturating_sub(st.wmarks[z].high()) };
+        let free = if old {
+            zone.free
+        } else {
+            zone.free.saturating_sub(st.wmarks[z].high())
+        };
         total += free + zone.file();
         if with_anon {
             total += zone.anon();
@@ -73,24 +78,64 @@ pub fn global_dirty(ctx: &Ctx) -> u64 {
 
 /// NR_WRITEBACK: file and swap pages under writeback.
 pub fn global_writeback(ctx: &Ctx) -> u64 {
-    ctx.st.zones.iter().map(|z| z.file_writeback_total() + z.anon_writeback).sum()
+    ctx.st
+        .zones
+        .iter()
+        .map(|z| z.file_writeback_total() + z.anon_writeback)
+        .sum()
+}
+
+/// `hard_dirty_limit`: with IO-less throttling the global domain's `dirty_limit` follows
+/// the threshold up at once but down only slowly, so a sudden anonymous-memory storm
+/// shrinks it over seconds, not instantly.
+fn hard_dirty_limit(st: &State, thresh: u64) -> u64 {
+    match st.knobs.dirty_throttling {
+        DirtyThrottling::IoLess => thresh.max(st.dirty_limit_pages),
+        DirtyThrottling::V2_6_35 => thresh,
+    }
 }
 
 /// `throttle_vm_writeout`'s test: writeback + unstable above 110 % of the caller's
-/// dirty threshold (PF_LESS_THROTTLE inflates the threshold).
+/// (hard) dirty threshold (PF_LESS_THROTTLE inflates the threshold).
 pub fn vm_writeout_over_limit(ctx: &Ctx, task: usize) -> bool {
     let (_, dirty) = dirty_limits(ctx, Some(task));
+    let dirty = hard_dirty_limit(ctx.st, dirty);
     global_writeback(ctx) > dirty + dirty / 10
 }
 
 /// The limit `throttle_vm_writeout` compares against for an ordinary task (for charts).
 pub fn vm_writeout_limit(cfg: &Config, st: &State) -> u64 {
     let (_, dirty) = limits_for(cfg, st, None);
+    let dirty = hard_dirty_limit(st, dirty);
     dirty + dirty / 10
 }
 
-pub fn wakeup_flusher(ctx: &mut Ctx) {
-    ctx.st.flusher_kick = true;
+/// `BANDWIDTH_INTERVAL` (HZ/5): how often the domain's `dirty_limit` is updated.
+pub const BANDWIDTH_INTERVAL_TICKS: u64 = HZ / 5;
+
+/// `update_dirty_limit` (3.2+): follow the threshold up in one step, down by 1/32 of the
+/// gap per interval, never below the dirty pages. The kernel runs it from
+/// balance_dirty_pages and the flusher's bandwidth update; here it runs every interval.
+pub fn update_dirty_limit(cfg: &Config, st: &mut State) {
+    if st.tick % BANDWIDTH_INTERVAL_TICKS != 0 {
+        return;
+    }
+    let (_, thresh) = limits_for(cfg, st, None);
+    let limit = st.dirty_limit_pages;
+    if limit < thresh {
+        st.dirty_limit_pages = thresh;
+        return;
+    }
+    let dirty: u64 = st.zones.iter().map(|z| z.file_dirty_total()).sum();
+    let target = thresh.max(dirty);
+    if limit > target {
+        st.dirty_limit_pages = limit - ((limit - target) >> 5);
+    }
+}
+
+/// `wakeup_flusher_threads(nr_pages)`: reclaim asks for `nr_pages` to be written.
+pub fn wakeup_flusher(ctx: &mut Ctx, nr_pages: u64) {
+    ctx.st.flusher_kick_pages = ctx.st.flusher_kick_pages.saturating_add(nr_pages);
     if let Some(f) = ctx.flusher_task() {
         ctx.wake_task(f);
     }
@@ -107,7 +152,8 @@ pub fn balance_dirty_pages(ctx: &mut Ctx, task: usize, device: usize) -> Step {
         return Step::Done;
     }
     if global_dirty(ctx) > bg {
-        wakeup_flusher(ctx);
+        // bdi_start_background_writeback.
+        wakeup_flusher(ctx, 0);
     }
     match ctx.st.knobs.dirty_throttling {
         DirtyThrottling::IoLess => {
@@ -156,33 +202,41 @@ pub fn write_some(ctx: &mut Ctx, device: usize, max_pages: u64) -> u64 {
     written
 }
 
-/// The flusher (`wb_writeback`): background writeback above the background threshold or
-/// when kicked by reclaim, and a periodic pass every 5 s; limited by free request slots.
+/// The flusher (`wb_writeback`): background writeback while dirty pages exceed the
+/// background threshold, the pages reclaim asked for (`wakeup_flusher_threads`), and a
+/// periodic kupdate pass every 5 s. Page ages are not tracked: the periodic pass writes a
+/// sixth of the dirty pages, the share that passes the 30 s `dirty_expire` per 5 s interval
+/// in steady state. Limited by free request slots.
 pub fn flusher_run(ctx: &mut Ctx, task: usize) {
     let (bg, _) = dirty_limits(ctx, None);
+    let dirty = global_dirty(ctx);
     let periodic = ctx.st.tick % DIRTY_WRITEBACK_INTERVAL_TICKS == 0;
-    let background = global_dirty(ctx) > bg;
-    let kicked = std::mem::take(&mut ctx.st.flusher_kick);
-    if !(periodic || background || kicked) || global_dirty(ctx) == 0 {
+    let background = dirty.saturating_sub(bg);
+    let kicked = std::mem::take(&mut ctx.st.flusher_kick_pages);
+    let mut budget = background
+        .max(kicked)
+        .max(if periodic { dirty.div_ceil(6) } else { 0 });
+    if budget == 0 || dirty == 0 {
         let next = DIRTY_WRITEBACK_INTERVAL_TICKS - ctx.st.tick % DIRTY_WRITEBACK_INTERVAL_TICKS;
         ctx.sleep(task, SleepFn::Idle, next, WaitQueue::Work);
         return;
     }
     let mut wrote = 0;
     for device in 0..ctx.cfg.devices.len() {
-        let limit = match ctx.cfg.devices[device].kind {
-            DeviceKind::Disk { .. } => {
-                let slots = ctx.cfg.devices[device].nr_requests.saturating_sub(ctx.st.devices[device].queue.len() as u64);
-                slots * ctx.cfg.devices[device].request_pages
-            }
-            DeviceKind::NfsLoopback { .. } => {
-                let slots = ctx.cfg.devices[device].nr_requests.saturating_sub(block::in_flight(ctx, device));
-                slots * ctx.cfg.devices[device].request_pages
-            }
+        let slots = match ctx.cfg.devices[device].kind {
+            DeviceKind::Disk { .. } => ctx.cfg.devices[device]
+                .nr_requests
+                .saturating_sub(ctx.st.devices[device].queue.len() as u64),
+            DeviceKind::NfsLoopback { .. } => ctx.cfg.devices[device]
+                .nr_requests
+                .saturating_sub(block::in_flight(ctx, device)),
             _ => 0,
         };
+        let limit = (slots * ctx.cfg.devices[device].request_pages).min(budget);
         if limit > 0 {
-            wrote += write_some(ctx, device, limit);
+            let n = write_some(ctx, device, limit);
+            wrote += n;
+            budget -= n;
         }
     }
     if wrote > 0 {
@@ -190,8 +244,14 @@ pub fn flusher_run(ctx: &mut Ctx, task: usize) {
         let depth = ctx.stacks.flusher.bytes + ctx.stacks.flusher_writepage.bytes;
         ctx.record_depth(task, depth, false);
     }
-    // Write as the device drains: come back next tick while over the background limit.
-    ctx.sleep(task, SleepFn::Idle, if background { 1 } else { 10 }, WaitQueue::Work);
+    // Unfinished work (queue full): keep the request and come back as the device drains.
+    ctx.st.flusher_kick_pages = ctx.st.flusher_kick_pages.saturating_add(budget.min(kicked));
+    ctx.sleep(
+        task,
+        SleepFn::Idle,
+        if background > 0 || budget > 0 { 1 } else { 10 },
+        WaitQueue::Work,
+    );
 }
 
 /// nfsd serving a loopback NFS mount: for each WRITE it copies the client's pages into the
@@ -210,7 +270,10 @@ pub fn nfsd_run(ctx: &mut Ctx, task: usize, device: usize) {
                 return;
             }
             ctx.st.tasks[task].in_bdp = false;
-            let req = ctx.st.devices[device].work.pop_front().expect("nfsd holds a request");
+            let req = ctx.st.devices[device]
+                .work
+                .pop_front()
+                .expect("nfsd holds a request");
             ctx.st.tasks[task].op_done = 0;
             block::complete_request(ctx, req);
             continue;
@@ -226,7 +289,12 @@ pub fn nfsd_run(ctx: &mut Ctx, task: usize, device: usize) {
                 page_alloc::begin(ctx, task, Gfp::KERNEL, pages - have);
             }
             let mut got = 0;
-            let step = page_alloc::alloc_pages(ctx, task, PageUse::FileDirty { device: server_fs }, &mut got);
+            let step = page_alloc::alloc_pages(
+                ctx,
+                task,
+                PageUse::FileDirty { device: server_fs },
+                &mut got,
+            );
             ctx.st.tasks[task].op_done += got;
             if matches!(step, Step::Sleep | Step::Yield) {
                 return;

@@ -1,0 +1,203 @@
+//! Task lanes: one lane per task, coloured by state over time and labelled with the state
+//! (the sleeping function's name) wherever it fits, so colour is never the only cue.
+//! The x axis lines up with the timeline's (same left/right margins).
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use super::palette;
+use super::timeline::{LEFT_PX, RIGHT_PX};
+use super::DrawResult;
+use crate::sim::event::SleepFn;
+use crate::sim::sample::TaskState;
+
+pub struct LaneView<'a> {
+    pub names: &'a [String],
+    /// Per task: (tick, state) at every change, starting at tick 0.
+    pub lanes: &'a [Vec<(u64, TaskState)>],
+    /// Lanes are drawn up to here (what is computed)…
+    pub until_tick: u64,
+    /// …on an axis spanning `0..end_tick`.
+    pub end_tick: u64,
+    pub selected: Option<usize>,
+    pub font_px: u32,
+    pub lane_px: u32,
+}
+
+/// The fixed colour of a state (ui-design.md).
+pub fn state_colour(s: TaskState) -> RGBColor {
+    match s {
+        TaskState::Running => palette::FREE,
+        TaskState::DirectReclaim => palette::LOW,
+        TaskState::Sleeping(SleepFn::MempoolAlloc) => palette::WRITEBACK,
+        TaskState::Sleeping(SleepFn::IoWait) => palette::HIGH,
+        TaskState::Sleeping(SleepFn::Idle) => RGBColor(0xEE, 0xEE, 0xEE),
+        TaskState::Sleeping(_) => palette::MIN,
+        TaskState::Killed => RGBColor(0, 0, 0),
+        TaskState::Exited => RGBColor(0xAA, 0xAA, 0xAA),
+    }
+}
+
+/// Text that stays readable on the state's colour.
+pub fn state_ink(s: TaskState) -> RGBColor {
+    match s {
+        TaskState::Killed | TaskState::Sleeping(SleepFn::IoWait) => WHITE,
+        _ => palette::INK,
+    }
+}
+
+/// The state occupying most of each pixel column, merged into runs `(x0, x1, state)`.
+pub fn runs(
+    lane: &[(u64, TaskState)],
+    until: u64,
+    end: u64,
+    width_px: u32,
+) -> Vec<(u32, u32, TaskState)> {
+    let end = end.max(1);
+    let width = width_px.max(1);
+    let x_of = |t: u64| ((t.min(end) as u128 * width as u128) / end as u128) as u32;
+    let mut cols: Vec<Option<(TaskState, u64)>> = vec![None; width as usize];
+    for (i, (t0, s)) in lane.iter().enumerate() {
+        let t1 = lane.get(i + 1).map_or(until, |(t, _)| *t).min(until);
+        if t1 <= *t0 {
+            continue;
+        }
+        let (x0, x1) = (x_of(*t0), x_of(t1).max(x_of(*t0) + 1).min(width));
+        for (x, col) in cols
+            .iter_mut()
+            .enumerate()
+            .take(x1 as usize)
+            .skip(x0 as usize)
+        {
+            // Ticks of this segment inside column x.
+            let c0 = (x as u128 * end as u128 / width as u128) as u64;
+            let c1 = ((x as u128 + 1) * end as u128 / width as u128) as u64;
+            let share = t1.min(c1).saturating_sub((*t0).max(c0)).max(1);
+            if col.is_none_or(|(_, best)| share > best) {
+                *col = Some((*s, share));
+            }
+        }
+    }
+    let mut out: Vec<(u32, u32, TaskState)> = Vec::new();
+    for (x, col) in cols.iter().enumerate() {
+        let Some((s, _)) = col else { continue };
+        match out.last_mut() {
+            Some((_, x1, last)) if *last == *s && *x1 == x as u32 => *x1 = x as u32 + 1,
+            _ => out.push((x as u32, x as u32 + 1, *s)),
+        }
+    }
+    out
+}
+
+/// Draws the lanes; the area's height should be `names.len() * lane_px`.
+pub fn draw<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, view: &LaneView) -> DrawResult<()>
+where
+    DB::ErrorType: 'static,
+{
+    area.fill(&WHITE)?;
+    let (w, _) = area.dim_in_pixel();
+    let plot_w = w.saturating_sub(LEFT_PX + RIGHT_PX);
+    let lane_h = view.lane_px as i32;
+    let font = ("sans-serif", view.font_px).into_font();
+    for (i, lane) in view.lanes.iter().enumerate() {
+        let y0 = i as i32 * lane_h;
+        let selected = view.selected == Some(i);
+        if selected {
+            area.draw(&Rectangle::new(
+                [(0, y0), (w as i32, y0 + lane_h)],
+                palette::HIGH.mix(0.12).filled(),
+            ))?;
+        }
+        let name = view.names.get(i).map_or("?", |n| n.as_str());
+        let weight = if selected {
+            FontStyle::Bold
+        } else {
+            FontStyle::Normal
+        };
+        area.draw(&Text::new(
+            name.to_string(),
+            (LEFT_PX as i32 - 6, y0 + lane_h / 2),
+            font.clone()
+                .style(weight)
+                .color(&palette::INK)
+                .pos(Pos::new(HPos::Right, VPos::Center)),
+        ))?;
+        for (x0, x1, s) in runs(lane, view.until_tick, view.end_tick, plot_w) {
+            let (ax, bx) = (LEFT_PX as i32 + x0 as i32, LEFT_PX as i32 + x1 as i32);
+            area.draw(&Rectangle::new(
+                [(ax, y0 + 2), (bx, y0 + lane_h - 2)],
+                state_colour(s).filled(),
+            ))?;
+            let label = s.label();
+            let text_px = (label.len() as u32 * view.font_px * 55 / 100) as i32;
+            if bx - ax > text_px + 6 && !matches!(s, TaskState::Sleeping(SleepFn::Idle)) {
+                area.draw(&Text::new(
+                    label.to_string(),
+                    (ax + 3, y0 + lane_h / 2),
+                    font.clone()
+                        .color(&state_ink(s))
+                        .pos(Pos::new(HPos::Left, VPos::Center)),
+                ))?;
+            }
+        }
+        area.draw(&PathElement::new(
+            vec![
+                (LEFT_PX as i32, y0 + lane_h - 1),
+                (w as i32 - RIGHT_PX as i32, y0 + lane_h - 1),
+            ],
+            palette::GRID,
+        ))?;
+    }
+    area.present()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_pick_the_dominant_state_per_column() {
+        let lane = vec![
+            (0, TaskState::Running),
+            (50, TaskState::Sleeping(SleepFn::ThrottleVmWriteout)),
+            (51, TaskState::Running),
+            (500, TaskState::Exited),
+        ];
+        let r = runs(&lane, 1000, 1000, 10);
+        assert_eq!(
+            r,
+            vec![(0, 5, TaskState::Running), (5, 10, TaskState::Exited)]
+        );
+        let r = runs(&lane, 300, 1000, 10);
+        assert_eq!(r, vec![(0, 3, TaskState::Running)]);
+    }
+
+    #[test]
+    fn renders_to_svg_with_labels() {
+        let names = vec!["hog".to_string(), "kcryptd".to_string()];
+        let lanes = vec![
+            vec![(0, TaskState::Running)],
+            vec![(0, TaskState::Sleeping(SleepFn::ThrottleVmWriteout))],
+        ];
+        let mut svg = String::new();
+        {
+            let area = SVGBackend::with_string(&mut svg, (800, 60)).into_drawing_area();
+            draw(
+                &area,
+                &LaneView {
+                    names: &names,
+                    lanes: &lanes,
+                    until_tick: 1000,
+                    end_tick: 1000,
+                    selected: Some(1),
+                    font_px: 13,
+                    lane_px: 30,
+                },
+            )
+            .unwrap();
+        }
+        assert!(svg.contains("kcryptd") && svg.contains("throttle_vm_writeout"));
+    }
+}

@@ -1,0 +1,222 @@
+//! The kernel log, in the dmesg style kernel developers read every day: simulated
+//! timestamps `[   12.345678]`, OOM reports with a Mem-Info summary, hung-task warnings,
+//! page allocation failures (rate-limited as `warn_alloc_failed` is) and the stack-overflow
+//! report in the layout of the ftrace stack tracer (`/sys/kernel/debug/tracing/stack_trace`).
+//!
+//! Entries are rendered while the run is recorded, from the state right after the event's
+//! tick, so the numbers are the ones the kernel would have printed then.
+
+use crate::sim::event::Event;
+use crate::sim::Sim;
+
+/// Allocation-failure reports printed before the rest are only counted (`__ratelimit`'s
+/// default burst is 10).
+pub const ALLOC_FAIL_BURST: usize = 10;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// The tick of the event (visible once the cursor is past it).
+    pub tick: u64,
+    /// `oom`, `hung`, `alloc_fail`, `overflow`, `reaped`, `knob`: for styling and tests.
+    pub kind: &'static str,
+    pub lines: Vec<String>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Klog {
+    entries: Vec<Entry>,
+    /// Allocation failures seen (printed or suppressed), with the ticks of the printed ones.
+    alloc_fail_ticks: Vec<u64>,
+}
+
+/// `[   12.345678]`: seconds with microseconds, right-aligned as printk does.
+pub fn timestamp(tick: u64) -> String {
+    format!("[{:5}.{:06}]", tick / 1000, (tick % 1000) * 1000)
+}
+
+/// A made-up but stable pid: user tasks from 1000, kernel threads from 30.
+pub fn pid(sim: &Sim, task: usize) -> u64 {
+    let user = matches!(
+        sim.config().tasks[task].kind,
+        crate::sim::config::TaskKind::User { .. }
+    );
+    if user {
+        1000 + task as u64
+    } else {
+        30 + task as u64
+    }
+}
+
+impl Klog {
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    /// Allocation failures up to `tick` that were counted but not printed.
+    pub fn suppressed_before(&self, tick: u64) -> usize {
+        self.alloc_fail_ticks
+            .iter()
+            .filter(|t| **t < tick)
+            .count()
+            .saturating_sub(ALLOC_FAIL_BURST)
+    }
+
+    pub fn truncate(&mut self, tick: u64) {
+        self.entries.retain(|e| e.tick < tick);
+        self.alloc_fail_ticks.retain(|t| *t < tick);
+    }
+
+    /// Renders `ev` (emitted by the step at `tick`) from `sim`, the state right after it.
+    pub fn record(&mut self, tick: u64, ev: &Event, sim: &Sim) {
+        let name = |t: usize| sim.config().tasks[t].name.clone();
+        let (kind, lines) = match ev {
+            Event::OomKill { victim, trigger, anon_pages } => ("oom", oom_report(sim, *victim, *trigger, *anon_pages)),
+            Event::OomReaped { victim, pages } => ("reaped", vec![format!("oom_reaper: reaped process {} ({}), now anon-rss:0kB, file-rss:0kB, shmem-rss:0kB ({} kB freed)", pid(sim, *victim), name(*victim), pages * 4)]),
+            Event::HungTask { task, function, blocked_ms } => {
+                let mut l = vec![
+                    format!("INFO: task {}:{} blocked for more than {} seconds.", name(*task), pid(sim, *task), blocked_ms / 1000),
+                    "\"echo 0 > /proc/sys/kernel/hung_task_timeout_secs\" disables this message.".to_string(),
+                    format!("{:<16} D    0 {:5}      2 0x00000000", name(*task), pid(sim, *task)),
+                    "Call Trace:".to_string(),
+                ];
+                let mut stack = sim.call_stack(*task);
+                stack.reverse();
+                l.extend(stack.iter().map(|f| format!(" {}+0x0/0x0", f.function)));
+                if stack.is_empty() {
+                    l.push(format!(" {}+0x0/0x0", function.name()));
+                }
+                ("hung", l)
+            }
+            Event::AllocFail { task, gfp, function } => {
+                self.alloc_fail_ticks.push(tick);
+                if self.alloc_fail_ticks.len() > ALLOC_FAIL_BURST {
+                    return;
+                }
+                ("alloc_fail", vec![format!("{}: page allocation failure: order:0, mode:{} (in {})", name(*task), gfp, function), format!("CPU: 0 PID: {} Comm: {} Not tainted", pid(sim, *task), name(*task))])
+            }
+            Event::StackOverflow { task, depth_bytes, thread_size } => ("overflow", overflow_report(sim, *task, *depth_bytes, *thread_size)),
+            Event::KnobChanged { knob, value } => ("knob", vec![format!("sysctl: {knob} = {value} (policy fork)")]),
+            _ => return,
+        };
+        self.entries.push(Entry { tick, kind, lines });
+    }
+}
+
+fn oom_report(sim: &Sim, victim: usize, trigger: usize, anon_pages: u64) -> Vec<String> {
+    let cfg = sim.config();
+    let st = sim.state();
+    let kb = |pages: u64| pages * 4;
+    let mut l = vec![format!("{} invoked oom-killer: gfp_mask=0x24201ca(GFP_HIGHUSER_MOVABLE), order=0, oom_score_adj=0", cfg.tasks[trigger].name), "Mem-Info:".to_string()];
+    let sum = |f: fn(&crate::sim::state::Zone) -> u64| st.zones.iter().map(f).sum::<u64>();
+    l.push(format!(
+        "active_anon:{} inactive_anon:{} isolated_anon:0 active_file:{} inactive_file:{} isolated_file:0 dirty:{} writeback:{} free:{} slab_unreclaimable:{}",
+        sum(|z| z.anon_active),
+        sum(|z| z.anon_inactive + z.anon_swapped_clean),
+        sum(|z| z.file_active),
+        sum(|z| z.file_inactive),
+        sum(|z| z.file_dirty_total()),
+        sum(|z| z.file_writeback_total() + z.anon_writeback),
+        sum(|z| z.free),
+        sum(|z| z.kernel),
+    ));
+    for (z, zone) in st.zones.iter().enumerate() {
+        let w = &st.wmarks[z];
+        l.push(format!(
+            "Node 0 {} free:{}kB min:{}kB low:{}kB high:{}kB active_anon:{}kB inactive_anon:{}kB active_file:{}kB inactive_file:{}kB writeback:{}kB present:{}kB",
+            cfg.zones[z].name,
+            kb(zone.free),
+            kb(w.min()),
+            kb(w.low()),
+            kb(w.high()),
+            kb(zone.anon_active),
+            kb(zone.anon_inactive + zone.anon_swapped_clean),
+            kb(zone.file_active),
+            kb(zone.file_inactive),
+            kb(zone.file_writeback_total() + zone.anon_writeback),
+            kb(cfg.zones[z].managed_pages),
+        ));
+    }
+    if let Some(swap) = &cfg.swap {
+        l.push(format!(
+            "Free swap  = {}kB",
+            kb(swap.total_pages.saturating_sub(st.swap_used))
+        ));
+        l.push(format!("Total swap = {}kB", kb(swap.total_pages)));
+    }
+    let name = &cfg.tasks[victim].name;
+    l.push(format!(
+        "Out of memory: Kill process {} ({}) score 900 or sacrifice child",
+        pid(sim, victim),
+        name
+    ));
+    l.push(format!(
+        "Killed process {} ({}) total-vm:{}kB, anon-rss:{}kB, file-rss:0kB, shmem-rss:0kB",
+        pid(sim, victim),
+        name,
+        kb(anon_pages) + 4096,
+        kb(anon_pages)
+    ));
+    l
+}
+
+fn overflow_report(sim: &Sim, task: usize, depth: u64, thread_size: u64) -> Vec<String> {
+    let name = &sim.config().tasks[task].name;
+    let mut l = vec![
+        format!(
+            "BUG: stack guard page was hit: {} (pid {}) used {} of {} bytes of its kernel stack",
+            name,
+            pid(sim, task),
+            depth,
+            thread_size
+        ),
+        format!(
+            "kernel stack overflow: {} bytes past THREAD_SIZE",
+            depth.saturating_sub(thread_size)
+        ),
+    ];
+    let stack = sim.call_stack(task);
+    let shown: u64 = stack.iter().map(|f| f.bytes).sum();
+    l.push(format!(
+        "        Depth    Size   Location    ({} entries)",
+        stack.len() + usize::from(depth > shown)
+    ));
+    l.push("        -----    ----   --------".to_string());
+    // Deepest frame first, with the depth below it included, as stack_trace prints.
+    let mut below = depth;
+    let mut i = 0;
+    if depth > shown {
+        l.push(format!(
+            "  {:>2}) {:8} {:7}   reclaim ->writepage path (estimated)",
+            i,
+            below,
+            depth - shown
+        ));
+        below = shown;
+        i += 1;
+    }
+    for f in stack.iter().rev() {
+        l.push(format!(
+            "  {:>2}) {:8} {:7}   {}{}",
+            i,
+            below,
+            f.bytes,
+            f.function,
+            if f.estimated { " (est.)" } else { "" }
+        ));
+        below = below.saturating_sub(f.bytes);
+        i += 1;
+    }
+    l
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_look_like_printk() {
+        assert_eq!(timestamp(0), "[    0.000000]");
+        assert_eq!(timestamp(12_345), "[   12.345000]");
+        assert_eq!(timestamp(123_456_789), "[123456.789000]");
+    }
+}

@@ -1,0 +1,11 @@
+//! Platform-free logic behind the browser UI, tested natively: the recorded run with its
+//! snapshots and policy forks ([`recording`]), the shareable URL ([`url`]), the kernel log
+//! ([`klog`]) and editable scenario parameters ([`params`]).
+//!
+//! Architecture invariant: nothing here knows about yew, web-sys or the clock; the UI in
+//! `ui/` only calls these functions and draws what they return.
+
+pub mod klog;
+pub mod params;
+pub mod recording;
+pub mod url;

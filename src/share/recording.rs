@@ -1,0 +1,462 @@
+//! A recorded run: the whole run is computed ahead (in chunks, so the page stays
+//! responsive), keeping compact timeline points, task-state changes, events and a
+//! [`Snapshot`] every [`SNAPSHOT_EVERY`] ticks. The cursor then moves through the
+//! recording; the exact state at any tick is "restore the nearest snapshot at or before it
+//! and replay", so step back and seek land on the same numbers every time.
+//!
+//! A knob change at tick `F` forks: everything before `F` stays, the future is recomputed
+//! from the state at `F` under the new knobs. Forks are a list of `(tick, knob, value)`,
+//! applied at the start of their tick, before it is stepped.
+//!
+//! Tick convention: "the state at tick T" is the simulation after T calls to `step` (what
+//! `Sim::tick() == T` shows). Events emitted by the step that starts at tick `e` carry tick
+//! `e`; they are visible at every cursor `T > e`.
+
+use crate::charts::timeline::Point;
+use crate::scenario::ScenarioFile;
+use crate::sim::event::Event;
+use crate::sim::outcome::Outcome;
+use crate::sim::policy::Knobs;
+use crate::sim::sample::{task_state, TaskState};
+use crate::sim::{Sim, Snapshot};
+
+use super::klog;
+
+/// Ticks between two snapshots: replaying at most this many ticks is ~0.3 ms.
+pub const SNAPSHOT_EVERY: u64 = 256;
+/// Timeline points kept per run at most (a point every `stride` ticks).
+pub const POINTS_MAX: u64 = 60_000;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fork {
+    pub tick: u64,
+    pub knob: String,
+    pub value: String,
+}
+
+/// A chapter trigger resolved against the recorded events.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Trigger {
+    At(u64),
+    OnEvent {
+        kind: String,
+        task: Option<String>,
+        function: Option<String>,
+    },
+}
+
+pub struct Recording {
+    /// The simulation at tick 0 under the base knobs: the template every seek starts from.
+    base: Sim,
+    forks: Vec<Fork>,
+    /// A point every `stride` ticks (`points[i].tick == i * stride`), plus the final tick.
+    stride: u64,
+    points: Vec<Point>,
+    /// Per task: (tick, state) whenever the state changed, starting at tick 0.
+    lanes: Vec<Vec<(u64, TaskState)>>,
+    events: Vec<(u64, Event)>,
+    /// `snapshots[i]` is the state at tick `i * SNAPSHOT_EVERY`, before forks at that tick.
+    snapshots: Vec<Snapshot>,
+    triggers: Vec<Trigger>,
+    /// The tick each chapter starts at, once the recording has reached it.
+    chapters: Vec<Option<u64>>,
+    klog: klog::Klog,
+    /// The simulation computing ahead.
+    head: Sim,
+    done: bool,
+}
+
+impl Recording {
+    /// A recording of `sim` (at tick 0) that has computed nothing yet beyond tick 0.
+    pub fn new(sim: Sim, file: &ScenarioFile) -> Recording {
+        assert_eq!(sim.tick(), 0, "a recording starts at tick 0");
+        let duration = sim.config().duration_ticks;
+        let stride = duration.div_ceil(POINTS_MAX).max(1);
+        let triggers = file
+            .chapters
+            .iter()
+            .map(|c| match (&c.at_ms, &c.on_event) {
+                (Some(at), _) => Trigger::At(*at),
+                (None, Some(e)) => Trigger::OnEvent {
+                    kind: e.kind.clone(),
+                    task: e.task.clone(),
+                    function: e.function.clone(),
+                },
+                (None, None) => Trigger::At(0),
+            })
+            .collect::<Vec<_>>();
+        let lanes = sim
+            .state()
+            .tasks
+            .iter()
+            .map(|t| vec![(0, task_state(t))])
+            .collect();
+        let mut rec = Recording {
+            base: sim.clone(),
+            forks: Vec::new(),
+            stride,
+            points: Vec::new(),
+            lanes,
+            events: Vec::new(),
+            snapshots: Vec::new(),
+            chapters: vec![None; triggers.len()],
+            triggers,
+            klog: klog::Klog::default(),
+            head: sim,
+            done: false,
+        };
+        rec.points.push(Point::from_sample(&rec.head.sample()));
+        rec.resolve_time_chapters();
+        rec
+    }
+
+    pub fn base(&self) -> &Sim {
+        &self.base
+    }
+    pub fn forks(&self) -> &[Fork] {
+        &self.forks
+    }
+    pub fn points(&self) -> &[Point] {
+        &self.points
+    }
+    pub fn lanes(&self) -> &[Vec<(u64, TaskState)>] {
+        &self.lanes
+    }
+    pub fn events(&self) -> &[(u64, Event)] {
+        &self.events
+    }
+    pub fn chapters(&self) -> &[Option<u64>] {
+        &self.chapters
+    }
+    pub fn klog(&self) -> &klog::Klog {
+        &self.klog
+    }
+    /// Whether the run has reached its outcome.
+    pub fn is_done(&self) -> bool {
+        self.done
+    }
+    /// The last tick computed so far (the run's end once [`Self::is_done`]).
+    pub fn computed_tick(&self) -> u64 {
+        self.head.tick()
+    }
+    /// The scenario's duration: the x axis while the run is still being computed.
+    pub fn duration_ticks(&self) -> u64 {
+        self.base.config().duration_ticks
+    }
+    /// How the run ended, once it has.
+    pub fn outcome(&self) -> Option<&Outcome> {
+        self.head.state().outcome.as_ref()
+    }
+    /// The simulation at the end of what is computed (for end-of-run summaries).
+    pub fn head(&self) -> &Sim {
+        &self.head
+    }
+
+    /// Computes at most `max_ticks` more ticks; returns how many were computed.
+    pub fn advance(&mut self, max_ticks: u64) -> u64 {
+        let mut n = 0;
+        while n < max_ticks && !self.done {
+            self.step_head();
+            n += 1;
+        }
+        n
+    }
+
+    fn step_head(&mut self) {
+        let t = self.head.tick();
+        if t.is_multiple_of(SNAPSHOT_EVERY) && self.snapshots.len() as u64 == t / SNAPSHOT_EVERY {
+            self.snapshots.push(self.head.snapshot());
+        }
+        apply_forks(&mut self.head, &self.forks, t);
+        let events: Vec<Event> = self.head.step().to_vec();
+        let now = self.head.tick();
+        for ev in events {
+            self.resolve_event_chapters(t, &ev);
+            self.klog.record(t, &ev, &self.head);
+            self.events.push((t, ev));
+        }
+        for (i, task) in self.head.state().tasks.iter().enumerate() {
+            let s = task_state(task);
+            if self.lanes[i].last().map(|(_, last)| *last) != Some(s) {
+                self.lanes[i].push((now, s));
+            }
+        }
+        self.done = self.head.is_finished() || now >= self.duration_ticks();
+        if now.is_multiple_of(self.stride) || self.done {
+            self.points.push(Point::from_sample(&self.head.sample()));
+        }
+        self.resolve_time_chapters();
+    }
+
+    fn resolve_time_chapters(&mut self) {
+        let now = self.head.tick();
+        for (i, trig) in self.triggers.iter().enumerate() {
+            if let (None, Trigger::At(at)) = (self.chapters[i], trig) {
+                if *at <= now {
+                    self.chapters[i] = Some(*at);
+                }
+            }
+        }
+    }
+
+    fn resolve_event_chapters(&mut self, tick: u64, ev: &Event) {
+        if self
+            .triggers
+            .iter()
+            .zip(&self.chapters)
+            .all(|(t, c)| c.is_some() || matches!(t, Trigger::At(_)))
+        {
+            return;
+        }
+        let kind = event_kind(ev);
+        let task = event_task(ev).map(|i| self.base.config().tasks[i].name.as_str());
+        for (i, trig) in self.triggers.iter().enumerate() {
+            if self.chapters[i].is_some() {
+                continue;
+            }
+            if let Trigger::OnEvent {
+                kind: k,
+                task: want_task,
+                function,
+            } = trig
+            {
+                let task_ok = want_task.as_deref().is_none_or(|w| Some(w) == task);
+                let fn_ok = function.as_deref().is_none_or(|f| f == ev.function());
+                if *k == kind && task_ok && fn_ok {
+                    self.chapters[i] = Some(tick + 1);
+                }
+            }
+        }
+    }
+
+    /// Forks at `tick`: the knob takes `value` from then on; the future is recomputed.
+    /// A fork at tick 0 is not a fork but a different starting policy: callers rebuild
+    /// the recording with new base knobs instead.
+    pub fn fork(&mut self, tick: u64, knob: &str, value: &str) {
+        let tick = tick.min(self.head.tick());
+        self.forks
+            .retain(|f| f.tick < tick || (f.tick == tick && f.knob != knob));
+        self.forks.push(Fork {
+            tick,
+            knob: knob.to_string(),
+            value: value.to_string(),
+        });
+        self.truncate_to(tick);
+    }
+
+    /// Drops the last fork (undo), recomputing from its tick.
+    pub fn undo_fork(&mut self) -> Option<Fork> {
+        let last = self.forks.pop()?;
+        self.truncate_to(last.tick);
+        Some(last)
+    }
+
+    /// Replaces the whole fork list (from a URL) and recomputes from the earliest change.
+    pub fn set_forks(&mut self, mut forks: Vec<Fork>) {
+        forks.sort_by_key(|f| f.tick);
+        self.forks = forks;
+        self.truncate_to(0);
+    }
+
+    /// Forgets everything computed at or after `tick` and puts the head there.
+    fn truncate_to(&mut self, tick: u64) {
+        let mut head = self.base.clone();
+        self.seek(&mut head, tick.min(self.head.tick()));
+        let tick = head.tick();
+        self.head = head;
+        self.done = false;
+        self.points.retain(|p| p.tick < tick);
+        self.points.push(Point::from_sample(&self.head.sample()));
+        self.events.retain(|(t, _)| *t < tick);
+        for (i, lane) in self.lanes.iter_mut().enumerate() {
+            lane.retain(|(t, _)| *t <= tick);
+            let s = task_state(&self.head.state().tasks[i]);
+            if lane.last().map(|(_, l)| *l) != Some(s) {
+                lane.push((tick, s));
+            }
+        }
+        self.snapshots
+            .truncate((tick / SNAPSHOT_EVERY + 1) as usize);
+        for c in &mut self.chapters {
+            if c.is_some_and(|at| at > tick) {
+                *c = None;
+            }
+        }
+        // Chapters triggered by events before the fork stay; re-resolve what the truncated
+        // events had triggered from the kept events.
+        let kept: Vec<(u64, Event)> = self.events.clone();
+        for (t, ev) in &kept {
+            self.resolve_event_chapters(*t, ev);
+        }
+        self.klog.truncate(tick);
+        self.resolve_time_chapters();
+    }
+
+    /// Moves `sim` (built from this recording's base) to the state at `tick` (clamped to
+    /// what is computed), with the forks at `tick` applied. Steps forward when that is
+    /// short, else restores the nearest snapshot and replays.
+    pub fn seek(&self, sim: &mut Sim, tick: u64) {
+        let tick = tick.min(self.head.tick());
+        let cur = sim.tick();
+        if cur > tick || tick - cur > SNAPSHOT_EVERY {
+            let idx =
+                ((tick / SNAPSHOT_EVERY) as usize).min(self.snapshots.len().saturating_sub(1));
+            match self.snapshots.get(idx) {
+                Some(snap) => sim.restore(snap),
+                None => *sim = self.base.clone(),
+            }
+        }
+        loop {
+            apply_forks(sim, &self.forks, sim.tick());
+            if sim.tick() >= tick || sim.is_finished() {
+                break;
+            }
+            sim.step();
+        }
+    }
+
+    /// A fresh simulation at `tick` (see [`Self::seek`]).
+    pub fn sim_at(&self, tick: u64) -> Sim {
+        let mut sim = self.base.clone();
+        self.seek(&mut sim, tick);
+        sim
+    }
+
+    /// The index of the event at or after `tick` / strictly before, for next/prev event.
+    pub fn next_event_tick(&self, tick: u64) -> Option<u64> {
+        let i = self.events.partition_point(|(t, _)| *t + 1 <= tick);
+        self.events.get(i).map(|(t, _)| t + 1)
+    }
+    pub fn prev_event_tick(&self, tick: u64) -> Option<u64> {
+        let i = self.events.partition_point(|(t, _)| *t + 1 < tick);
+        i.checked_sub(1).map(|i| self.events[i].0 + 1)
+    }
+
+    /// The task's state at `tick`, from the recorded lane.
+    pub fn task_state_at(&self, task: usize, tick: u64) -> Option<TaskState> {
+        let lane = self.lanes.get(task)?;
+        let i = lane.partition_point(|(t, _)| *t <= tick);
+        i.checked_sub(1).map(|i| lane[i].1)
+    }
+
+    /// The timeline point at or just before `tick`.
+    pub fn point_at(&self, tick: u64) -> Option<&Point> {
+        let i = self.points.partition_point(|p| p.tick <= tick);
+        i.checked_sub(1).map(|i| &self.points[i])
+    }
+}
+
+fn apply_forks(sim: &mut Sim, forks: &[Fork], tick: u64) {
+    if !forks.iter().any(|f| f.tick == tick) {
+        return;
+    }
+    let mut knobs: Knobs = sim.knobs().clone();
+    for f in forks.iter().filter(|f| f.tick == tick) {
+        // Forks are validated before they are recorded; a stale one is skipped, not fatal.
+        let _ = knobs.set(&f.knob, &f.value);
+    }
+    sim.set_knobs(knobs);
+}
+
+/// The event's serde tag (`oom_kill`, `sleep`, …): the names scenario chapters use.
+pub fn event_kind(ev: &Event) -> String {
+    serde_json::to_value(ev)
+        .ok()
+        .and_then(|v| v.get("kind").and_then(|k| k.as_str().map(str::to_string)))
+        .unwrap_or_default()
+}
+
+/// The task an event is about (`task`, or `victim` for OOM kills).
+pub fn event_task(ev: &Event) -> Option<usize> {
+    let v = serde_json::to_value(ev).ok()?;
+    let t = v.get("task").or_else(|| v.get("victim"))?;
+    t.as_u64().map(|t| t as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario;
+
+    fn recording(name: &str) -> Recording {
+        let sc = scenario::validate(scenario::builtin(name).unwrap()).unwrap();
+        Recording::new(Sim::new(sc.config.clone(), sc.knobs.clone()), &sc.file)
+    }
+
+    /// Seeking anywhere, forwards or backwards, gives the state an uninterrupted run has.
+    #[test]
+    fn seek_is_exact() {
+        let mut rec = recording("watermarks-101");
+        rec.advance(u64::MAX);
+        assert!(rec.is_done());
+        let mut straight = rec.base().clone();
+        let mut cursor = rec.base().clone();
+        for t in [0u64, 1, 700, 255, 256, 257, 4000, 3, 1999] {
+            straight = rec.base().clone();
+            straight.run(t);
+            rec.seek(&mut cursor, t);
+            assert_eq!(cursor.tick(), t);
+            assert_eq!(cursor.snapshot(), straight.snapshot(), "tick {t}");
+        }
+        drop(straight);
+    }
+
+    /// A fork keeps the past and changes the future; undo restores the first branch.
+    #[test]
+    fn fork_keeps_the_past_and_undo_restores() {
+        let mut rec = recording("dirty-throttling-101");
+        rec.advance(u64::MAX);
+        let end_a = rec.computed_tick();
+        let events_a = rec.events().len();
+        let before: Vec<Point> = rec
+            .points()
+            .iter()
+            .filter(|p| p.tick < 3000)
+            .cloned()
+            .collect();
+        rec.fork(3000, "dirty_ratio", "5");
+        rec.advance(u64::MAX);
+        let kept: Vec<Point> = rec
+            .points()
+            .iter()
+            .filter(|p| p.tick < 3000)
+            .cloned()
+            .collect();
+        assert_eq!(before, kept, "the past stays");
+        assert_eq!(rec.sim_at(3001).knobs().dirty_ratio, 5);
+        assert_ne!(rec.sim_at(2999).knobs().dirty_ratio, 5);
+        rec.undo_fork();
+        rec.advance(u64::MAX);
+        assert_eq!(rec.computed_tick(), end_a);
+        assert_eq!(rec.events().len(), events_a);
+    }
+
+    /// A seek after a fork replays the fork: the cursor sees what the recording computed.
+    #[test]
+    fn seek_after_fork_matches_recorded_points() {
+        let mut rec = recording("watermarks-101");
+        rec.advance(u64::MAX);
+        rec.fork(1000, "min_free_kbytes", "8192");
+        rec.advance(u64::MAX);
+        for t in [999u64, 1000, 1500, 2048, 3333] {
+            let sim = rec.sim_at(t);
+            let p = rec.point_at(t).unwrap();
+            assert_eq!(p.tick, t);
+            assert_eq!(*p, Point::from_sample(&sim.sample()), "tick {t}");
+        }
+    }
+
+    #[test]
+    fn chapters_resolve_and_next_prev_event_move() {
+        let mut rec = recording("dm-crypt-swap");
+        rec.advance(20_000);
+        assert_eq!(rec.chapters()[0], Some(0));
+        let first = rec.next_event_tick(0).unwrap();
+        assert!(first >= 1);
+        assert_eq!(
+            rec.prev_event_tick(first),
+            None.or(rec.prev_event_tick(first))
+        );
+        assert!(rec.next_event_tick(first).unwrap() >= first);
+    }
+}

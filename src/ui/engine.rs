@@ -1,0 +1,617 @@
+//! The state the [`super::player::Player`] reducer owns: the scenario, one recorded run per
+//! pane (one pane normally, 2–4 in compare mode), the shared cursor and the transport.
+//! Every user intent arrives as an `Action` and lands in one method here; the panels only
+//! read.
+
+use std::rc::Rc;
+
+use crate::scenario::{self, Scenario};
+use crate::share::params::{self, Edit};
+use crate::share::recording::{Fork, Recording};
+use crate::share::url::{self, UrlState, COMPARE_MAX, MODEL_VERSION, SPEEDS};
+use crate::sim::policy::{self, Knobs};
+use crate::sim::Sim;
+
+/// Ticks computed per `advance` call between two clock checks.
+const COMPUTE_CHUNK: u64 = 1000;
+
+/// One policy's run: its recording and a cursor simulation at the shared time.
+pub struct Pane {
+    /// `linux-4.7`, or `linux-4.7 + 1 knob` when knobs differ from the preset.
+    pub label: String,
+    pub preset: String,
+    pub rec: Recording,
+    pub cursor: Sim,
+    /// Bumped whenever the recording changes (more computed, a fork): charts redraw on it.
+    pub data_rev: u64,
+}
+
+impl Pane {
+    fn new(sc: &Scenario, preset: &str, knobs: Knobs, label: String) -> Pane {
+        let sim = Sim::new(sc.config.clone(), knobs);
+        let rec = Recording::new(sim.clone(), &sc.file);
+        Pane {
+            label,
+            preset: preset.to_string(),
+            rec,
+            cursor: sim,
+            data_rev: 0,
+        }
+    }
+
+    /// The cursor's tick for a shared target: clamped to what this pane has computed.
+    pub fn tick(&self) -> u64 {
+        self.cursor.tick()
+    }
+
+    /// The outcome shown at the cursor: only once the cursor stands at the run's end.
+    pub fn outcome_at_cursor(&self) -> Option<&crate::sim::outcome::Outcome> {
+        (self.rec.is_done() && self.cursor.tick() >= self.rec.computed_tick())
+            .then(|| self.rec.outcome())
+            .flatten()
+    }
+
+    fn seek(&mut self, tick: u64) {
+        self.rec.seek(&mut self.cursor, tick);
+    }
+
+    /// Re-seeks from a snapshot (the recording changed under the cursor).
+    fn reseek(&mut self, tick: u64) {
+        self.cursor = self.rec.sim_at(tick);
+        self.data_rev += 1;
+    }
+}
+
+pub struct Engine {
+    pub scenario: Rc<Scenario>,
+    pub scenario_name: String,
+    pub edits: Vec<Edit>,
+    pub preset: String,
+    /// Knob values changed from the preset at tick 0 (the URL's `k`).
+    pub knobs: Vec<(String, String)>,
+    pub seed: Option<u64>,
+    pub single: Pane,
+    pub compare_on: bool,
+    pub compare: Vec<String>,
+    pub compare_panes: Vec<Pane>,
+    /// The shared time the cursor aims at (may run ahead of what is computed).
+    pub target: u64,
+    pub playing: bool,
+    pub speed: u64,
+    pub loop_ticks: Option<(u64, u64)>,
+    pub selected_task: Option<usize>,
+    pub event_filter: String,
+    pub presenter: bool,
+    pub embed: bool,
+    pub help_open: bool,
+    pub predict: bool,
+    pub revealed: bool,
+    pub predictions: Vec<String>,
+    /// Problems to show: bad URL fields, rejected parameter edits.
+    pub messages: Vec<String>,
+    pub param_error: Option<String>,
+    pub tab: &'static str,
+    /// Forks undone, for redo-free "undo": the previous branches' fork lists.
+    fork_history: Vec<Vec<Fork>>,
+}
+
+fn pane_label(preset: &str, knobs: &[(String, String)]) -> String {
+    match knobs.len() {
+        0 => preset.to_string(),
+        1 => format!("{preset} + {}={}", knobs[0].0, knobs[0].1),
+        n => format!("{preset} + {n} knobs"),
+    }
+}
+
+impl Engine {
+    /// Builds the engine from a (parsed) URL state; problems go to `messages`.
+    pub fn from_url(
+        st: &UrlState,
+        mut messages: Vec<String>,
+        edits_text: Option<String>,
+    ) -> Engine {
+        let file = scenario::builtin(&st.scenario).expect("url::parse returns a built-in name");
+        let mut edits = edits_text
+            .as_deref()
+            .map(params::decode_edits)
+            .transpose()
+            .unwrap_or_else(|e| {
+                messages.push(format!("e: {e}; scenario parameters not changed"));
+                None
+            });
+        let mut sc = match &edits {
+            Some(list) => params::apply(&file, list).unwrap_or_else(|e| {
+                messages.push(format!("e: {e}; scenario parameters not changed"));
+                edits = None;
+                scenario::validate(file.clone()).expect("built-in scenarios validate")
+            }),
+            None => scenario::validate(file.clone()).expect("built-in scenarios validate"),
+        };
+        if let Some(seed) = st.seed {
+            sc.config.seed = seed;
+            sc.file.seed = seed;
+        }
+        let speed = st.speed.unwrap_or(10);
+        let mut e = Engine {
+            scenario: Rc::new(sc),
+            scenario_name: st.scenario.clone(),
+            edits: edits.unwrap_or_default(),
+            preset: st.preset.clone(),
+            knobs: st.knobs.clone(),
+            seed: st.seed,
+            single: placeholder_pane(),
+            compare_on: !st.compare.is_empty(),
+            compare: st.compare.clone(),
+            compare_panes: Vec::new(),
+            target: st.tick,
+            playing: st.autoplay,
+            speed,
+            loop_ticks: st.loop_ticks,
+            selected_task: None,
+            event_filter: st.event_filter.clone().unwrap_or_default(),
+            presenter: st.presenter,
+            embed: st.embed,
+            help_open: false,
+            predict: st.predict,
+            revealed: false,
+            predictions: Vec::new(),
+            messages,
+            param_error: None,
+            tab: "events",
+            fork_history: Vec::new(),
+        };
+        e.rebuild_single();
+        if !st.forks.is_empty() {
+            e.single.rec.set_forks(st.forks.clone());
+        }
+        if e.compare_on && e.compare.len() < 2 {
+            e.messages
+                .push("cmp: compare mode needs at least 2 presets; showing one".to_string());
+            e.compare_on = false;
+        }
+        e.rebuild_compare();
+        if let Some(name) = &st.task {
+            e.selected_task = e.scenario.config.task_index(name);
+            if e.selected_task.is_none() {
+                e.messages
+                    .push(format!("task={name}: no such task in this scenario"));
+            }
+        }
+        if st.loop_ticks.is_some() && st.tick == 0 {
+            e.target = st.loop_ticks.map_or(0, |(a, _)| a);
+        }
+        e
+    }
+
+    /// The knobs of `preset` on this scenario (plus its own overrides and `extra`).
+    pub fn base_knobs(&self, preset: &str, extra: &[(String, String)]) -> Knobs {
+        let mut knobs = (policy::preset(preset)
+            .expect("preset names are checked")
+            .knobs)();
+        for (k, v) in &self.scenario.file.knobs {
+            let _ = knobs.set(k, v);
+        }
+        for (k, v) in extra {
+            let _ = knobs.set(k, v);
+        }
+        knobs
+    }
+
+    fn rebuild_single(&mut self) {
+        let knobs = self.base_knobs(&self.preset, &self.knobs);
+        let rev = self.single.data_rev + 1;
+        self.single = Pane::new(
+            &self.scenario,
+            &self.preset,
+            knobs,
+            pane_label(&self.preset, &self.knobs),
+        );
+        self.single.data_rev = rev;
+    }
+
+    fn rebuild_compare(&mut self) {
+        let panes = self
+            .compare
+            .iter()
+            .map(|p| Pane::new(&self.scenario, p, self.base_knobs(p, &[]), p.clone()))
+            .collect();
+        self.compare_panes = panes;
+        self.predictions = vec![String::new(); self.compare.len()];
+        self.revealed = false;
+    }
+
+    pub fn panes(&self) -> Vec<&Pane> {
+        if self.compare_on {
+            self.compare_panes.iter().collect()
+        } else {
+            vec![&self.single]
+        }
+    }
+
+    fn panes_mut(&mut self) -> Vec<&mut Pane> {
+        if self.compare_on {
+            self.compare_panes.iter_mut().collect()
+        } else {
+            vec![&mut self.single]
+        }
+    }
+
+    /// The time on screen: the furthest any pane's cursor stands.
+    pub fn tick(&self) -> u64 {
+        self.panes().iter().map(|p| p.tick()).max().unwrap_or(0)
+    }
+
+    /// The end of the run(s) once known, else the scenario's duration.
+    pub fn end_tick(&self) -> u64 {
+        let panes = self.panes();
+        if panes.iter().all(|p| p.rec.is_done()) {
+            panes
+                .iter()
+                .map(|p| p.rec.computed_tick())
+                .max()
+                .unwrap_or(0)
+        } else {
+            self.scenario.config.duration_ticks
+        }
+    }
+
+    pub fn all_done(&self) -> bool {
+        self.panes().iter().all(|p| p.rec.is_done())
+    }
+
+    /// Whether the page needs animation frames (playing, or runs still computing).
+    pub fn needs_frames(&self) -> bool {
+        self.playing
+            || !self.all_done()
+            || self
+                .panes()
+                .iter()
+                .any(|p| p.tick() < self.target.min(p.rec.computed_tick()))
+    }
+
+    /// One animation frame: compute ahead within `budget`, advance the cursor if playing.
+    /// `time_left` says whether the frame's compute budget has time left.
+    pub fn frame(&mut self, time_left: &dyn Fn() -> bool) {
+        // Compute ahead, a chunk per pane in turn, while the budget lasts.
+        let mut progressed = true;
+        while progressed && time_left() {
+            progressed = false;
+            for pane in self.panes_mut() {
+                if !pane.rec.is_done() {
+                    pane.rec.advance(COMPUTE_CHUNK);
+                    pane.data_rev += 1;
+                    progressed = true;
+                }
+            }
+        }
+        if self.playing {
+            let now = self.tick();
+            let computed_min = self
+                .panes()
+                .iter()
+                .filter(|p| !p.rec.is_done())
+                .map(|p| p.rec.computed_tick())
+                .min();
+            let mut next = now + self.speed;
+            if let Some(limit) = computed_min {
+                next = next.min(limit.max(now));
+            }
+            if let Some((from, to)) = self.loop_ticks {
+                if next >= to {
+                    next = from;
+                }
+            } else if self.all_done() && next >= self.end_tick() {
+                next = self.end_tick();
+                self.playing = false;
+            }
+            self.target = next;
+        }
+        self.sync_cursors();
+    }
+
+    fn sync_cursors(&mut self) {
+        let target = self.target;
+        for pane in self.panes_mut() {
+            pane.seek(target);
+        }
+    }
+
+    pub fn seek(&mut self, tick: u64) {
+        self.target = tick;
+        self.sync_cursors();
+    }
+
+    pub fn step(&mut self, forward: bool) {
+        self.playing = false;
+        let now = self.tick();
+        let t = if forward {
+            now + 1
+        } else {
+            now.saturating_sub(1)
+        };
+        self.seek(t.min(self.end_tick()));
+    }
+
+    pub fn toggle_play(&mut self) {
+        if !self.playing
+            && self.all_done()
+            && self.tick() >= self.end_tick()
+            && self.loop_ticks.is_none()
+        {
+            // Play at the end starts over, as a video player does.
+            self.seek(0);
+        }
+        self.playing = !self.playing;
+    }
+
+    pub fn set_speed(&mut self, speed: u64) {
+        self.speed = if SPEEDS.contains(&speed) { speed } else { 10 };
+    }
+
+    pub fn next_event(&mut self, forward: bool) {
+        self.playing = false;
+        let now = self.tick();
+        let filter = self.event_filter.clone();
+        let pane = self.panes()[0];
+        let ok = |ev: &crate::sim::event::Event| super::events::matches(pane, ev, &filter);
+        let events = pane.rec.events();
+        let found = if forward {
+            events
+                .iter()
+                .find(|(t, ev)| t + 1 > now && ok(ev))
+                .map(|(t, _)| t + 1)
+        } else {
+            events
+                .iter()
+                .rev()
+                .find(|(t, ev)| t + 1 < now && ok(ev))
+                .map(|(t, _)| t + 1)
+        };
+        if let Some(t) = found {
+            self.seek(t);
+        }
+    }
+
+    /// Chapter start ticks of the (first) pane, resolved so far.
+    pub fn chapter_ticks(&self) -> Vec<Option<u64>> {
+        self.panes()[0].rec.chapters().to_vec()
+    }
+
+    /// The chapter the cursor is in: the last one that has started.
+    pub fn current_chapter(&self) -> Option<usize> {
+        let now = self.tick();
+        let ticks = self.chapter_ticks();
+        let mut best: Option<(usize, u64)> = None;
+        for (i, t) in ticks.iter().enumerate() {
+            if let Some(t) = t {
+                if *t <= now && best.is_none_or(|(_, b)| *t >= b) {
+                    best = Some((i, *t));
+                }
+            }
+        }
+        best.map(|(i, _)| i)
+    }
+
+    pub fn next_chapter(&mut self, forward: bool) {
+        self.playing = false;
+        let now = self.tick();
+        let mut ticks: Vec<u64> = self.chapter_ticks().into_iter().flatten().collect();
+        ticks.sort_unstable();
+        ticks.dedup();
+        let t = if forward {
+            ticks.into_iter().find(|t| *t > now)
+        } else {
+            ticks.into_iter().rev().find(|t| *t < now)
+        };
+        if let Some(t) = t {
+            self.seek(t);
+        } else if forward {
+            self.seek(self.end_tick());
+        } else {
+            self.seek(0);
+        }
+    }
+
+    /// A knob change: at tick 0 it changes the starting policy, later it forks.
+    pub fn set_knob(&mut self, knob: &str, value: &str) {
+        let now = self.tick();
+        let mut probe = self.single.cursor.knobs().clone();
+        if let Err(e) = probe.set(knob, value) {
+            self.messages.push(e.0);
+            return;
+        }
+        if now == 0 && self.single.rec.forks().is_empty() {
+            self.knobs.retain(|(k, _)| k != knob);
+            let preset_value = self.base_knobs(&self.preset, &[]).get(knob);
+            if preset_value.as_deref() != Some(value) {
+                self.knobs.push((knob.to_string(), value.to_string()));
+            }
+            self.rebuild_single();
+            self.seek(0);
+            return;
+        }
+        self.fork_history.push(self.single.rec.forks().to_vec());
+        self.single.rec.fork(now, knob, value);
+        self.single.reseek(now);
+    }
+
+    pub fn undo_fork(&mut self) {
+        if let Some(prev) = self.fork_history.pop() {
+            self.single.rec.set_forks(prev);
+        } else if self.single.rec.undo_fork().is_none() {
+            return;
+        }
+        let now = self.tick();
+        self.single.reseek(now);
+    }
+
+    /// A preset chosen in the picker: at tick 0 the starting policy, later a fork of every
+    /// knob that differs.
+    pub fn set_preset(&mut self, name: &str) {
+        if policy::preset(name).is_none() {
+            return;
+        }
+        if self.tick() == 0 && self.single.rec.forks().is_empty() {
+            self.preset = name.to_string();
+            self.knobs.clear();
+            self.rebuild_single();
+            self.seek(0);
+            return;
+        }
+        let now = self.tick();
+        let want = self.base_knobs(name, &[]);
+        let diff = want.diff(self.single.cursor.knobs());
+        if diff.is_empty() {
+            return;
+        }
+        self.fork_history.push(self.single.rec.forks().to_vec());
+        for (k, v) in diff {
+            self.single.rec.fork(now, k, &v);
+        }
+        self.single.reseek(now);
+    }
+
+    pub fn load_scenario(&mut self, name: &str) {
+        let Some(file) = scenario::builtin(name) else {
+            return;
+        };
+        let keep = (self.presenter, self.embed, self.speed);
+        let st = UrlState {
+            compare: if self.compare_on {
+                self.compare.clone()
+            } else {
+                Vec::new()
+            },
+            ..UrlState::default_for(name)
+        };
+        let _ = file;
+        *self = Engine::from_url(&st, Vec::new(), None);
+        (self.presenter, self.embed, self.speed) = keep;
+    }
+
+    /// A scenario parameter edited in place: validated, then the run restarts.
+    pub fn set_param(&mut self, pointer: &str, value: u64) {
+        let mut edits = self.edits.clone();
+        edits.retain(|e| e.pointer != pointer);
+        let file = scenario::builtin(&self.scenario_name).expect("current scenario is built in");
+        let original = params::params(&file)
+            .into_iter()
+            .find(|p| p.pointer == pointer)
+            .map(|p| p.value);
+        if original != Some(value) {
+            edits.push(Edit {
+                pointer: pointer.to_string(),
+                value,
+            });
+        }
+        match params::apply(&file, &edits) {
+            Ok(sc) => {
+                self.param_error = None;
+                self.edits = edits;
+                self.seed = None;
+                self.scenario = Rc::new(sc);
+                self.fork_history.clear();
+                self.rebuild_single();
+                self.rebuild_compare();
+                self.playing = false;
+                self.seek(0);
+            }
+            Err(e) => self.param_error = Some(e.0),
+        }
+    }
+
+    pub fn reset_params(&mut self) {
+        self.edits.clear();
+        self.param_error = None;
+        let name = self.scenario_name.clone();
+        let keep = (self.preset.clone(), self.knobs.clone());
+        self.load_scenario(&name);
+        (self.preset, self.knobs) = keep;
+        self.rebuild_single();
+    }
+
+    pub fn set_compare_on(&mut self, on: bool) {
+        if on && self.compare.len() < 2 {
+            let mut set = vec![self.preset.clone()];
+            for p in ["linux-4.7+neilbrown", "linux-4.9", "linux-2.6.35"] {
+                if set.len() < 3 && !set.iter().any(|s| s == p) {
+                    set.push(p.to_string());
+                }
+            }
+            self.compare = set;
+            self.rebuild_compare();
+        }
+        let now = self.tick();
+        self.compare_on = on;
+        self.seek(now);
+    }
+
+    pub fn set_compare_pane(&mut self, index: usize, preset: Option<String>) {
+        match preset {
+            Some(p) if policy::preset(&p).is_some() => {
+                if index < self.compare.len() {
+                    self.compare[index] = p;
+                } else if self.compare.len() < COMPARE_MAX {
+                    self.compare.push(p);
+                }
+            }
+            None if self.compare.len() > 2 && index < self.compare.len() => {
+                self.compare.remove(index);
+            }
+            _ => return,
+        }
+        self.rebuild_compare();
+        let now = self.tick();
+        self.seek(now);
+    }
+
+    pub fn reset(&mut self) {
+        self.playing = false;
+        self.seek(0);
+    }
+
+    /// The URL state of what is on screen.
+    pub fn url_state(&self, edits_blob: Option<String>) -> UrlState {
+        UrlState {
+            version: MODEL_VERSION,
+            scenario: self.scenario_name.clone(),
+            preset: self.preset.clone(),
+            knobs: self.knobs.clone(),
+            seed: self.seed,
+            tick: self.tick(),
+            forks: self.single.rec.forks().to_vec(),
+            compare: if self.compare_on {
+                self.compare.clone()
+            } else {
+                Vec::new()
+            },
+            edits: edits_blob,
+            task: self
+                .selected_task
+                .map(|t| self.scenario.config.tasks[t].name.clone()),
+            event_filter: (!self.event_filter.is_empty()).then(|| self.event_filter.clone()),
+            presenter: self.presenter,
+            predict: self.predict,
+            embed: self.embed,
+            autoplay: false,
+            speed: (self.speed != 10).then_some(self.speed),
+            loop_ticks: self.loop_ticks,
+        }
+    }
+
+    /// Query string for the current state (`edits` compacted by the caller's encoder).
+    pub fn query(&self, encode_edits: &dyn Fn(&str) -> String) -> String {
+        let blob =
+            (!self.edits.is_empty()).then(|| encode_edits(&params::encode_edits(&self.edits)));
+        url::format(&self.url_state(blob))
+    }
+}
+
+/// A tiny valid pane used only while the engine is being built.
+fn placeholder_pane() -> Pane {
+    let sc =
+        scenario::validate(scenario::builtin(url::DEFAULT_SCENARIO).expect("default scenario"))
+            .expect("validates");
+    let knobs = sc.knobs.clone();
+    Pane::new(&sc, &sc.file.default_preset, knobs, String::new())
+}

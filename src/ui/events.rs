@@ -1,0 +1,153 @@
+//! The event log (typed events with the kernel function involved, filterable, click to
+//! seek) and the kernel log (dmesg style, from `share::klog`).
+
+use yew::prelude::*;
+
+use super::engine::{Engine, Pane};
+use super::player::Action;
+use super::{cb, Dispatch};
+use crate::share::klog;
+use crate::sim::event::Event;
+
+/// Rows shown at most: the latest before the cursor.
+const ROWS_MAX: usize = 80;
+
+/// Whether `ev` matches the filter (kernel function, event kind or task name).
+pub fn matches(pane: &Pane, ev: &Event, filter: &str) -> bool {
+    if filter.is_empty() {
+        return true;
+    }
+    if ev.function().contains(filter) {
+        return true;
+    }
+    describe(pane, ev).contains(filter)
+}
+
+/// `kcryptd sleep function=throttle_vm_writeout timeout_ms=100`: every field, with
+/// indices turned into names.
+pub fn describe(pane: &Pane, ev: &Event) -> String {
+    let cfg = pane.rec.base().config();
+    let Ok(serde_json::Value::Object(map)) = serde_json::to_value(ev) else {
+        return format!("{ev:?}");
+    };
+    let mut who = String::new();
+    let mut kind = String::new();
+    let mut rest = Vec::new();
+    for (k, v) in map {
+        let idx = v.as_u64().map(|n| n as usize);
+        let name = |list: Vec<&str>| {
+            idx.and_then(|i| list.get(i).map(|s| s.to_string()))
+                .unwrap_or_else(|| v.to_string())
+        };
+        match k.as_str() {
+            "kind" => kind = v.as_str().unwrap_or("").to_string(),
+            "task" => who = name(cfg.tasks.iter().map(|t| t.name.as_str()).collect()),
+            "victim" | "trigger" => rest.push(format!(
+                "{k}={}",
+                name(cfg.tasks.iter().map(|t| t.name.as_str()).collect())
+            )),
+            "zone" => rest.push(format!(
+                "zone={}",
+                name(cfg.zones.iter().map(|z| z.name.as_str()).collect())
+            )),
+            "pool" => rest.push(format!(
+                "pool={}",
+                name(cfg.pools.iter().map(|p| p.name.as_str()).collect())
+            )),
+            "device" => rest.push(format!(
+                "device={}",
+                name(cfg.devices.iter().map(|d| d.name.as_str()).collect())
+            )),
+            _ => rest.push(format!(
+                "{k}={}",
+                v.as_str().map_or_else(|| v.to_string(), str::to_string)
+            )),
+        }
+    }
+    let who = if who.is_empty() {
+        String::new()
+    } else {
+        format!("{who} ")
+    };
+    format!("{who}{kind} {}", rest.join(" "))
+}
+
+pub fn event_log(e: &Engine, d: &Dispatch) -> Html {
+    let pane = e.panes()[0];
+    let now = pane.tick();
+    let visible = pane.rec.events().partition_point(|(t, _)| t + 1 <= now);
+    let shown: Vec<&(u64, Event)> = pane.rec.events()[..visible]
+        .iter()
+        .rev()
+        .filter(|(_, ev)| matches(pane, ev, &e.event_filter))
+        .take(ROWS_MAX)
+        .collect();
+    let mut functions: Vec<&'static str> = pane
+        .rec
+        .events()
+        .iter()
+        .map(|(_, ev)| ev.function())
+        .collect();
+    functions.sort_unstable();
+    functions.dedup();
+    let rows = shown.iter().map(|(t, ev)| {
+        let at = t + 1;
+        let text = describe(pane, ev);
+        html! {
+            <li><button class="ev" aria-label={format!("seek to {} s: {text}", klog::timestamp(*t))} onclick={cb(d, move |_| Action::Seek(at))}>
+                <span class="ts">{ klog::timestamp(*t) }</span>
+                <span class="fnname">{ ev.function() }</span>
+                <span class="desc">{ text }</span>
+            </button></li>
+        }
+    });
+    let on_filter = cb(d, |ev: Event2| {
+        Action::SetFilter(
+            ev.target_unchecked_into::<web_sys::HtmlInputElement>()
+                .value(),
+        )
+    });
+    let on_pick = cb(d, |ev: Event2| {
+        Action::SetFilter(
+            ev.target_unchecked_into::<web_sys::HtmlSelectElement>()
+                .value(),
+        )
+    });
+    html! {
+        <div class="event-log">
+            <div class="filter">
+                <label>{ "Filter " }<input id="event-filter" type="search" value={e.event_filter.clone()} placeholder="kernel function, task or event"
+                    aria-label="Filter events by kernel function, task or event kind" oninput={on_filter} /></label>
+                <select aria-label="Pick a kernel function to filter by" onchange={on_pick}>
+                    <option value="" selected={e.event_filter.is_empty()}>{ "all functions" }</option>
+                    { for functions.iter().map(|f| html! { <option value={*f} selected={e.event_filter == *f}>{ *f }</option> }) }
+                </select>
+                <span class="count">{ format!("{} of {} events up to now; newest first; Shift+←/→ jumps between them", shown.len(), visible) }</span>
+            </div>
+            <ol id="event-log" class="events">{ for rows }</ol>
+        </div>
+    }
+}
+
+type Event2 = yew::events::Event;
+
+pub fn kernel_log(e: &Engine) -> Html {
+    let pane = e.panes()[0];
+    let now = pane.tick();
+    let log = pane.rec.klog();
+    let entries: Vec<&klog::Entry> = log.entries().iter().filter(|en| en.tick < now).collect();
+    let suppressed = log.suppressed_before(now);
+    let mut lines: Vec<Html> = Vec::new();
+    for en in &entries {
+        for l in &en.lines {
+            lines.push(html! { <div class={classes!("kl", en.kind)}><span class="ts">{ klog::timestamp(en.tick) }</span>{ " " }{ l }</div> });
+        }
+    }
+    if suppressed > 0 {
+        lines.push(html! { <div class="kl"><span class="ts">{ klog::timestamp(now) }</span>{ format!(" warn_alloc_failed: {suppressed} callbacks suppressed") }</div> });
+    }
+    if lines.is_empty() {
+        lines.push(html! { <div class="kl quiet">{ "(nothing logged yet: OOM kills, hung tasks, allocation failures and stack overflows appear here)" }</div> });
+    }
+    html! { <pre id="kernel-log" class="kernel-log" aria-label="Kernel log">{ for lines }</pre> }
+}

@@ -1,0 +1,164 @@
+//! The metrics panel (from `report::metrics`, so the UI and the CLI agree), the outcome
+//! badge, and "Why is it stuck?" (the wait-for chain in words and as a small graph).
+
+use yew::prelude::*;
+
+use super::engine::{Engine, Pane};
+use super::pages;
+use crate::report;
+use crate::share::url::format_seconds;
+use crate::sim::outcome::OutcomeKind;
+
+/// The metrics shown, with what each one is in the kernel.
+const ROWS: &[(&str, &str)] = &[
+    ("min_free_pages", "lowest NR_FREE_PAGES seen in any zone"),
+    (
+        "reserve_pages_used_max",
+        "most pages taken below the min watermark",
+    ),
+    (
+        "allocstall",
+        "allocstall: times a task entered direct reclaim",
+    ),
+    ("pgscan_kswapd", "pgscan_kswapd: pages scanned by kswapd"),
+    (
+        "pgscan_direct",
+        "pgscan_direct: pages scanned in direct reclaim",
+    ),
+    (
+        "pgsteal_kswapd",
+        "pgsteal_kswapd: pages reclaimed by kswapd",
+    ),
+    (
+        "pgsteal_direct",
+        "pgsteal_direct: pages reclaimed in direct reclaim",
+    ),
+    ("pages_swapped_out", "pswpout: pages written to swap"),
+    ("pages_written_back", "pages whose writeback completed"),
+    ("oom_kills", "oom_kill: processes killed by the OOM killer"),
+    ("alloc_failures", "allocations that failed for good"),
+    ("packets_dropped", "packets dropped for want of memory"),
+    ("max_stack_bytes", "deepest kernel stack seen, bytes"),
+    (
+        "throttled_ms_total",
+        "ms spent asleep in throttles (all tasks)",
+    ),
+    ("kswapd_wakeups", "kswapd wakeups"),
+];
+
+/// The metrics at the pane's cursor as (name, value) rows.
+pub fn metric_rows(pane: &Pane) -> Vec<(&'static str, &'static str, String)> {
+    let m = report::metrics(&pane.cursor);
+    let json = serde_json::to_value(&m).unwrap_or_default();
+    ROWS.iter()
+        .map(|(k, doc)| {
+            (
+                *k,
+                *doc,
+                json.get(*k).map_or_else(
+                    || "–".to_string(),
+                    |v| v.as_u64().map_or_else(|| v.to_string(), pages),
+                ),
+            )
+        })
+        .collect()
+}
+
+pub fn metrics_panel(e: &Engine) -> Html {
+    let pane = e.panes()[0];
+    let m = report::metrics(&pane.cursor);
+    let rows = metric_rows(pane).into_iter().map(|(k, doc, v)| html! { <tr title={doc}><th scope="row">{ k }</th><td class="num">{ v }</td></tr> });
+    let by_task = m.throttled_ms_by_task.iter().filter(|(_, ms)| **ms > 0).map(|(t, ms)| html! { <tr><th scope="row">{ t }</th><td class="num">{ format!("{} ms", pages(*ms)) }</td></tr> });
+    let by_fn = m.sleep_ms_by_function.iter().filter(|(_, ms)| **ms > 0).map(|(f, ms)| html! { <tr><th scope="row">{ f }</th><td class="num">{ format!("{} ms", pages(*ms)) }</td></tr> });
+    html! {
+        <div id="metrics" class="metrics" data-tick={pane.tick().to_string()}>
+            <table class="kv"><caption>{ format!("At t = {} s", format_seconds(pane.tick())) }</caption><tbody>{ for rows }</tbody></table>
+            <table class="kv"><caption>{ "Throttled, by task" }</caption><tbody>{ for by_task }</tbody></table>
+            <table class="kv"><caption>{ "Asleep, by kernel function" }</caption><tbody>{ for by_fn }</tbody></table>
+        </div>
+    }
+}
+
+/// Words for an outcome.
+pub fn outcome_words(kind: OutcomeKind) -> &'static str {
+    match kind {
+        OutcomeKind::StackOverflow => "stack overflow",
+        OutcomeKind::OomKill => "OOM kill",
+        OutcomeKind::Deadlocked => "deadlocked",
+        OutcomeKind::Stalled => "stalled",
+        OutcomeKind::Completed => "completed",
+        OutcomeKind::Incomplete => "incomplete (ran out of time while still making progress)",
+    }
+}
+
+/// The outcome badge of a pane: `data-outcome` is `running` until the cursor reaches the
+/// run's end; hidden in predict mode until revealed.
+pub fn outcome_badge(e: &Engine, pane: &Pane, id: Option<&'static str>) -> Html {
+    let hidden = e.predict && !e.revealed;
+    let (name, text) = match pane.outcome_at_cursor() {
+        _ if hidden => ("hidden", "outcome hidden: predict it!".to_string()),
+        Some(o) => (
+            o.kind.name(),
+            format!(
+                "{} at {} s",
+                outcome_words(o.kind),
+                format_seconds(o.at_tick)
+            ),
+        ),
+        None if !pane.rec.is_done() => (
+            "running",
+            format!(
+                "running… (computing {} %)",
+                pane.rec.computed_tick() * 100 / pane.rec.duration_ticks().max(1)
+            ),
+        ),
+        None => ("running", "running".to_string()),
+    };
+    html! {
+        <span id={id} class={classes!("outcome", format!("o-{name}"))} data-outcome={name} role="status">{ text }</span>
+    }
+}
+
+/// "Why is it stuck?": shown when the run at the cursor ended deadlocked or stalled.
+pub fn why_stuck(e: &Engine) -> Html {
+    if e.compare_on || (e.predict && !e.revealed) {
+        return html! {};
+    }
+    let pane = &e.single;
+    let Some(o) = pane.outcome_at_cursor() else {
+        return html! {};
+    };
+    if !matches!(o.kind, OutcomeKind::Deadlocked | OutcomeKind::Stalled) {
+        return html! {};
+    }
+    let words = if o.chain.is_empty() {
+        html! { <p>{ format!("No task has made progress since {} s, but no closed wait-for chain was found: every blocked task waits on a timer or on I/O that keeps timing out.", format_seconds(o.at_tick)) }</p> }
+    } else {
+        html! { <ol class="chain-words">{ for o.chain.iter().map(|c| html! { <li>{ c }</li> }) }</ol> }
+    };
+    // The graph: each link's first two parts (task → what it sleeps in), then back to the start.
+    let nodes: Vec<(String, String)> = o
+        .chain
+        .iter()
+        .map(|link| {
+            let mut parts = link.split(" → ");
+            (
+                parts.next().unwrap_or("").to_string(),
+                parts.next().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    let graph = (!nodes.is_empty()).then(|| html! {
+        <div class="chain-graph" aria-hidden="true">
+            { for nodes.iter().map(|(task, waits)| html! { <><span class="node">{ task }</span><span class="edge">{ format!("→ {waits} →") }</span></> }) }
+            <span class="node back">{ format!("↺ {}", nodes[0].0) }</span>
+        </div>
+    });
+    html! {
+        <section id="why-stuck" class="why panel" aria-label="Why is it stuck?">
+            <h2>{ format!("Why is it stuck? ({} since {} s)", outcome_words(o.kind), format_seconds(o.at_tick)) }</h2>
+            { for graph }
+            { words }
+        </section>
+    }
+}

@@ -1,0 +1,191 @@
+//! Task lanes (canvas, `charts::lanes`) under the timeline, and the selected task's call
+//! stack with its depth against thread_size.
+
+use plotters::prelude::*;
+use plotters_canvas::CanvasBackend;
+use yew::prelude::*;
+
+use super::engine::{Engine, Pane};
+use super::timeline::{pane_of, x_css, EngineRef};
+use crate::charts::lanes::{self, LaneView};
+use crate::charts::timeline::RIGHT_PX;
+use crate::sim::config::TaskKind;
+
+#[derive(Properties, PartialEq)]
+pub struct LanesProps {
+    pub engine: EngineRef,
+    pub pane: usize,
+    pub data_rev: u64,
+    pub tick: u64,
+    pub end: u64,
+    pub selected: usize,
+    pub hide_future: bool,
+    pub on_select: Callback<usize>,
+}
+
+/// The task whose stack is shown: the one selected, else the first kernel worker
+/// (kcryptd, nfsd), else the first task that must finish.
+pub fn selected_task(e: &Engine, pane: &Pane) -> usize {
+    let cfg = pane.rec.base().config();
+    e.selected_task
+        .filter(|t| *t < cfg.tasks.len())
+        .or_else(|| {
+            cfg.tasks
+                .iter()
+                .position(|t| matches!(t.kind, TaskKind::Kcryptd { .. } | TaskKind::Nfsd { .. }))
+        })
+        .or_else(|| cfg.tasks.iter().position(|t| t.must_finish))
+        .unwrap_or(0)
+}
+
+fn lane_px(e: &Engine) -> u32 {
+    if e.presenter {
+        30
+    } else if e.compare_on {
+        20
+    } else {
+        24
+    }
+}
+
+#[function_component]
+pub fn Lanes(props: &LanesProps) -> Html {
+    let canvas = use_node_ref();
+    let (n_tasks, px, presenter) = {
+        let e = props.engine.0.borrow();
+        (
+            pane_of(&e, props.pane).rec.base().config().tasks.len(),
+            lane_px(&e),
+            e.presenter,
+        )
+    };
+    {
+        let canvas = canvas.clone();
+        let engine = props.engine.clone();
+        let (pane, end, selected) = (props.pane, props.end, props.selected);
+        use_effect_with((props.data_rev, end, selected, presenter, px), move |_| {
+            let Some(c) = canvas.cast::<web_sys::HtmlCanvasElement>() else {
+                return;
+            };
+            let e = engine.0.borrow();
+            let pane = pane_of(&e, pane);
+            let (w, h) = (
+                c.client_width().max(200) as u32,
+                c.client_height().max(20) as u32,
+            );
+            if c.width() != w || c.height() != h {
+                c.set_width(w);
+                c.set_height(h);
+            }
+            let Some(backend) = CanvasBackend::with_canvas_object(c) else {
+                return;
+            };
+            let names: Vec<String> = pane
+                .rec
+                .base()
+                .config()
+                .tasks
+                .iter()
+                .map(|t| t.name.clone())
+                .collect();
+            let view = LaneView {
+                names: &names,
+                lanes: pane.rec.lanes(),
+                until_tick: pane.rec.computed_tick(),
+                end_tick: end,
+                selected: Some(selected),
+                font_px: if presenter { 16 } else { 12 },
+                lane_px: px,
+            };
+            if let Err(err) = lanes::draw(&backend.into_drawing_area(), &view) {
+                gloo::console::warn!(format!("lanes: {err}"));
+            }
+        });
+    }
+    let onclick = {
+        let on_select = props.on_select.clone();
+        Callback::from(move |ev: MouseEvent| {
+            let y = ev.offset_y().max(0) as u32;
+            let t = (y / px) as usize;
+            if t < n_tasks {
+                on_select.emit(t);
+            }
+        })
+    };
+    let height = format!("height: {}px", n_tasks as u32 * px);
+    let e = props.engine.0.borrow();
+    let pane = pane_of(&e, props.pane);
+    let names: Vec<String> = pane
+        .rec
+        .base()
+        .config()
+        .tasks
+        .iter()
+        .map(|t| t.name.clone())
+        .collect();
+    // A text version of the lanes at the cursor, for screen readers and tests.
+    let sample = pane.cursor.sample();
+    let states: Vec<Html> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let s = sample.tasks.get(i).map_or("?", |t| t.state.label());
+            html! { <li data-task={n.clone()} data-state={s}>{ format!("{n}: {s}") }</li> }
+        })
+        .collect();
+    html! {
+        <div class="lanes-wrap" style={height.clone()}>
+            <canvas class="lanes" style={height} ref={canvas} {onclick} role="img"
+                aria-label="Task lanes: each task's state over time; click a lane to see its call stack" />
+            if props.hide_future {
+                <div class="future-cover" style={format!("left: {}; right: {RIGHT_PX}px", x_css(props.tick, props.end))}></div>
+            }
+            <div class="cursor" style={format!("left: {}", x_css(props.tick, props.end))} aria-hidden="true"></div>
+            <ul class="offscreen task-states">{ for states }</ul>
+        </div>
+    }
+}
+
+/// The task picker and call stack panel (deepest frame on top).
+pub fn stack(e: &Engine, pane: &Pane) -> Html {
+    let task = selected_task(e, pane);
+    let cfg = pane.rec.base().config();
+    let frames = pane.cursor.call_stack(task);
+    let sample = pane.cursor.sample();
+    let depth = sample.tasks.get(task).map_or(0, |t| t.depth_bytes);
+    let max = pane
+        .cursor
+        .state()
+        .tasks
+        .get(task)
+        .map_or(0, |t| t.depth_bytes_max);
+    let thread_size = u64::from(pane.cursor.knobs().thread_size);
+    let over = depth > thread_size;
+    let pct = (depth as f64 / thread_size.max(1) as f64 * 100.0).min(100.0);
+    let state = sample.tasks.get(task).map_or("?", |t| t.state.label());
+    let rows = frames.iter().rev().map(|f| {
+        let bytes = if f.bytes == 0 { String::new() } else if f.estimated { format!("~{}", f.bytes) } else { f.bytes.to_string() };
+        let title = if f.estimated { "estimated frame size (not from a measured trace)" } else { "frame size in bytes, from a measured kernel stack trace" };
+        html! { <tr class={classes!(f.estimated.then_some("est"))}><td class="fn">{ &f.function }</td><td class="num" title={title}>{ bytes }</td></tr> }
+    });
+    html! {
+        <section class="panel stack" aria-label="Selected task's call stack">
+            <h2>{ "Task " }<span id="selected-task">{ &cfg.tasks[task].name }</span></h2>
+            <div class="task-state">{ "state: " }<b>{ state }</b></div>
+            <div class="stack-scroll">
+                <table class="frames">
+                    <thead><tr><th>{ "function (deepest on top)" }</th><th class="num">{ "bytes" }</th></tr></thead>
+                    <tbody>{ for rows }</tbody>
+                </table>
+            </div>
+            <div class="depth" title="Kernel stack in use now (sum of frame sizes, the model's depth) against THREAD_SIZE; it turns red past it">
+                <div class={classes!("bar", over.then_some("over"))} role="meter" aria-label="stack depth" aria-valuemin="0"
+                    aria-valuemax={thread_size.to_string()} aria-valuenow={depth.to_string()}>
+                    <div class="fill" style={format!("width: {pct:.1}%")}></div>
+                </div>
+                <div class="depth-num">{ format!("stack {} / {} B", super::pages(depth), super::pages(thread_size)) }
+                    { format!(" · max {} B", super::pages(max)) }{ if over { " · OVERFLOW" } else { "" } }</div>
+            </div>
+        </section>
+    }
+}

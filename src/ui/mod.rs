@@ -1,0 +1,56 @@
+//! The browser app (wasm32 only): a Yew function component tree over one reducer
+//! ([`player::Player`]). Architecture invariant: the UI owns no simulation logic; it asks
+//! `share::recording` for states at ticks and `report::metrics` for numbers, and draws them.
+//!
+//! One module per panel; charts are `crate::charts::*` drawn on canvases here.
+
+mod app;
+mod browser;
+mod compare;
+mod controls;
+mod engine;
+mod events;
+mod help;
+mod insight;
+mod lanes;
+mod narration;
+mod player;
+mod policy;
+mod timeline;
+mod zones;
+
+use yew::prelude::*;
+
+pub use app::App;
+
+pub type Dispatch = UseReducerDispatcher<player::Player>;
+
+/// A callback that maps a DOM event to an action.
+pub fn cb<E: 'static>(d: &Dispatch, f: impl Fn(E) -> player::Action + 'static) -> Callback<E> {
+    let d = d.clone();
+    Callback::from(move |e: E| d.dispatch(f(e)))
+}
+
+/// Pages as a grouped number: `245 312`.
+pub fn pages(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push('\u{202F}');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Pages as MiB with one decimal.
+pub fn mib(pages_n: u64) -> String {
+    format!("{:.1} MiB", pages_n as f64 / 256.0)
+}
+
+/// Mounts the app on `<body>`.
+pub fn start() {
+    browser::install_stats_reset();
+    yew::Renderer::<App>::new().render();
+}

@@ -1,0 +1,136 @@
+//! The reducer: every user intent is an [`Action`], and `reduce` is the only place that
+//! changes the run. The heavy state (recordings, snapshots, cursor simulations) lives in
+//! an [`Engine`] behind a `RefCell`, so an action costs no copy of it; `rev` tells Yew
+//! that something changed.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use yew::Reducible;
+
+use super::browser;
+use super::engine::Engine;
+
+pub enum Action {
+    /// An animation frame: compute ahead, move the cursor if playing.
+    Frame,
+    TogglePlay,
+    Step,
+    StepBack,
+    Seek(u64),
+    SetSpeed(u64),
+    NextEvent,
+    PrevEvent,
+    NextChapter,
+    PrevChapter,
+    Home,
+    End,
+    Reset,
+    SetKnob(String, String),
+    SetPreset(String),
+    UndoFork,
+    LoadScenario(String),
+    SetParam(String, u64),
+    ResetParams,
+    SetCompare(bool),
+    SetComparePane(usize, Option<String>),
+    SelectTask(Option<usize>),
+    SetFilter(String),
+    SetTab(&'static str),
+    TogglePresenter,
+    ToggleHelp,
+    CloseOverlays,
+    TogglePredict,
+    Predict(usize, String),
+    Reveal,
+    DismissMessages,
+    Message(String),
+}
+
+pub struct Player {
+    pub engine: Rc<RefCell<Engine>>,
+    pub rev: u64,
+}
+
+impl PartialEq for Player {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.engine, &other.engine) && self.rev == other.rev
+    }
+}
+
+/// Per-frame compute budget: leaves room for drawing within an 8 ms frame.
+const FRAME_BUDGET_MS: f64 = 5.0;
+
+impl Reducible for Player {
+    type Action = Action;
+
+    fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
+        {
+            let mut e = self.engine.borrow_mut();
+            match action {
+                Action::Frame => {
+                    browser::frame_started();
+                    let start = browser::now_ms();
+                    let budget = if e.playing {
+                        FRAME_BUDGET_MS * 0.6
+                    } else {
+                        FRAME_BUDGET_MS
+                    };
+                    e.frame(&|| browser::now_ms() - start < budget);
+                }
+                Action::TogglePlay => e.toggle_play(),
+                Action::Step => e.step(true),
+                Action::StepBack => e.step(false),
+                Action::Seek(t) => {
+                    e.playing = false;
+                    e.seek(t);
+                }
+                Action::SetSpeed(s) => e.set_speed(s),
+                Action::NextEvent => e.next_event(true),
+                Action::PrevEvent => e.next_event(false),
+                Action::NextChapter => e.next_chapter(true),
+                Action::PrevChapter => e.next_chapter(false),
+                Action::Home => {
+                    e.playing = false;
+                    e.seek(0);
+                }
+                Action::End => {
+                    e.playing = false;
+                    // The end may not be computed yet: aim past it; frames catch up.
+                    e.seek(u64::MAX / 2);
+                }
+                Action::Reset => e.reset(),
+                Action::SetKnob(k, v) => e.set_knob(&k, &v),
+                Action::SetPreset(p) => e.set_preset(&p),
+                Action::UndoFork => e.undo_fork(),
+                Action::LoadScenario(name) => e.load_scenario(&name),
+                Action::SetParam(ptr, v) => e.set_param(&ptr, v),
+                Action::ResetParams => e.reset_params(),
+                Action::SetCompare(on) => e.set_compare_on(on),
+                Action::SetComparePane(i, p) => e.set_compare_pane(i, p),
+                Action::SelectTask(t) => e.selected_task = t,
+                Action::SetFilter(f) => e.event_filter = f,
+                Action::SetTab(t) => e.tab = t,
+                Action::TogglePresenter => e.presenter = !e.presenter,
+                Action::ToggleHelp => e.help_open = !e.help_open,
+                Action::CloseOverlays => e.help_open = false,
+                Action::TogglePredict => {
+                    e.predict = !e.predict;
+                    e.revealed = false;
+                }
+                Action::Predict(i, o) => {
+                    if let Some(p) = e.predictions.get_mut(i) {
+                        *p = o;
+                    }
+                }
+                Action::Reveal => e.revealed = true,
+                Action::DismissMessages => e.messages.clear(),
+                Action::Message(m) => e.messages.push(m),
+            }
+        }
+        Rc::new(Player {
+            engine: self.engine.clone(),
+            rev: self.rev + 1,
+        })
+    }
+}

@@ -1,0 +1,217 @@
+//! The timeline canvas: `charts::timeline` drawn with plotters-canvas whenever the
+//! recording changes; the cursor is a positioned element on top, so moving it costs no
+//! redraw. Click or drag seeks (x pixel → tick through the chart's fixed margins).
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use plotters::prelude::*;
+use plotters_canvas::CanvasBackend;
+use wasm_bindgen::JsCast;
+use yew::prelude::*;
+
+use super::engine::{Engine, Pane};
+use crate::charts::timeline::{self, Marker, MarkerKind, View, LEFT_PX, RIGHT_PX};
+
+/// The engine, compared by identity (its changes are signalled by `data_rev`).
+#[derive(Clone)]
+pub struct EngineRef(pub Rc<RefCell<Engine>>);
+
+impl PartialEq for EngineRef {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct TimelineProps {
+    pub engine: EngineRef,
+    pub pane: usize,
+    pub data_rev: u64,
+    pub tick: u64,
+    pub end: u64,
+    pub compact: bool,
+    /// Predict mode: the future is covered until the outcomes are revealed.
+    pub hide_future: bool,
+    pub id: AttrValue,
+    pub on_seek: Callback<u64>,
+}
+
+/// `left` of an element standing at `tick` on an axis `0..end`, in the chart's plot area.
+pub fn x_css(tick: u64, end: u64) -> String {
+    let frac = tick.min(end) as f64 / end.max(1) as f64;
+    format!(
+        "calc({LEFT_PX}px + (100% - {}px) * {frac:.5})",
+        LEFT_PX + RIGHT_PX
+    )
+}
+
+/// The tick under a pointer at `client_x` over `el`.
+pub fn tick_at(el: &web_sys::Element, client_x: i32, end: u64) -> u64 {
+    let rect = el.get_bounding_client_rect();
+    let plot_w = (rect.width() - f64::from(LEFT_PX + RIGHT_PX)).max(1.0);
+    let frac = ((f64::from(client_x) - rect.left() - f64::from(LEFT_PX)) / plot_w).clamp(0.0, 1.0);
+    (frac * end as f64).round() as u64
+}
+
+pub fn pane_of(e: &Engine, index: usize) -> &Pane {
+    e.panes()[index.min(e.panes().len() - 1)]
+}
+
+fn markers(e: &Engine, pane: &Pane) -> Vec<Marker> {
+    let mut out = Vec::new();
+    for (i, t) in pane.rec.chapters().iter().enumerate() {
+        if let Some(t) = t {
+            out.push(Marker {
+                tick: *t,
+                label: format!("{}", i + 1),
+                kind: MarkerKind::Chapter,
+            });
+        }
+    }
+    let hide = e.predict && !e.revealed;
+    if !hide {
+        for v in &pane.rec.head().state().verdicts {
+            if matches!(v.kind.as_str(), "completed" | "incomplete") {
+                continue;
+            }
+            out.push(Marker {
+                tick: v.at_ms,
+                label: format!("! {}", v.kind),
+                kind: MarkerKind::Verdict,
+            });
+        }
+    }
+    for f in pane.rec.forks() {
+        out.push(Marker {
+            tick: f.tick,
+            label: format!("fork: {}={}", f.knob, f.value),
+            kind: MarkerKind::Fork,
+        });
+    }
+    out
+}
+
+fn draw(canvas: &web_sys::HtmlCanvasElement, e: &Engine, pane: &Pane, end: u64, compact: bool) {
+    let (w, h) = (
+        canvas.client_width().max(200) as u32,
+        canvas.client_height().max(100) as u32,
+    );
+    if canvas.width() != w || canvas.height() != h {
+        canvas.set_width(w);
+        canvas.set_height(h);
+    }
+    let Some(backend) = CanvasBackend::with_canvas_object(canvas.clone()) else {
+        return;
+    };
+    let area = backend.into_drawing_area();
+    let plot_w = w.saturating_sub(LEFT_PX + RIGHT_PX) as usize;
+    let points = timeline::decimate(pane.rec.points(), plot_w * 2);
+    let managed: u64 = pane
+        .rec
+        .base()
+        .config()
+        .zones
+        .iter()
+        .map(|z| z.managed_pages)
+        .sum();
+    let markers = markers(e, pane);
+    let font_px = if e.presenter {
+        18
+    } else if compact {
+        12
+    } else {
+        13
+    };
+    let view = View {
+        points: &points,
+        end_tick: end,
+        cursor_tick: None,
+        markers: &markers,
+        y_max: managed,
+        log_y: true,
+        font_px,
+        compact,
+    };
+    if let Err(err) = timeline::draw(&area, &view) {
+        gloo::console::warn!(format!("timeline: {err}"));
+    }
+}
+
+#[function_component]
+pub fn Timeline(props: &TimelineProps) -> Html {
+    let canvas = use_node_ref();
+    let wrap = use_node_ref();
+    let dragging = use_mut_ref(|| false);
+    {
+        let canvas = canvas.clone();
+        let engine = props.engine.clone();
+        let (pane, end, compact) = (props.pane, props.end, props.compact);
+        let presenter = engine.0.borrow().presenter;
+        use_effect_with(
+            (
+                props.data_rev,
+                end,
+                compact,
+                presenter,
+                engine.0.borrow().revealed,
+            ),
+            move |_| {
+                if let Some(c) = canvas.cast::<web_sys::HtmlCanvasElement>() {
+                    let e = engine.0.borrow();
+                    draw(&c, &e, pane_of(&e, pane), end, compact);
+                }
+            },
+        );
+    }
+    let seek_at = {
+        let (wrap, on_seek, end) = (wrap.clone(), props.on_seek.clone(), props.end);
+        move |x: i32| {
+            if let Some(el) = wrap.cast::<web_sys::Element>() {
+                on_seek.emit(tick_at(&el, x, end));
+            }
+        }
+    };
+    let onpointerdown = {
+        let (seek_at, dragging) = (seek_at.clone(), dragging.clone());
+        Callback::from(move |e: PointerEvent| {
+            *dragging.borrow_mut() = true;
+            if let Some(t) = e
+                .target()
+                .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+            {
+                let _ = t.set_pointer_capture(e.pointer_id());
+            }
+            seek_at(e.client_x());
+        })
+    };
+    let onpointermove = {
+        let (seek_at, dragging) = (seek_at.clone(), dragging.clone());
+        Callback::from(move |e: PointerEvent| {
+            if *dragging.borrow() && e.buttons() & 1 == 1 {
+                seek_at(e.client_x());
+            }
+        })
+    };
+    let onpointerup = {
+        let dragging = dragging.clone();
+        Callback::from(move |_: PointerEvent| *dragging.borrow_mut() = false)
+    };
+    let cursor_style = format!("left: {}", x_css(props.tick, props.end));
+    let future_style = format!(
+        "left: {}; right: {RIGHT_PX}px",
+        x_css(props.tick, props.end)
+    );
+    html! {
+        <div class={classes!("timeline-wrap", props.compact.then_some("compact"))} ref={wrap}
+            {onpointerdown} {onpointermove} {onpointerup}
+            title="Click or drag to move the cursor in time">
+            <canvas id={props.id.clone()} class="timeline" ref={canvas}
+                role="img" aria-label="Timeline: free pages against the min, low and high watermarks, with dirty, writeback and swap used; click to seek" />
+            if props.hide_future {
+                <div class="future-cover" style={future_style}>{ "?" }</div>
+            }
+            <div class="cursor" style={cursor_style} aria-hidden="true"></div>
+        </div>
+    }
+}
