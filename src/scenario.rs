@@ -167,14 +167,16 @@ pub enum DeviceKindFile {
         bandwidth_mib_per_s: u64,
         rtt_ms: u64,
         rto_ms: u64,
-        tx_pages_per_request: u64,
+        tx_permille: u64,
+        sndbuf_kib: u64,
         rx_pages_per_reply: u64,
     },
     Nfs {
         bandwidth_mib_per_s: u64,
         rtt_ms: u64,
         rto_ms: u64,
-        tx_pages_per_request: u64,
+        tx_permille: u64,
+        sndbuf_kib: u64,
         rx_pages_per_reply: u64,
     },
     NfsLoopback {
@@ -582,6 +584,7 @@ pub fn validate(file: ScenarioFile) -> Result<Scenario, ScenarioError> {
                    rtt: u64,
                    rto: u64,
                    tx: u64,
+                   sndbuf_kib: u64,
                    rx: u64|
          -> Result<DeviceKind, ScenarioError> {
             Ok(DeviceKind::Network {
@@ -589,7 +592,8 @@ pub fn validate(file: ScenarioFile) -> Result<Scenario, ScenarioError> {
                 bandwidth_pages_per_s: rate_pages(&format!("{path}.bandwidth_mib_per_s"), bw)?,
                 rtt_ms: range(&format!("{path}.rtt_ms"), rtt, 0, 10_000)?,
                 rto_ms: range(&format!("{path}.rto_ms"), rto, 1, 60_000)?,
-                tx_pages_per_request: range(&format!("{path}.tx_pages_per_request"), tx, 0, 64)?,
+                tx_permille: range(&format!("{path}.tx_permille"), tx, 0, 2000)?,
+                sndbuf_pages: range(&format!("{path}.sndbuf_kib"), sndbuf_kib, 64, 1 << 20)? / 4,
                 rx_pages_per_reply: range(&format!("{path}.rx_pages_per_reply"), rx, 1, 64)?,
             })
         };
@@ -646,28 +650,32 @@ pub fn validate(file: ScenarioFile) -> Result<Scenario, ScenarioError> {
                 bandwidth_mib_per_s,
                 rtt_ms,
                 rto_ms,
-                tx_pages_per_request,
+                tx_permille,
+                sndbuf_kib,
                 rx_pages_per_reply,
             } => net(
                 NetProtocol::Nbd,
                 *bandwidth_mib_per_s,
                 *rtt_ms,
                 *rto_ms,
-                *tx_pages_per_request,
+                *tx_permille,
+                *sndbuf_kib,
                 *rx_pages_per_reply,
             )?,
             DeviceKindFile::Nfs {
                 bandwidth_mib_per_s,
                 rtt_ms,
                 rto_ms,
-                tx_pages_per_request,
+                tx_permille,
+                sndbuf_kib,
                 rx_pages_per_reply,
             } => net(
                 NetProtocol::Nfs,
                 *bandwidth_mib_per_s,
                 *rtt_ms,
                 *rto_ms,
-                *tx_pages_per_request,
+                *tx_permille,
+                *sndbuf_kib,
                 *rx_pages_per_reply,
             )?,
             DeviceKindFile::NfsLoopback { server_fs } => {

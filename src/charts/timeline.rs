@@ -92,8 +92,10 @@ pub struct View<'a> {
     pub y_max: u64,
     pub log_y: bool,
     pub font_px: u32,
-    /// Small multiples (compare mode): no legend, fewer labels.
+    /// Small multiples (compare mode): fewer labels.
     pub compact: bool,
+    /// Draw the legend inside the chart (the browser shows an HTML legend instead).
+    pub legend: bool,
 }
 
 /// Chart margins in pixels, shared with the UI so it can map a click to a tick and line
@@ -177,11 +179,12 @@ where
             label_style.clone().pos(Pos::new(HPos::Right, VPos::Center)),
         ))?;
     }
-    let (px0, py0) = chart.backend_coord(&(0, y_top));
+    // The unit sits under the y labels, left of "0 s", where nothing else is drawn.
+    let (px0, py0) = chart.backend_coord(&(0, 0.0));
     let unit = if view.log_y { "pages (log)" } else { "pages" };
     area.draw(&Text::new(
         unit,
-        (px0 - 6, py0 + view.font_px as i32 / 2),
+        (px0 - 6, py0 + 4),
         label_style.clone().pos(Pos::new(HPos::Right, VPos::Top)),
     ))?;
 
@@ -250,7 +253,7 @@ where
             ShapeStyle::from(&palette::INK).stroke_width(2),
         )))?;
     }
-    if !view.compact {
+    if view.legend {
         chart
             .configure_series_labels()
             .position(SeriesLabelPosition::UpperRight)
@@ -313,6 +316,7 @@ mod tests {
                     log_y,
                     font_px: 14,
                     compact: false,
+                    legend: true,
                 };
                 draw(&area, &view).unwrap()
             };

@@ -126,13 +126,17 @@ pub fn congestion_device(ctx: &Ctx, device: usize) -> usize {
     }
 }
 
-/// A request queue with every request slot taken: `get_request_wait` would block.
+/// A request queue with every request slot taken (`get_request_wait` would block), or a
+/// socket whose send buffer is full (`sk_stream_wait_memory` would block).
 pub fn queue_full(ctx: &Ctx, device: usize) -> bool {
     let d = congestion_device(ctx, device);
-    matches!(
-        ctx.cfg.devices[d].kind,
-        DeviceKind::Disk { .. } | DeviceKind::Network { .. }
-    ) && ctx.st.devices[d].queue.len() as u64 >= ctx.cfg.devices[d].nr_requests
+    match ctx.cfg.devices[d].kind {
+        DeviceKind::Disk { .. } => {
+            ctx.st.devices[d].queue.len() as u64 >= ctx.cfg.devices[d].nr_requests
+        }
+        DeviceKind::Network { sndbuf_pages, .. } => ctx.st.devices[d].tx_held_pages >= sndbuf_pages,
+        _ => false,
+    }
 }
 
 /// File pages written back (flusher, reclaim's pageout, a 2.6.35 writer).
@@ -231,20 +235,22 @@ pub fn resume_swap_submit(ctx: &mut Ctx, task: usize, rc: &mut ReclaimCtx) -> St
             Step::Done
         }
         DeviceKind::Network {
-            tx_pages_per_request,
+            tx_permille,
             rtt_ms,
             bandwidth_pages_per_s,
             ..
         } => {
             let pages = rc.pending_swap_submit;
+            // The data is copied into socket buffers allocated in this (PF_MEMALLOC)
+            // context; a SOCK_MEMALLOC socket adds __GFP_MEMALLOC (3.6).
             let gfp = if ctx.st.knobs.pfmemalloc_reserves {
                 Gfp::NOIO.with(Gfp::MEMALLOC)
             } else {
                 Gfp::NOIO
             };
-            let tx =
-                page_alloc::alloc_no_reclaim(ctx, task, tx_pages_per_request, gfp, PageUse::Kernel);
-            if tx < tx_pages_per_request {
+            let tx_want = (pages * tx_permille).div_ceil(1000);
+            let tx = page_alloc::alloc_no_reclaim(ctx, task, tx_want, gfp, PageUse::Kernel);
+            if tx < tx_want {
                 ctx.free_kernel_pages(tx);
                 requeue_unsubmitted_swap(ctx, zone, pages);
                 rc.pending_swap_submit = 0;
@@ -264,6 +270,7 @@ pub fn resume_swap_submit(ctx: &mut Ctx, task: usize, rc: &mut ReclaimCtx) -> St
                 held_pages: tx,
                 zone,
             });
+            dev.tx_held_pages += tx;
             update_congestion(ctx, device);
             rc.pending_swap_submit = 0;
             Step::Done
@@ -546,8 +553,11 @@ pub fn net_rx_run(ctx: &mut Ctx, task: usize) {
                 continue;
             }
             // Delivered to the NBD/SUNRPC socket (SOCK_MEMALLOC when reserves are on): the
-            // write completes and the skb is freed after processing.
+            // write completes, its socket buffers are released, the skb is freed.
             ctx.free_kernel_pages(got);
+            let held = req.held_pages;
+            let dev = &mut ctx.st.devices[device];
+            dev.tx_held_pages -= held.min(dev.tx_held_pages);
             complete_request(ctx, req);
         }
         update_congestion(ctx, device);

@@ -48,7 +48,10 @@ pub enum DeviceKind {
         bandwidth_pages_per_s: u64,
         rtt_ms: u64,
         rto_ms: u64,
-        tx_pages_per_request: u64,
+        /// Pages of socket buffer per page sent (1000 = the data is copied), held until
+        /// the reply acknowledges it, at most `sndbuf_pages` at once (`sk_sndbuf`).
+        tx_permille: u64,
+        sndbuf_pages: u64,
         rx_pages_per_reply: u64,
     },
     /// An NFS mount served by nfsd on the same host: writeback to it is queued for nfsd,

@@ -249,7 +249,9 @@ fn slowpath(ctx: &mut Ctx, task: usize, use_: PageUse, req: &mut AllocReq, got: 
         Step::Done | Step::Fail => {}
     }
     let reclaimed = vmscan::end_direct_reclaim(ctx, task);
-    let progress = reclaimed > 0;
+    // do_try_to_free_pages reports progress while any zone is still reclaimable
+    // ("Any of the zones still reclaimable? Don't OOM."), not only when it freed pages.
+    let progress = reclaimed > 0 || vmscan::any_zone_reclaimable(ctx);
     req.did_some_progress = progress;
     *got += get_page_from_freelist(ctx, task, remaining(req, *got), Mark::Min, at_min, use_);
     if remaining(req, *got) == 0 {

@@ -250,6 +250,8 @@ pub struct Device {
     pub work: VecDeque<Request>,
     /// Network: replies that arrived and wait for RX (`done_tick` = arrival).
     pub replies: VecDeque<Request>,
+    /// Network: socket-buffer pages held by writes not yet acknowledged.
+    pub tx_held_pages: u64,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

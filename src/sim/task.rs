@@ -129,10 +129,27 @@ fn op_step(ctx: &mut Ctx, task: usize, op: &Op) -> OpStep {
             if t.op_done >= count {
                 return OpStep::Next;
             }
+            // Readahead first allocates the page-cache pages (GFP_KERNEL, may reclaim)…
+            if ctx.st.tasks[task].worker.have_pages < clones && t.mempool.is_none() {
+                if ctx.st.tasks[task].alloc.is_none() {
+                    let need = clones - ctx.st.tasks[task].worker.have_pages;
+                    page_alloc::begin(ctx, task, Gfp::KERNEL, need);
+                }
+                let mut got = 0;
+                let step = page_alloc::alloc_pages(ctx, task, PageUse::FileClean, &mut got);
+                ctx.st.tasks[task].worker.have_pages += got;
+                if matches!(step, Step::Sleep | Step::Yield)
+                    || ctx.st.tasks[task].worker.have_pages < clones
+                {
+                    return OpStep::Continue;
+                }
+            }
+            // …then submits the bio through dm, which maps it into clones.
             match block::dm_read(ctx, task, device, clones) {
                 Step::Sleep | Step::Yield => OpStep::Continue,
                 Step::Done | Step::Fail => {
                     ctx.st.tasks[task].op_done += 1;
+                    ctx.st.tasks[task].worker.have_pages = 0;
                     ctx.sleep(
                         task,
                         super::event::SleepFn::IoWait,

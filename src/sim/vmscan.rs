@@ -241,6 +241,16 @@ fn reclaim_loop(ctx: &mut Ctx, task: usize, rc: &mut ReclaimCtx, who: Reclaimer)
     Step::Done
 }
 
+/// `zone_reclaimable`: a zone is hopeless once `pages_scanned` reaches six times its
+/// reclaimable pages without a page being freed (kernel-mm.md §1).
+pub fn any_zone_reclaimable(ctx: &Ctx) -> bool {
+    let swap_room = ctx.swap_room();
+    ctx.st
+        .zones
+        .iter()
+        .any(|z| z.pages_scanned < 6 * z.reclaimable(swap_room))
+}
+
 /// Scan budget left to `task` in this tick.
 fn cpu_left(ctx: &mut Ctx, task: usize) -> u64 {
     let now = ctx.st.tick;
@@ -497,8 +507,13 @@ fn shrink_anon(
     let Some(swap_dev) = ctx.swap_device() else {
         return;
     };
-    // may_write_to_queue: kswapd (PF_SWAPWRITE) always; others only to an uncongested queue.
+    // may_write_to_queue: kswapd (PF_SWAPWRITE) always; others only to an uncongested
+    // queue. Nobody gets past a full request queue or socket send buffer: the submit would
+    // block there (get_request_wait / sk_stream_wait_memory), so the pages stay for later.
     if who == Reclaimer::Direct && ctx.device_congested_for_submit(swap_dev) {
+        return;
+    }
+    if block::queue_full(ctx, swap_dev) {
         return;
     }
     let room = ctx.swap_free_slots();

@@ -152,12 +152,12 @@ fn single_view(e: &Engine, d: &super::Dispatch, engine: &Rc<RefCell<Engine>>) ->
             <section class="center">
                 <timeline::Timeline engine={timeline::EngineRef(engine.clone())} pane={0} data_rev={pane.data_rev} tick={pane.tick()}
                     end={e.end_tick()} compact={false} hide_future={false} id="timeline" on_seek={cb(d, Action::Seek)} />
-                <div class="tasks-row">
-                    <lanes::Lanes engine={timeline::EngineRef(engine.clone())} pane={0} data_rev={pane.data_rev} tick={pane.tick()}
-                        end={e.end_tick()} selected={lanes::selected_task(e, pane)} hide_future={false} on_select={cb(d, |t| Action::SelectTask(Some(t)))} />
-                    { lanes::stack(e, pane) }
-                </div>
+                <lanes::Lanes engine={timeline::EngineRef(engine.clone())} pane={0} data_rev={pane.data_rev} tick={pane.tick()}
+                    end={e.end_tick()} selected={lanes::selected_task(e, pane)} hide_future={false} on_select={cb(d, |t| Action::SelectTask(Some(t)))} />
             </section>
+            <aside class="right">
+                { lanes::stack(e, pane) }
+            </aside>
         </main>
     }
 }

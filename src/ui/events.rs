@@ -101,7 +101,7 @@ pub fn event_log(e: &Engine, d: &Dispatch) -> Html {
             </button></li>
         }
     });
-    let on_filter = cb(d, |ev: Event2| {
+    let on_filter = cb(d, |ev: InputEvent| {
         Action::SetFilter(
             ev.target_unchecked_into::<web_sys::HtmlInputElement>()
                 .value(),

@@ -87,7 +87,20 @@ pub fn outcome_words(kind: OutcomeKind) -> &'static str {
         OutcomeKind::Deadlocked => "deadlocked",
         OutcomeKind::Stalled => "stalled",
         OutcomeKind::Completed => "completed",
-        OutcomeKind::Incomplete => "incomplete (ran out of time while still making progress)",
+        OutcomeKind::Incomplete => "incomplete",
+    }
+}
+
+fn outcome_help(name: &str) -> &'static str {
+    match name {
+        "completed" => "every task that must finish finished",
+        "incomplete" => "the scenario's time ran out while tasks were still making progress",
+        "stalled" => "no progress for the stall window, and no closed wait-for chain",
+        "deadlocked" => "no progress, and the blocked tasks wait on each other in a cycle",
+        "oom_kill" => "the OOM killer killed a task that had to finish",
+        "stack_overflow" => "a kernel stack grew past THREAD_SIZE",
+        "hidden" => "predict mode: outcomes are hidden until you reveal them",
+        _ => "the run has not reached its end at this time",
     }
 }
 
@@ -115,7 +128,7 @@ pub fn outcome_badge(e: &Engine, pane: &Pane, id: Option<&'static str>) -> Html 
         None => ("running", "running".to_string()),
     };
     html! {
-        <span id={id} class={classes!("outcome", format!("o-{name}"))} data-outcome={name} role="status">{ text }</span>
+        <span id={id} class={classes!("outcome", format!("o-{name}"))} data-outcome={name} role="status" title={outcome_help(name)}>{ text }</span>
     }
 }
 

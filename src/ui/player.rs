@@ -58,8 +58,11 @@ impl PartialEq for Player {
     }
 }
 
-/// Per-frame compute budget: leaves room for drawing within an 8 ms frame.
-const FRAME_BUDGET_MS: f64 = 5.0;
+/// Per-frame compute-ahead budget while paused: the rest of a 16.7 ms frame is left for
+/// rendering and input, so the page stays responsive while a run is recomputed.
+const FRAME_BUDGET_MS: f64 = 10.0;
+/// While playing, the app's whole per-frame work should stay under 8 ms (p95).
+const PLAYING_BUDGET_MS: f64 = 3.0;
 
 impl Reducible for Player {
     type Action = Action;
@@ -72,7 +75,7 @@ impl Reducible for Player {
                     browser::frame_started();
                     let start = browser::now_ms();
                     let budget = if e.playing {
-                        FRAME_BUDGET_MS * 0.6
+                        PLAYING_BUDGET_MS
                     } else {
                         FRAME_BUDGET_MS
                     };

@@ -132,6 +132,7 @@ fn draw(canvas: &web_sys::HtmlCanvasElement, e: &Engine, pane: &Pane, end: u64, 
         log_y: true,
         font_px,
         compact,
+        legend: false,
     };
     if let Err(err) = timeline::draw(&area, &view) {
         gloo::console::warn!(format!("timeline: {err}"));
@@ -147,15 +148,12 @@ pub fn Timeline(props: &TimelineProps) -> Html {
         let canvas = canvas.clone();
         let engine = props.engine.clone();
         let (pane, end, compact) = (props.pane, props.end, props.compact);
-        let presenter = engine.0.borrow().presenter;
+        let (presenter, revealed) = {
+            let e = engine.0.borrow();
+            (e.presenter, e.revealed)
+        };
         use_effect_with(
-            (
-                props.data_rev,
-                end,
-                compact,
-                presenter,
-                engine.0.borrow().revealed,
-            ),
+            (props.data_rev, end, compact, presenter, revealed),
             move |_| {
                 if let Some(c) = canvas.cast::<web_sys::HtmlCanvasElement>() {
                     let e = engine.0.borrow();
@@ -202,7 +200,25 @@ pub fn Timeline(props: &TimelineProps) -> Html {
         "left: {}; right: {RIGHT_PX}px",
         x_css(props.tick, props.end)
     );
+    let legend = [
+        ("free", "free"),
+        ("min", "min"),
+        ("low", "low"),
+        ("high", "high"),
+        ("dirty", "dirty"),
+        ("writeback", "writeback"),
+        ("swap", "swap used"),
+    ];
     html! {
+        <>
+        <div class={classes!("legend", props.compact.then_some("compact"))} aria-hidden="true">
+            { for legend.iter().map(|(class, label)| html! { <span class={classes!("key", *class)}><i></i>{ *label }</span> }) }
+            if !props.compact {
+                <span class="key mark-ch"><i></i>{ "chapter" }</span>
+                <span class="key mark-v"><i></i>{ "! verdict" }</span>
+                <span class="key mark-f"><i></i>{ "fork" }</span>
+            }
+        </div>
         <div class={classes!("timeline-wrap", props.compact.then_some("compact"))} ref={wrap}
             {onpointerdown} {onpointermove} {onpointerup}
             title="Click or drag to move the cursor in time">
@@ -213,5 +229,6 @@ pub fn Timeline(props: &TimelineProps) -> Html {
             }
             <div class="cursor" style={cursor_style} aria-hidden="true"></div>
         </div>
+        </>
     }
 }

@@ -28,7 +28,7 @@ pub fn band(z: &ZoneSample) -> (&'static str, &'static str) {
 fn gauge(name: &str, z: &ZoneSample, compact: bool) -> Html {
     // Zoomed to the watermarks: free beyond 3 × high is off the scale (and says so).
     let scale = (z.high * 3).max(1);
-    let pct = |v: u64| (v.min(scale) as f64 / scale as f64 * 100.0);
+    let pct = |v: u64| v.min(scale) as f64 / scale as f64 * 100.0;
     let (band_class, band_text) = band(z);
     let off_scale = z.free > scale;
     let mark = |class: &'static str, label: &'static str, v: u64, kernel: &'static str| {
@@ -80,16 +80,16 @@ pub fn zones_view(pane: &Pane, compact: bool) -> Html {
     let kswapd_task_state = kswapd
         .and_then(|i| sample.tasks.get(i))
         .map(|t| t.state.label());
-    let (class, text) = if sample.kswapd_awake {
-        (
+    let (class, text) = match (sample.kswapd_awake, kswapd_task_state) {
+        (true, Some(state)) if state != "running" && state != "idle" => (
             "awake",
-            format!(
-                "{kswapd_name}: awake, reclaiming until free ≥ high{}",
-                kswapd_task_state.map_or(String::new(), |s| format!(" ({s})"))
-            ),
-        )
-    } else {
-        ("asleep", format!("{kswapd_name}: asleep (free above low)"))
+            format!("{kswapd_name}: woken, but stuck in {state}"),
+        ),
+        (true, _) => (
+            "awake",
+            format!("{kswapd_name}: awake, reclaiming until free ≥ high"),
+        ),
+        (false, _) => ("asleep", format!("{kswapd_name}: asleep (free above low)")),
     };
     let swap = (sample.swap_total > 0).then(|| {
         html! { <div class="swap" title="Swap slots in use (anonymous pages written to swap)">{ format!("swap used {} / {} pages", pages(sample.swap_used), pages(sample.swap_total)) }</div> }
