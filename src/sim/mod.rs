@@ -613,6 +613,50 @@ impl Sim {
         &self.events
     }
 
+    /// The invariants that hold after every tick (TigerBeetle-style paired checks: the
+    /// allocator asserts its side, this re-verifies the whole state).
+    pub fn check_invariants(&self) -> Result<(), String> {
+        for (i, (z, zc)) in self.st.zones.iter().zip(&self.cfg.zones).enumerate() {
+            let total = z.free + z.anon() + z.file() + z.kernel;
+            if total != zc.managed_pages {
+                return Err(format!(
+                    "tick {}: zone {i}: free+anon+file+kernel = {total} != managed {}",
+                    self.st.tick, zc.managed_pages
+                ));
+            }
+            let w = self.st.wmarks[i];
+            if !(w.min() <= w.low() && w.low() <= w.high() && w.high() <= zc.managed_pages) {
+                return Err(format!(
+                    "tick {}: zone {i}: watermarks out of order",
+                    self.st.tick
+                ));
+            }
+            if z.kernel_pfmemalloc > z.kernel {
+                return Err(format!(
+                    "tick {}: zone {i}: more pfmemalloc pages than kernel pages",
+                    self.st.tick
+                ));
+            }
+        }
+        for (i, (p, pc)) in self.st.pools.iter().zip(&self.cfg.pools).enumerate() {
+            if p.curr_nr > pc.min_nr {
+                return Err(format!(
+                    "tick {}: pool {i}: curr_nr {} > min_nr {}",
+                    self.st.tick, p.curr_nr, pc.min_nr
+                ));
+            }
+        }
+        if let Some(swap) = &self.cfg.swap {
+            if self.st.swap_used > swap.total_pages {
+                return Err(format!(
+                    "tick {}: swap used {} > total {}",
+                    self.st.tick, self.st.swap_used, swap.total_pages
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Runs to the end (or `max_ticks`), returning the number of events seen.
     pub fn run(&mut self, max_ticks: Tick) -> u64 {
         let mut events = 0;

@@ -1,0 +1,169 @@
+//! Goal: the CLI contract (issue "The kernel model", CLI section). Method: run the built
+//! binary and check the JSON keys, the kernel watermark table, and bad input → exit 2
+//! with one line.
+
+use std::process::Command;
+
+fn cli(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_pressure-lab"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn run_json_has_the_contract_fields() {
+    let (code, out, _) = cli(&[
+        "run",
+        "watermarks-101",
+        "--json",
+        "--set",
+        "throttle_vm_writeout=off",
+        "--seed",
+        "7",
+    ]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    for key in [
+        "scenario",
+        "preset",
+        "knobs",
+        "seed",
+        "simulated_ms",
+        "outcome",
+        "outcome_at_ms",
+        "verdicts",
+        "metrics",
+        "trace_hash",
+    ] {
+        assert!(v.get(key).is_some(), "missing {key}");
+    }
+    assert_eq!(v["seed"], 7);
+    assert_eq!(v["knobs"]["throttle_vm_writeout"], false);
+    assert_eq!(v["knobs"]["mempool_variant"], "f9054c70");
+    let hash = v["trace_hash"].as_str().unwrap();
+    assert!(hash.len() == 16 && hash.chars().all(|c| c.is_ascii_hexdigit()));
+    for key in [
+        "min_free_pages",
+        "reserve_pages_used_max",
+        "pages_swapped_out",
+        "swapout_pages_per_s",
+        "pages_written_back",
+        "oom_kills",
+        "max_stack_bytes",
+        "max_stack_bytes_direct_reclaim",
+        "throttled_ms_total",
+        "throttled_ms_by_task",
+        "sleep_ms_by_function",
+        "packets_dropped",
+        "allocstall",
+        "pgscan_direct",
+        "pgscan_kswapd",
+        "kswapd_wakeups",
+    ] {
+        assert!(v["metrics"].get(key).is_some(), "missing metrics.{key}");
+    }
+    assert!(v["metrics"]["kswapd_wakeups"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn watermarks_reproduce_the_kernel_tables() {
+    // kernel-mm.md §2.1: 2 GiB single zone, and §12 4.7 16 GiB.
+    let (code, out, _) = cli(&[
+        "watermarks",
+        "--managed-pages",
+        "524288",
+        "--min-free-kbytes",
+        "5792",
+        "--json",
+    ]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (
+            v["zones"][0]["min"].as_u64(),
+            v["zones"][0]["low"].as_u64(),
+            v["zones"][0]["high"].as_u64()
+        ),
+        (Some(1448), Some(1810), Some(2172))
+    );
+    let (_, out, _) = cli(&[
+        "watermarks",
+        "--managed-pages",
+        "4194304",
+        "--min-free-kbytes",
+        "16384",
+        "--formula",
+        "scale-factor",
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (
+            v["zones"][0]["min"].as_u64(),
+            v["zones"][0]["low"].as_u64(),
+            v["zones"][0]["high"].as_u64()
+        ),
+        (Some(4096), Some(8290), Some(12484))
+    );
+    // Two zones: min split in proportion to managed pages.
+    let (_, out, _) = cli(&[
+        "watermarks",
+        "--managed-pages",
+        "65536,196608",
+        "--min-free-kbytes",
+        "4096",
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["zones"][0]["min"], 256);
+    assert_eq!(v["zones"][1]["min"], 768);
+}
+
+#[test]
+fn list_names_scenarios_presets_and_knobs() {
+    let (code, out, _) = cli(&["list", "--json"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["scenarios"].as_array().unwrap().len(), 8);
+    assert_eq!(v["presets"].as_array().unwrap().len(), 12);
+    assert!(v["knobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|k| k["name"] == "mempool_variant"));
+}
+
+#[test]
+fn bad_input_exits_2_with_one_line() {
+    for args in [
+        vec!["run", "no-such-scenario", "--json"],
+        vec!["run", "watermarks-101", "--preset", "linux-9", "--json"],
+        vec![
+            "run",
+            "watermarks-101",
+            "--set",
+            "mempool_variant=bogus",
+            "--json",
+        ],
+        vec!["run", "watermarks-101", "--set", "nonsense", "--json"],
+        vec![
+            "watermarks",
+            "--managed-pages",
+            "0",
+            "--min-free-kbytes",
+            "1",
+        ],
+        vec!["frobnicate"],
+    ] {
+        let (code, out, err) = cli(&args);
+        assert_eq!(code, 2, "{args:?}");
+        assert!(out.is_empty(), "{args:?}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+    }
+}

@@ -1,0 +1,36 @@
+//! Integration tests, one binary (matklad's layout): each module states its goal first.
+//!
+//! - `determinism`: same input, same trace hash; snapshots restore exactly.
+//! - `invariants`: page conservation and friends after every tick of every scenario.
+//! - `scenarios`: bad scenario files are refused with the field, value and allowed range.
+//! - `cli`: the command-line contract other tools rely on.
+//! - `matrix`: the outcome matrix of the seed scenarios (issue "The seed situations").
+//! - `tidy`: no scenario or preset name steers the core; every scenario file is built in.
+
+mod cli;
+mod determinism;
+mod invariants;
+mod matrix;
+mod scenarios;
+mod tidy;
+
+use pressure_lab::report::{self, RunSummary};
+use pressure_lab::scenario;
+use pressure_lab::sim::policy;
+
+/// Runs a built-in scenario under a preset (keeping the scenario's own knob settings),
+/// with optional seed and `knob=value` overrides. The one place tests run the model.
+pub fn run(name: &str, preset: &str, seed: Option<u64>, sets: &[(&str, &str)]) -> RunSummary {
+    let mut sc = scenario::validate(scenario::builtin(name).expect("built-in")).expect("valid");
+    if let Some(seed) = seed {
+        sc.config.seed = seed;
+    }
+    let mut knobs = (policy::preset(preset).expect("preset").knobs)();
+    for (k, v) in &sc.file.knobs {
+        knobs.set(k, v).expect("scenario knob");
+    }
+    for (k, v) in sets {
+        knobs.set(k, v).expect("test knob");
+    }
+    report::run(&sc, knobs, preset, None).1
+}

@@ -1,0 +1,94 @@
+//! Goal: bad scenario files are refused with a message naming the field path, the value
+//! and what is allowed — never a panic. Method: data-driven edits of a built-in scenario
+//! through one `check` helper.
+
+use expect_test::{expect, Expect};
+use pressure_lab::scenario;
+
+/// Applies `edit` to watermarks-101's JSON and renders the validation result.
+#[track_caller]
+fn check(edit: impl FnOnce(&mut serde_json::Value), expect: Expect) {
+    let (_, json) = scenario::BUILTIN
+        .iter()
+        .find(|(n, _)| *n == "watermarks-101")
+        .unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(json).unwrap();
+    edit(&mut v);
+    let text = serde_json::to_string(&v).unwrap();
+    let got = match scenario::load_str(&text) {
+        Ok(_) => "ok".to_string(),
+        Err(e) => e.0,
+    };
+    expect.assert_eq(&got);
+}
+
+#[test]
+fn every_builtin_validates() {
+    for name in scenario::builtin_names() {
+        let sc = scenario::validate(scenario::builtin(name).unwrap()).unwrap();
+        assert_eq!(sc.file.name, name);
+        assert!(
+            !sc.file.summary.is_empty()
+                && !sc.file.what_to_watch.is_empty()
+                && !sc.file.caveats.is_empty(),
+            "{name}: teaching text"
+        );
+        assert!(
+            (3..=6).contains(&sc.file.chapters.len()),
+            "{name}: 3-6 chapters"
+        );
+    }
+}
+
+#[test]
+fn rejections_name_the_field_the_value_and_what_is_allowed() {
+    check(|_| {}, expect!["ok"]);
+    check(
+        |v| v["version"] = 2.into(),
+        expect!["version: value 2 is not allowed; this build reads version 1"],
+    );
+    check(
+        |v| v["zones"][0]["mib"] = 4.into(),
+        expect!["zones[0].mib: value 4 is not allowed; allowed: 16..=1048576"],
+    );
+    check(|v| v["bogus"] = 1.into(), expect!["bogus: unknown field `bogus`, expected one of `version`, `name`, `title`, `summary`, `seed_thread`, `kernel_functions`, `what_to_watch`, `caveats`, `chapters`, `default_preset`, `knobs`, `seed`, `duration_ms`, `stall_window_ms`, `hung_task_timeout_ms`, `zones`, `devices`, `pools`, `swap`, `net_traffic`, `tasks`, `stack_extra` at line 1 column 8"]);
+    check(
+        |v| v["tasks"][0]["program"][0]["mib_per_s"] = 0.into(),
+        expect!["tasks[0].program[0].mib_per_s: value 0 is not allowed; allowed: 1..=102400"],
+    );
+    check(|v| v["default_preset"] = "linux-9.9".into(), expect!["default_preset: value 'linux-9.9' is not allowed; must be one of: linux-2.6.33, linux-2.6.35, linux-2.6.35+gorman, linux-3.5, linux-3.6, linux-4.5, linux-4.7, linux-4.7+hocko, linux-4.7+neilbrown, linux-4.7+transient, linux-4.8, linux-4.9"]);
+    check(
+        |v| v["duration_ms"] = 10_000_000.into(),
+        expect!["duration_ms: value 10000000 is not allowed; allowed: 1..=600000"],
+    );
+    check(|v| v["knobs"] = serde_json::json!({"dirty_ratio": "300"}), expect!["knobs.dirty_ratio: knob dirty_ratio: value '300' is not allowed; use an integer in 1..=100"]);
+    check(|v| v["devices"][0]["kind"] = "floppy".into(), expect!["devices[0]: unknown variant `floppy`, expected one of `disk`, `dm-crypt`, `nbd`, `nfs`, `nfs-loopback` at line 1 column 1046"]);
+    check(|v| v["tasks"][2]["kind"] = "kworker".into(), expect!["tasks[2].kind: value 'kworker' is not allowed; allowed: user, kswapd, flusher, kcryptd, nfsd, net_rx, oom_reaper"]);
+    check(
+        |v| v["tasks"][0]["must_finish"] = false.into(),
+        expect!["ok"],
+    );
+    check(
+        |v| {
+            for t in v["tasks"].as_array_mut().unwrap() {
+                t["must_finish"] = false.into();
+            }
+        },
+        expect!["tasks: value with no must_finish task is not allowed; mark at least one task must_finish"],
+    );
+    check(|v| v["tasks"][0]["program"][0]["op"] = "fork_bomb".into(), expect!["tasks[0].program[0].op: unknown variant `fork_bomb`, expected one of `touch_anon`, `write_file`, `kernel_alloc`, `dm_read`, `sleep`, `free_anon` at line 1 column 1920"]);
+}
+
+#[test]
+fn garbage_is_refused_not_panicked_on() {
+    for text in [
+        "",
+        "{",
+        "[]",
+        "null",
+        "{\"version\":1}",
+        &"x".repeat(300_000),
+    ] {
+        assert!(scenario::load_str(text).is_err(), "{text:.20}");
+    }
+}
