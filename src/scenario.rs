@@ -29,7 +29,7 @@ pub const TEXT_BYTES_MAX: usize = 4000;
 /// 1 TiB of RAM in all zones.
 pub const RAM_MIB_MAX: u64 = 1 << 20;
 pub const DURATION_MS_MAX: u64 = 600_000;
-pub const RATE_MIB_PER_S_MAX: u64 = 100 * 1024;
+pub const RATE_MIB_PER_S_MAX: u64 = 1 << 24;
 pub const SIZE_MIB_MAX: u64 = 64 << 20;
 pub const POOL_MIN_NR_MAX: u64 = 65_536;
 pub const SCENARIO_BYTES_MAX: usize = 256 * 1024;

@@ -54,7 +54,7 @@ fn rejections_name_the_field_the_value_and_what_is_allowed() {
     check(|v| v["bogus"] = 1.into(), expect!["bogus: unknown field `bogus`, expected one of `version`, `name`, `title`, `summary`, `seed_thread`, `kernel_functions`, `what_to_watch`, `caveats`, `chapters`, `default_preset`, `knobs`, `seed`, `duration_ms`, `stall_window_ms`, `hung_task_timeout_ms`, `zones`, `devices`, `pools`, `swap`, `net_traffic`, `tasks`, `stack_extra` at line 1 column 8"]);
     check(
         |v| v["tasks"][0]["program"][0]["mib_per_s"] = 0.into(),
-        expect!["tasks[0].program[0].mib_per_s: value 0 is not allowed; allowed: 1..=102400"],
+        expect!["tasks[0].program[0].mib_per_s: value 0 is not allowed; allowed: 1..=16777216"],
     );
     check(|v| v["default_preset"] = "linux-9.9".into(), expect!["default_preset: value 'linux-9.9' is not allowed; must be one of: linux-2.6.33, linux-2.6.35, linux-2.6.35+gorman, linux-3.5, linux-3.6, linux-4.5, linux-4.7, linux-4.7+hocko, linux-4.7+neilbrown, linux-4.7+transient, linux-4.8, linux-4.9"]);
     check(
