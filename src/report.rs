@@ -26,6 +26,8 @@ pub struct Metrics {
     pub max_stack_bytes_direct_reclaim: u64,
     pub throttled_ms_total: u64,
     pub throttled_ms_by_task: BTreeMap<String, u64>,
+    /// Sleep time per task and kernel function (idle kernel threads left out).
+    pub sleep_ms_by_task: BTreeMap<String, BTreeMap<String, u64>>,
     pub sleep_ms_by_function: BTreeMap<String, u64>,
     pub packets_dropped: u64,
     pub allocstall: u64,
@@ -61,9 +63,16 @@ pub fn metrics(sim: &Sim) -> Metrics {
     let mut throttled_ms_by_task = BTreeMap::new();
     let mut sleep_ms_by_function: BTreeMap<String, u64> = BTreeMap::new();
     let mut throttled_ms_total = 0;
+    let mut sleep_ms_by_task: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
     for (i, t) in st.tasks.iter().enumerate() {
         let mut throttled = 0;
         for (f, ms) in SleepFn::ALL.iter().zip(t.sleep_ms_by_fn) {
+            if *f != SleepFn::Idle && ms > 0 {
+                sleep_ms_by_task
+                    .entry(cfg.tasks[i].name.clone())
+                    .or_default()
+                    .insert(f.name().to_string(), ms);
+            }
             if f.is_throttle() {
                 throttled += ms;
                 *sleep_ms_by_function
@@ -94,6 +103,7 @@ pub fn metrics(sim: &Sim) -> Metrics {
         max_stack_bytes_direct_reclaim: st.max_stack_bytes_direct_reclaim,
         throttled_ms_total,
         throttled_ms_by_task,
+        sleep_ms_by_task,
         sleep_ms_by_function,
         packets_dropped: c.packets_dropped,
         allocstall: c.allocstall,

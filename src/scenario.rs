@@ -963,6 +963,7 @@ pub fn validate(file: ScenarioFile) -> Result<Scenario, ScenarioError> {
             )?,
         },
     };
+    let roles = crate::sim::config::Roles::of(&tasks);
     let config = Config {
         name: file.name.clone(),
         seed: file.seed,
@@ -976,6 +977,7 @@ pub fn validate(file: ScenarioFile) -> Result<Scenario, ScenarioError> {
         swap,
         net_traffic,
         extra_depth,
+        roles,
     };
     Ok(Scenario {
         file,

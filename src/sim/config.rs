@@ -179,6 +179,27 @@ pub struct Config {
     pub swap: Option<SwapConfig>,
     pub net_traffic: Option<NetTraffic>,
     pub extra_depth: ExtraDepth,
+    /// Indices of the singleton kernel threads (derived from `tasks` by [`Roles::of`]).
+    pub roles: Roles,
+}
+
+/// Where the singleton kernel threads are in the task list.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Roles {
+    pub kswapd: Option<usize>,
+    pub flusher: Option<usize>,
+    pub oom_reaper: Option<usize>,
+}
+
+impl Roles {
+    pub fn of(tasks: &[TaskConfig]) -> Roles {
+        let find = |pred: fn(&TaskKind) -> bool| tasks.iter().position(|t| pred(&t.kind));
+        Roles {
+            kswapd: find(|k| matches!(k, TaskKind::Kswapd)),
+            flusher: find(|k| matches!(k, TaskKind::Flusher)),
+            oom_reaper: find(|k| matches!(k, TaskKind::OomReaper)),
+        }
+    }
 }
 
 impl Config {

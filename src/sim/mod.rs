@@ -108,13 +108,13 @@ impl Ctx<'_> {
         self.cfg.tasks.iter().position(|t| pred(&t.kind))
     }
     pub fn kswapd_task(&self) -> Option<usize> {
-        self.task_of_kind(|k| matches!(k, TaskKind::Kswapd))
+        self.cfg.roles.kswapd
     }
     pub fn flusher_task(&self) -> Option<usize> {
-        self.task_of_kind(|k| matches!(k, TaskKind::Flusher))
+        self.cfg.roles.flusher
     }
     pub fn reaper_task(&self) -> Option<usize> {
-        self.task_of_kind(|k| matches!(k, TaskKind::OomReaper))
+        self.cfg.roles.oom_reaper
     }
     /// The worker that completes I/O queued at `device` (kcryptd, nfsd).
     pub fn worker_of(&self, device: usize) -> Option<usize> {
@@ -329,9 +329,13 @@ fn call_stack_segments<'t>(
     st: &State,
     stacks: &'t StackTables,
     task: usize,
-) -> Vec<&'t stack::Segment> {
+) -> Segments<'t> {
     let t = &st.tasks[task];
-    let mut segs = vec![match cfg.tasks[task].kind {
+    let mut segs = Segments {
+        list: [&stacks.kthread; 5],
+        len: 0,
+    };
+    segs.push(match cfg.tasks[task].kind {
         TaskKind::Kswapd => &stacks.kswapd,
         TaskKind::Flusher => &stacks.flusher,
         TaskKind::Kcryptd { .. } => &stacks.kcryptd,
@@ -339,7 +343,7 @@ fn call_stack_segments<'t>(
         TaskKind::NetRx => &stacks.softirq,
         TaskKind::OomReaper => &stacks.kthread,
         TaskKind::User { .. } => stacks.base(cfg.tasks[task].stack_base),
-    }];
+    });
     if t.mempool.is_some() {
         segs.push(&stacks.mempool);
     }
@@ -357,6 +361,23 @@ fn call_stack_segments<'t>(
         segs.push(&stacks.sleep);
     }
     segs
+}
+
+/// At most five segments make up a stack: a fixed array, so the per-tick depth
+/// accounting allocates nothing.
+struct Segments<'t> {
+    list: [&'t stack::Segment; 5],
+    len: usize,
+}
+
+impl<'t> Segments<'t> {
+    fn push(&mut self, seg: &'t stack::Segment) {
+        self.list[self.len] = seg;
+        self.len += 1;
+    }
+    fn iter(&self) -> impl Iterator<Item = &'t stack::Segment> + '_ {
+        self.list[..self.len].iter().copied()
+    }
 }
 
 /// The run: immutable config, mutable state, and the stack tables.
@@ -557,7 +578,7 @@ impl Sim {
             .as_ref()
             .filter(|w| w.function != SleepFn::Idle)
             .map(|w| w.function);
-        for seg in segs {
+        for seg in segs.iter() {
             if std::ptr::eq(seg, &self.stacks.sleep) {
                 if let Some(f) = sleeping {
                     frames.push(Frame {
