@@ -37,8 +37,10 @@ pub fn run(ctx: &mut Ctx, task: usize) {
 fn user_run(ctx: &mut Ctx, task: usize, program: &[Op]) {
     for _ in 0..4 {
         let t = &ctx.st.tasks[task];
-        let busy = t.alloc.is_some() || t.reclaim.is_some() || t.mempool.is_some();
-        if t.killed && !busy {
+        // SIGKILL is acted on when the task returns to user space: a read whose readahead
+        // pages are allocated still goes on through dm_request (Rientjes' trace).
+        let in_syscall = t.alloc.is_some() || t.reclaim.is_some() || t.mempool.is_some() || t.worker.have_pages > 0;
+        if t.killed && !in_syscall {
             exit_task(ctx, task, true);
             return;
         }
