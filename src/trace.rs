@@ -65,7 +65,7 @@ pub fn render(sim: &mut crate::sim::Sim, every_ticks: u64) -> String {
     let mut out = String::new();
     while !sim.is_finished() {
         sim.step();
-        if sim.tick() % every_ticks == 0 || sim.is_finished() {
+        if sim.tick().is_multiple_of(every_ticks) || sim.is_finished() {
             out.push_str(&line(&sim.sample()));
             out.push('\n');
         }

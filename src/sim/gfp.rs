@@ -129,10 +129,10 @@ pub fn gfp_to_alloc_flags(gfp: Gfp, task: TaskFlags, shape: AllocSlowpath) -> Al
                 AllocSlowpath::V4_7 => gfp.has(Gfp::ATOMIC) && !nomemalloc,
                 _ => cannot_sleep && !nomemalloc,
             };
+            // __GFP_MEMALLOC anywhere; PF_MEMALLOC in softirq (RX) or in process context;
+            // TIF_MEMDIE only in process context.
             let no_watermarks = !nomemalloc
-                && (gfp.has(Gfp::MEMALLOC)
-                    || (in_interrupt && task.memalloc)
-                    || (!in_interrupt && (task.memalloc || task.memdie)));
+                && (gfp.has(Gfp::MEMALLOC) || task.memalloc || (!in_interrupt && task.memdie));
             AllocFlags {
                 high,
                 harder,

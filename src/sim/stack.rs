@@ -243,7 +243,7 @@ impl StackTables {
 
 /// The seeded extra depth the traces do not show (kernel-mm.md §14.8): an interrupt
 /// taken on the same stack, and extra btree split levels during delalloc conversion.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExtraDepth {
     /// Chance, per ->writepage call from reclaim, that a hardware interrupt lands on the
     /// task stack at its deepest point (per mille).
@@ -253,17 +253,6 @@ pub struct ExtraDepth {
     pub btree_levels_max: u64,
     /// Bytes per extra split level (xfs_btree_insrec + xfs_btree_split + make_block_unfull).
     pub btree_level_bytes: u64,
-}
-
-impl Default for ExtraDepth {
-    fn default() -> ExtraDepth {
-        ExtraDepth {
-            interrupt_permille: 0,
-            interrupt_bytes: 0,
-            btree_levels_max: 0,
-            btree_level_bytes: 0,
-        }
-    }
 }
 
 #[cfg(test)]

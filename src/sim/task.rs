@@ -39,7 +39,10 @@ fn user_run(ctx: &mut Ctx, task: usize, program: &[Op]) {
         let t = &ctx.st.tasks[task];
         // SIGKILL is acted on when the task returns to user space: a read whose readahead
         // pages are allocated still goes on through dm_request (Rientjes' trace).
-        let in_syscall = t.alloc.is_some() || t.reclaim.is_some() || t.mempool.is_some() || t.worker.have_pages > 0;
+        let in_syscall = t.alloc.is_some()
+            || t.reclaim.is_some()
+            || t.mempool.is_some()
+            || t.worker.have_pages > 0;
         if t.killed && !in_syscall {
             exit_task(ctx, task, true);
             return;

@@ -131,11 +131,9 @@ fn reclaim_loop(ctx: &mut Ctx, task: usize, rc: &mut ReclaimCtx, who: Reclaimer)
             if cpu_left(ctx, task) == 0 && !rc.in_throttle {
                 return Step::Yield;
             }
-            if rc.pending_swap_submit > 0 {
-                match block::resume_swap_submit(ctx, task, rc) {
-                    Step::Sleep => return Step::Sleep,
-                    _ => {}
-                }
+            if rc.pending_swap_submit > 0 && block::resume_swap_submit(ctx, task, rc) == Step::Sleep
+            {
+                return Step::Sleep;
             }
             if !rc.in_throttle {
                 if who == Reclaimer::Kswapd && zone_balanced(ctx, zone) {

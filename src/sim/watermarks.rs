@@ -56,7 +56,7 @@ pub fn int_sqrt(x: u64) -> u64 {
     }
     // Newton's method from above converges to the floor.
     let mut r = x;
-    let mut y = (r + 1) / 2;
+    let mut y = r.div_ceil(2);
     while y < r {
         r = y;
         y = (r + x / r) / 2;

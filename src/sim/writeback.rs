@@ -117,7 +117,7 @@ pub const BANDWIDTH_INTERVAL_TICKS: u64 = HZ / 5;
 /// gap per interval, never below the dirty pages. The kernel runs it from
 /// balance_dirty_pages and the flusher's bandwidth update; here it runs every interval.
 pub fn update_dirty_limit(cfg: &Config, st: &mut State) {
-    if st.tick % BANDWIDTH_INTERVAL_TICKS != 0 {
+    if !st.tick.is_multiple_of(BANDWIDTH_INTERVAL_TICKS) {
         return;
     }
     let (_, thresh) = limits_for(cfg, st, None);
@@ -210,7 +210,7 @@ pub fn write_some(ctx: &mut Ctx, device: usize, max_pages: u64) -> u64 {
 pub fn flusher_run(ctx: &mut Ctx, task: usize) {
     let (bg, _) = dirty_limits(ctx, None);
     let dirty = global_dirty(ctx);
-    let periodic = ctx.st.tick % DIRTY_WRITEBACK_INTERVAL_TICKS == 0;
+    let periodic = ctx.st.tick.is_multiple_of(DIRTY_WRITEBACK_INTERVAL_TICKS);
     let background = dirty.saturating_sub(bg);
     let kicked = std::mem::take(&mut ctx.st.flusher_kick_pages);
     let mut budget = background
