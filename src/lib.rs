@@ -14,3 +14,5 @@ pub mod sim;
 pub mod trace;
 #[cfg(target_arch = "wasm32")]
 pub mod ui;
+#[cfg(all(test, target_arch = "wasm32"))]
+mod wasm_determinism;

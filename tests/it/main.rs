@@ -1,6 +1,7 @@
 //! Integration tests, one binary (matklad's layout): each module states its goal first.
 //!
 //! - `determinism`: same input, same trace hash; snapshots restore exactly.
+//! - `golden`: per-scenario trace lines, reviewed as diffs.
 //! - `invariants`: page conservation and friends after every tick of every scenario.
 //! - `scenarios`: bad scenario files are refused with the field, value and allowed range.
 //! - `cli`: the command-line contract other tools rely on.
@@ -9,6 +10,7 @@
 
 mod cli;
 mod determinism;
+mod golden;
 mod invariants;
 mod matrix;
 mod scenarios;
