@@ -240,10 +240,22 @@ where
             MarkerKind::Verdict => py + 2 + view.font_px as i32,
             MarkerKind::Fork => py + 2 + 2 * view.font_px as i32,
         };
+        // Labels past the middle of the plot go to the left of their line, so the last
+        // verdict of a run is not cut off at the right edge.
+        let (right_edge, _) = chart.backend_coord(&(end, y_top));
+        let (left_edge, _) = chart.backend_coord(&(0, y_top));
+        let (x, hpos) = if px > (left_edge + right_edge) / 2 {
+            (px - 3, HPos::Right)
+        } else {
+            (px + 3, HPos::Left)
+        };
         area.draw(&Text::new(
             m.label.clone(),
-            (px + 3, y),
-            ("sans-serif", view.font_px).into_font().color(&colour),
+            (x, y),
+            ("sans-serif", view.font_px)
+                .into_font()
+                .color(&colour)
+                .pos(Pos::new(hpos, VPos::Top)),
         ))?;
     }
     if let Some(c) = view.cursor_tick {
@@ -280,7 +292,7 @@ fn nice_step(raw: u64) -> u64 {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
 

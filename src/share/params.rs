@@ -194,10 +194,10 @@ mod tests {
         let ps = params(&file);
         assert!(ps
             .iter()
-            .any(|p| p.pointer == "/zones/0/mib" && p.value == 1024));
+            .any(|p| p.pointer == "/zones/0/mib" && p.value == file.zones[0].mib));
         assert!(ps
             .iter()
-            .any(|p| p.pointer == "/pools/2/min_nr" && p.value == 256));
+            .any(|p| p.pointer == "/pools/2/min_nr" && p.value == file.pools[2].min_nr));
         assert!(ps
             .iter()
             .any(|p| p.pointer == "/tasks/0/program/0/mib_per_s"));

@@ -298,9 +298,10 @@ impl Recording {
     pub fn seek(&self, sim: &mut Sim, tick: u64) {
         let tick = tick.min(self.head.tick());
         let cur = sim.tick();
-        if cur > tick || tick - cur > SNAPSHOT_EVERY {
-            let idx =
-                ((tick / SNAPSHOT_EVERY) as usize).min(self.snapshots.len().saturating_sub(1));
+        let idx = ((tick / SNAPSHOT_EVERY) as usize).min(self.snapshots.len().saturating_sub(1));
+        let snap_tick = idx as u64 * SNAPSHOT_EVERY;
+        // Restore when that replays fewer ticks than stepping on from where `sim` stands.
+        if cur > tick || tick - cur > tick - snap_tick.min(tick) {
             match self.snapshots.get(idx) {
                 Some(snap) => sim.restore(snap),
                 None => *sim = self.base.clone(),
@@ -324,7 +325,7 @@ impl Recording {
 
     /// The index of the event at or after `tick` / strictly before, for next/prev event.
     pub fn next_event_tick(&self, tick: u64) -> Option<u64> {
-        let i = self.events.partition_point(|(t, _)| *t + 1 <= tick);
+        let i = self.events.partition_point(|(t, _)| *t < tick);
         self.events.get(i).map(|(t, _)| t + 1)
     }
     pub fn prev_event_tick(&self, tick: u64) -> Option<u64> {

@@ -156,6 +156,10 @@ fn single_view(e: &Engine, d: &super::Dispatch, engine: &Rc<RefCell<Engine>>) ->
                     end={e.end_tick()} selected={lanes::selected_task(e, pane)} hide_future={false} on_select={cb(d, |t| Action::SelectTask(Some(t)))} />
             </section>
             <aside class="right">
+                // Presenter mode folds the side column; the zone gauge moves here.
+                if e.presenter {
+                    { zones::zones_view(pane, true) }
+                }
                 { lanes::stack(e, pane) }
             </aside>
         </main>

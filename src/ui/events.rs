@@ -75,7 +75,7 @@ pub fn describe(pane: &Pane, ev: &Event) -> String {
 pub fn event_log(e: &Engine, d: &Dispatch) -> Html {
     let pane = e.panes()[0];
     let now = pane.tick();
-    let visible = pane.rec.events().partition_point(|(t, _)| t + 1 <= now);
+    let visible = pane.rec.events().partition_point(|(t, _)| *t < now);
     let shown: Vec<&(u64, Event)> = pane.rec.events()[..visible]
         .iter()
         .rev()

@@ -29,6 +29,7 @@ pub fn selected_task(e: &Engine, pane: &Pane) -> usize {
     let cfg = pane.rec.base().config();
     e.selected_task
         .filter(|t| *t < cfg.tasks.len())
+        .or_else(|| pane.cursor.state().overflow.map(|(t, _)| t))
         .or_else(|| {
             cfg.tasks
                 .iter()
@@ -152,7 +153,19 @@ pub fn stack(e: &Engine, pane: &Pane) -> Html {
     let cfg = pane.rec.base().config();
     let frames = pane.cursor.call_stack(task);
     let sample = pane.cursor.sample();
-    let depth = sample.tasks.get(task).map_or(0, |t| t.depth_bytes);
+    // At a stack overflow the model knows the depth the ->writepage path reached, which
+    // the frames of `call_stack` do not include: show it, and the missing part as a row.
+    let overflow = pane
+        .cursor
+        .state()
+        .overflow
+        .filter(|(t, _)| *t == task)
+        .map(|(_, d)| d);
+    let depth = overflow.unwrap_or_else(|| sample.tasks.get(task).map_or(0, |t| t.depth_bytes));
+    let listed: u64 = frames.iter().map(|f| f.bytes).sum();
+    let extra = overflow.map(|d| d.saturating_sub(listed)).filter(|x| *x > 0).map(|x| {
+        html! { <tr class="est over"><td class="fn">{ "reclaim → ->writepage path (xfs_vm_writepage …)" }</td><td class="num">{ format!("~{x}") }</td></tr> }
+    });
     let max = pane
         .cursor
         .state()
@@ -175,7 +188,7 @@ pub fn stack(e: &Engine, pane: &Pane) -> Html {
             <div class="stack-scroll">
                 <table class="frames">
                     <thead><tr><th>{ "function (deepest on top)" }</th><th class="num">{ "bytes" }</th></tr></thead>
-                    <tbody>{ for rows }</tbody>
+                    <tbody>{ for extra }{ for rows }</tbody>
                 </table>
             </div>
             <div class="depth" title="Kernel stack in use now (sum of frame sizes, the model's depth) against THREAD_SIZE; it turns red past it">

@@ -12,6 +12,38 @@ use crate::sim::policy;
 
 type DomEvent = yew::events::Event;
 
+#[derive(Properties, PartialEq)]
+pub struct FieldProps {
+    pub id: AttrValue,
+    pub kind: AttrValue,
+    pub value: AttrValue,
+    pub label: AttrValue,
+    pub pointer: AttrValue,
+    pub onchange: Callback<DomEvent>,
+}
+
+/// An input whose value is set only when the model's value changes, never on a mere
+/// re-render: the app re-renders every animation frame while a run is computed, and a
+/// controlled `value` would wipe out what the user is typing.
+#[function_component]
+pub fn Field(props: &FieldProps) -> Html {
+    let node = use_node_ref();
+    {
+        let node = node.clone();
+        use_effect_with(props.value.clone(), move |v| {
+            if let Some(input) = node.cast::<web_sys::HtmlInputElement>() {
+                input.set_value(v);
+            }
+        });
+    }
+    let id = (!props.id.is_empty()).then(|| props.id.clone());
+    let pointer = (!props.pointer.is_empty()).then(|| props.pointer.clone());
+    html! {
+        <input ref={node} {id} type={props.kind.clone()} size="8" min={(props.kind == "number").then_some("0")}
+            aria-label={props.label.clone()} data-pointer={pointer} onchange={props.onchange.clone()} />
+    }
+}
+
 pub fn policy_panel(e: &Engine, d: &Dispatch) -> Html {
     if e.compare_on {
         return html! { <p>{ "In compare mode each pane runs one preset; pick them in the pane headers." }</p> };
@@ -25,7 +57,7 @@ pub fn policy_panel(e: &Engine, d: &Dispatch) -> Html {
         let changed = base.get(name).as_deref() != Some(value.as_str());
         let input = if spec.values.is_empty() {
             let onchange = cb(d, move |ev: DomEvent| Action::SetKnob(name.to_string(), ev.target_unchecked_into::<web_sys::HtmlInputElement>().value().trim().to_string()));
-            html! { <input id={format!("knob-{name}")} type="text" size="8" value={value.clone()} aria-label={format!("{name} ({})", spec.allowed)} {onchange} /> }
+            html! { <Field id={format!("knob-{name}")} kind="text" value={value.clone()} label={format!("{name} ({})", spec.allowed)} pointer="" {onchange} /> }
         } else {
             let onchange = cb(d, move |ev: DomEvent| Action::SetKnob(name.to_string(), ev.target_unchecked_into::<web_sys::HtmlSelectElement>().value()));
             html! {
@@ -76,7 +108,7 @@ pub fn params_panel(e: &Engine, d: &Dispatch) -> Html {
             html! {
                 <tr class={classes!(edited.then_some("changed"))}>
                     <th scope="row">{ &p.label }</th>
-                    <td><input type="number" min="0" value={p.value.to_string()} aria-label={p.label.clone()} data-pointer={p.pointer.clone()} {onchange} /></td>
+                    <td><Field id="" kind="number" value={p.value.to_string()} label={p.label.clone()} pointer={p.pointer.clone()} {onchange} /></td>
                 </tr>
             }
         });

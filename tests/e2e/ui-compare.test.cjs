@@ -1,0 +1,60 @@
+'use strict';
+// Compare mode: two presets side by side with one transport; both outcomes show, and
+// predict mode hides them until revealed.
+
+const { describe, it, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const { launchBrowser, screenshotPath, assertNoErrors } = require('./helpers.cjs');
+const { openApp, waitOutcome, key, tick } = require('./ui-lib.cjs');
+
+describe('compare mode', { timeout: 180_000 }, () => {
+  let browser;
+  before(async () => {
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    if (browser) await browser.close();
+  });
+
+  it('shows both outcomes of dm-crypt-swap side by side', async () => {
+    const { context, page, errors } = await openApp(browser, '/?s=dm-crypt-swap&cmp=linux-4.7,linux-4.7%2Bneilbrown');
+    try {
+      await page.waitForSelector('canvas#timeline-1');
+      await key(page, 'End');
+      await waitOutcome(page, '.pane:nth-of-type(1) .outcome');
+      const b = await waitOutcome(page, '.pane:nth-of-type(2) .outcome');
+      assert.equal(b, 'completed');
+      const header = await page.$$eval('#compare-metrics thead th', (ths) => ths.map((t) => t.textContent));
+      assert.deepEqual(header.slice(1), ['linux-4.7', 'linux-4.7+neilbrown']);
+      // Two policies, two columns of numbers (reserve use differs between the variants).
+      const cols = await page.$$eval('#compare-metrics tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
+      assert.ok(cols.some(([x, y]) => x !== y), 'the two panes show different metrics');
+      await page.screenshot({ path: screenshotPath('compare-dm-crypt-swap') });
+      assertNoErrors(errors);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('predict mode hides outcomes until revealed; c toggles compare', async () => {
+    const { context, page, errors } = await openApp(browser, '/?s=dm-crypt-swap&cmp=linux-4.7,linux-4.8&predict=1');
+    try {
+      await key(page, 'End');
+      await page.waitForFunction(() => Number(document.querySelector('#sim-time').dataset.tick) > 20000, null, { timeout: 60_000 });
+      const hidden = await page.$$eval('.pane .outcome', (els) => els.map((e) => e.dataset.outcome));
+      assert.deepEqual(hidden, ['hidden', 'hidden']);
+      await page.selectOption('.pane:nth-of-type(1) .predict select', 'completed');
+      await page.screenshot({ path: screenshotPath('compare-predict') });
+      await page.click('#btn-reveal');
+      await waitOutcome(page, '.pane:nth-of-type(1) .outcome');
+      await page.waitForSelector('.guess');
+      const t = await tick(page);
+      await key(page, 'c');
+      await page.waitForSelector('canvas#timeline');
+      assert.equal(await tick(page) <= t, true);
+      assertNoErrors(errors);
+    } finally {
+      await context.close();
+    }
+  });
+});

@@ -1,0 +1,52 @@
+'use strict';
+// Every built-in scenario loads without console errors, plays (End) to its verdict, and
+// leaves screenshots of its key moment (the last chapter) and of its end under
+// target/screenshots/.
+
+const { describe, it, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const { launchBrowser, screenshotPath, assertNoErrors } = require('./helpers.cjs');
+const { OUTCOMES, openApp, tick, waitOutcome, key } = require('./ui-lib.cjs');
+
+const SCENARIOS = [
+  'watermarks-101',
+  'dirty-throttling-101',
+  'dm-crypt-swap',
+  'oom-victim-mempool',
+  'swap-over-nbd',
+  'swap-over-nfs',
+  'direct-reclaim-writepage-xfs',
+  'nfsd-loopback',
+];
+
+describe('every built-in scenario plays to its verdict', { timeout: 600_000 }, () => {
+  let browser;
+  before(async () => {
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    if (browser) await browser.close();
+  });
+
+  for (const name of SCENARIOS) {
+    it(name, async () => {
+      const { context, page, errors } = await openApp(browser, `/?s=${name}`);
+      try {
+        assert.equal(await page.$eval('#scenario-select', (el) => el.value), name);
+        await key(page, 'End');
+        const outcome = await waitOutcome(page);
+        assert.ok(OUTCOMES.includes(outcome), `outcome ${outcome}`);
+        const end = await tick(page);
+        assert.ok(end > 0, 'the run took time');
+        await page.screenshot({ path: screenshotPath(`scenario-${name}-end`) });
+        // The key moment: the start of the last chapter reached.
+        await key(page, 'PageUp');
+        await page.waitForFunction((e) => Number(document.querySelector('#sim-time').dataset.tick) < e, end, { timeout: 10_000 });
+        await page.screenshot({ path: screenshotPath(`scenario-${name}`) });
+        assertNoErrors(errors);
+      } finally {
+        await context.close();
+      }
+    });
+  }
+});

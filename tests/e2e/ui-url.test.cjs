@@ -1,0 +1,79 @@
+'use strict';
+// The address bar holds the state: a copied URL opened in a fresh browser context shows
+// the same numbers at the same time (forks and edited parameters included); a garbage or
+// truncated URL shows what was wrong and a working page.
+
+const { describe, it, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const { launchBrowser, baseUrl, screenshotPath, assertNoErrors } = require('./helpers.cjs');
+const { openApp, waitTick, metricsText, tick } = require('./ui-lib.cjs');
+
+describe('shareable URL', { timeout: 180_000 }, () => {
+  let browser;
+  before(async () => {
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    if (browser) await browser.close();
+  });
+
+  it('a copied URL reproduces the same metrics text at the same time', async () => {
+    const a = await openApp(browser, '/?s=dm-crypt-swap&p=linux-4.7&t=2.5');
+    await waitTick(a.page, 2500);
+    // A fork and an edited parameter must travel too.
+    await a.page.click('#tab-policy');
+    await a.page.selectOption('#knob-mempool_variant', 'hocko-2');
+    await a.page.waitForSelector('#fork-list li');
+    await a.page.click('#tab-params');
+    await a.page.fill('input[data-pointer="/pools/2/min_nr"]', '128');
+    await a.page.press('input[data-pointer="/pools/2/min_nr"]', 'Enter');
+    await a.page.waitForFunction(() => /[?&]e=/.test(location.search));
+    await a.page.fill('#jump-time', '7.25');
+    await a.page.press('#jump-time', 'Enter');
+    await waitTick(a.page, 7250);
+    await a.page.click('#btn-step');
+    await waitTick(a.page, 7251);
+    await a.page.waitForFunction(() => /[?&]t=7\.251(&|$)/.test(location.search));
+    const url = a.page.url();
+    const text = await metricsText(a.page);
+    assertNoErrors(a.errors);
+    await a.context.close();
+
+    const b = await openApp(browser, url.slice(baseUrl().length));
+    await waitTick(b.page, 7251);
+    assert.equal(await metricsText(b.page), text);
+    assert.equal(await b.page.$eval('input[data-pointer="/pools/2/min_nr"]', (el) => el.value).catch(() => null), null, 'params tab closed by default');
+    assert.equal(await b.page.$('#messages'), null, 'no complaints about a good URL');
+    assertNoErrors(b.errors);
+    await b.context.close();
+  });
+
+  it('a garbage URL shows an error message and a working page', async () => {
+    const { context, page, errors } = await openApp(browser, '/?s=no-such&p=linux-9&t=abc&k=bogus:1&e=%%%zz&v=99&junk');
+    try {
+      const msg = await page.$eval('#messages', (el) => el.textContent);
+      for (const needle of ['s=no-such', 'p=linux-9', 't=abc', 'bogus', 'model version 99', "'junk'"]) {
+        assert.ok(msg.includes(needle), `message should name ${needle}: ${msg}`);
+      }
+      assert.equal(await page.$eval('#scenario-select', (el) => el.value), 'watermarks-101');
+      const t0 = await tick(page);
+      await page.click('#btn-step');
+      await waitTick(page, t0 + 1);
+      await page.screenshot({ path: screenshotPath('garbage-url') });
+      assertNoErrors(errors);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('a truncated compact blob is reported and ignored', async () => {
+    const { context, page, errors } = await openApp(browser, '/?s=dm-crypt-swap&e=eJzT0y');
+    try {
+      const msg = await page.$eval('#messages', (el) => el.textContent);
+      assert.match(msg, /^e: /);
+      assertNoErrors(errors);
+    } finally {
+      await context.close();
+    }
+  });
+});
