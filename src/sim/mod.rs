@@ -219,7 +219,7 @@ impl Ctx<'_> {
         for z in self.st.zones.iter_mut().rev() {
             let k = left.min(z.kernel);
             z.kernel -= k;
-            z.free += k;
+            z.give_back(k);
             let pf = k.min(z.kernel_pfmemalloc);
             z.kernel_pfmemalloc -= pf;
             left -= k;
@@ -255,6 +255,7 @@ impl Ctx<'_> {
         let swapped = std::mem::take(&mut self.st.tasks[task].anon_swapped);
         let mut left = resident;
         for z in self.st.zones.iter_mut().rev() {
+            let mut zone_freed = 0;
             for list in [
                 &mut z.anon_inactive,
                 &mut z.anon_active,
@@ -262,9 +263,10 @@ impl Ctx<'_> {
             ] {
                 let k = left.min(*list);
                 *list -= k;
-                z.free += k;
+                zone_freed += k;
                 left -= k;
             }
+            z.give_back(zone_freed);
         }
         // Pages under writeback are freed when their I/O completes; account them as clean then.
         let freed = resident - left;

@@ -202,6 +202,12 @@ fn waits_for(ctx: &Ctx, task: usize) -> Option<(String, Option<usize>)> {
             format!("{name} → pfmemalloc_wait → kswapd"),
             ctx.kswapd_task(),
         )),
+        SleepFn::IoWait if w.queue == WaitQueue::Congestion => {
+            // Blocked submitting to a full request queue or socket send buffer.
+            let (d, next) = writeback_owner()?;
+            let who = next.map_or("nobody".to_string(), |n| ctx.cfg.tasks[n].name.clone());
+            Some((format!("{name} → io_schedule (queue or send buffer full) → writeback of {} pages that only {who} completes", ctx.cfg.devices[d].name), next))
+        }
         SleepFn::IoWait | SleepFn::Idle => {
             if matches!(ctx.cfg.tasks[task].kind, TaskKind::NetRx)
                 && ctx.st.counters.packets_dropped > 0

@@ -37,9 +37,21 @@ pub struct Zone {
     pub kernel_pfmemalloc: u64,
     /// `zone->pages_scanned` since the last page freed, for the all_unreclaimable heuristic.
     pub pages_scanned: u64,
+    /// `zone->all_unreclaimable` (2.6.35/3.6): set by kswapd, cleared when reclaim frees.
+    pub all_unreclaimable: bool,
 }
 
 impl Zone {
+    /// Pages return to the free lists (`free_pcppages_bulk`): any free resets the reclaim
+    /// scan counter and the all_unreclaimable flag (2.6.35 … 4.7).
+    pub fn give_back(&mut self, pages: u64) {
+        self.free += pages;
+        if pages > 0 {
+            self.pages_scanned = 0;
+            self.all_unreclaimable = false;
+        }
+    }
+
     pub fn anon(&self) -> u64 {
         self.anon_active + self.anon_inactive + self.anon_writeback + self.anon_swapped_clean
     }

@@ -241,12 +241,22 @@ fn reclaim_loop(ctx: &mut Ctx, task: usize, rc: &mut ReclaimCtx, who: Reclaimer)
 
 /// `zone_reclaimable`: a zone is hopeless once `pages_scanned` reaches six times its
 /// reclaimable pages without a page being freed (kernel-mm.md §1).
+///
+/// 2.6.35/3.6: direct reclaim reads `zone->all_unreclaimable`, a flag only kswapd sets
+/// (balance_pgdat) and any page free clears; 4.7: `zone_reclaimable` is computed from the
+/// scan counter every reclaimer adds to.
 pub fn any_zone_reclaimable(ctx: &Ctx) -> bool {
     let swap_room = ctx.swap_room();
-    ctx.st
-        .zones
-        .iter()
-        .any(|z| z.pages_scanned < 6 * z.reclaimable(swap_room))
+    match ctx.st.knobs.alloc_slowpath {
+        AllocSlowpath::V4_7 => ctx
+            .st
+            .zones
+            .iter()
+            .any(|z| z.pages_scanned < 6 * z.reclaimable(swap_room)),
+        AllocSlowpath::V2_6_35 | AllocSlowpath::V3_6 => {
+            ctx.st.zones.iter().any(|z| !z.all_unreclaimable)
+        }
+    }
 }
 
 /// Scan budget left to `task` in this tick.
@@ -337,6 +347,10 @@ fn shrink_zone(
     if out.reclaimed > 0 {
         zone_state.pages_scanned = 0;
     }
+    if who == Reclaimer::Kswapd && zone_state.pages_scanned >= 6 * zone_state.reclaimable(swap_room)
+    {
+        zone_state.all_unreclaimable = true;
+    }
     if who == Reclaimer::Kswapd {
         ctx.st.counters.pgscan_kswapd += out.scanned;
         ctx.st.counters.pgsteal_kswapd += out.reclaimed;
@@ -391,7 +405,7 @@ fn shrink_file(
     out.scanned += n;
     let z = &mut ctx.st.zones[zone];
     z.file_inactive -= clean;
-    z.free += clean;
+    z.give_back(clean);
     out.reclaimed += clean;
     if dirty == 0 {
         return;
@@ -496,7 +510,7 @@ fn shrink_anon(
     out.scanned += n;
     let z = &mut ctx.st.zones[zone];
     z.anon_swapped_clean -= clean;
-    z.free += clean;
+    z.give_back(clean);
     out.reclaimed += clean;
     ctx.uncharge_swapped_clean(clean);
     if plain == 0 || !rc.gfp.has(Gfp::IO) || !rc.may_writepage {
@@ -512,6 +526,10 @@ fn shrink_anon(
         return;
     }
     if block::queue_full(ctx, swap_dev) {
+        // The submit would block (get_request_wait / sk_stream_wait_memory): the
+        // reclaimer sleeps there until the device gives back a slot, then resumes.
+        out.blocked = true;
+        ctx.sleep(task, SleepFn::IoWait, HZ_DIV_10, WaitQueue::Congestion);
         return;
     }
     let room = ctx.swap_free_slots();
