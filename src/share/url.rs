@@ -22,7 +22,7 @@ use super::recording::Fork;
 
 /// The model version a link is made with. Bump it when the same link would show different
 /// numbers (a changed model), so an old link says so instead of silently differing.
-pub const MODEL_VERSION: u32 = 1;
+pub use crate::sim::MODEL_VERSION;
 pub const DEFAULT_SCENARIO: &str = "watermarks-101";
 /// Compare mode shows 2–4 panes.
 pub const COMPARE_MAX: usize = 4;

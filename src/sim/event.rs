@@ -83,11 +83,14 @@ pub enum Event {
         timeout_ms: u64,
     },
     /// An allocation took pages below the min watermark (ALLOC_NO_WATERMARKS or ATOMIC cuts).
+    /// `floor` is how low that allocation may go: 3/8·min for GFP_ATOMIC, 0 for
+    /// PF_MEMALLOC / TIF_MEMDIE / __GFP_MEMALLOC.
     ReserveUsed {
         task: usize,
         zone: usize,
         pages: u64,
         free_after: u64,
+        floor: u64,
     },
     /// An allocation failed for good (`warn_alloc_failed` unless __GFP_NOWARN).
     AllocFail {

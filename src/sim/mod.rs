@@ -49,6 +49,11 @@ use state::{Counters, Device, Mempool, State, Task, Wait, WaitQueue, Zone};
 use time::Tick;
 use watermarks::{default_min_free_kbytes, setup_per_zone_wmarks, ZoneSize};
 
+/// The model's version: bump it whenever a change alters any trace (the golden traces in
+/// `tests/golden` show it in review), so a shared link made with an older model can say
+/// plainly that the numbers may differ.
+pub const MODEL_VERSION: u32 = 1;
+
 /// What a resumable kernel path did this tick.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Step {
@@ -308,21 +313,70 @@ impl Ctx<'_> {
             + self.stacks.shrink_page_list.bytes
             + self.stacks.xfs_writepage.bytes;
         let extra = &self.cfg.extra_depth;
-        let mut deepest = base;
+        // The deepest of this batch's calls: (depth, interrupt taken, extra btree levels).
+        let mut deepest = (base, false, 0);
         for _ in 0..writes.min(vmscan::SWAP_CLUSTER_MAX) {
-            let mut d = base;
-            if extra.interrupt_permille > 0
-                && self.st.rng_stack.below(1000) < extra.interrupt_permille
-            {
-                d += extra.interrupt_bytes;
+            let interrupt = extra.interrupt_permille > 0
+                && self.st.rng_stack.below(1000) < extra.interrupt_permille;
+            let levels = if extra.btree_levels_max > 0 {
+                self.st.rng_stack.below(extra.btree_levels_max + 1)
+            } else {
+                0
+            };
+            let d = base
+                + if interrupt { extra.interrupt_bytes } else { 0 }
+                + levels * extra.btree_level_bytes;
+            if d > deepest.0 {
+                deepest = (d, interrupt, levels);
             }
-            if extra.btree_levels_max > 0 {
-                d += self.st.rng_stack.below(extra.btree_levels_max + 1) * extra.btree_level_bytes;
-            }
-            deepest = deepest.max(d);
         }
-        self.record_depth(task, deepest, direct_reclaim);
+        let (depth, interrupt, levels) = deepest;
+        if depth > u64::from(self.st.knobs.thread_size) && self.st.overflow_frames.is_none() {
+            let mut frames = frames_of(self.cfg, self.st, self.stacks, task);
+            frames.extend(self.stacks.shrink_page_list.frames.iter().cloned());
+            frames.extend(self.stacks.xfs_writepage.frames.iter().cloned());
+            for _ in 0..levels {
+                frames.push(Frame {
+                    function: "xfs_btree_split (extra level, seeded)".to_string(),
+                    bytes: extra.btree_level_bytes,
+                    estimated: true,
+                });
+            }
+            if interrupt {
+                frames.push(Frame {
+                    function: "hardware interrupt on this stack (seeded)".to_string(),
+                    bytes: extra.interrupt_bytes,
+                    estimated: true,
+                });
+            }
+            self.st.overflow_frames = Some(frames);
+        }
+        self.record_depth(task, depth, direct_reclaim);
     }
+}
+
+/// A task's current call stack as frames, outermost first; a sleeping function appears
+/// as its own frame above the scheduler's.
+fn frames_of(cfg: &Config, st: &State, stacks: &StackTables, task: usize) -> Vec<Frame> {
+    let mut frames: Vec<Frame> = Vec::new();
+    let sleeping = st.tasks[task]
+        .wait
+        .as_ref()
+        .filter(|w| w.function != SleepFn::Idle)
+        .map(|w| w.function);
+    for seg in call_stack_segments(cfg, st, stacks, task).iter() {
+        if std::ptr::eq(seg, &stacks.sleep) {
+            if let Some(f) = sleeping {
+                frames.push(Frame {
+                    function: f.name().to_string(),
+                    bytes: 0,
+                    estimated: true,
+                });
+            }
+        }
+        frames.extend(seg.frames.iter().cloned());
+    }
+    frames
 }
 
 /// The segments making up a task's stack, outermost first.
@@ -476,6 +530,7 @@ impl Sim {
             max_stack_bytes: 0,
             max_stack_bytes_direct_reclaim: 0,
             overflow: None,
+            overflow_frames: None,
             trace_hash: TraceHasher::new(cfg.seed).finish(),
             finished: false,
             outcome: None,
@@ -573,26 +628,14 @@ impl Sim {
     /// The task's current call stack, outermost frame first, including the sleeping
     /// function's frames (`throttle_vm_writeout` → `congestion_wait` → …).
     pub fn call_stack(&self, task: usize) -> Vec<Frame> {
-        let mut frames: Vec<Frame> = Vec::new();
-        let segs = call_stack_segments(&self.cfg, &self.st, &self.stacks, task);
-        let sleeping = self.st.tasks[task]
-            .wait
-            .as_ref()
-            .filter(|w| w.function != SleepFn::Idle)
-            .map(|w| w.function);
-        for seg in segs.iter() {
-            if std::ptr::eq(seg, &self.stacks.sleep) {
-                if let Some(f) = sleeping {
-                    frames.push(Frame {
-                        function: f.name().to_string(),
-                        bytes: 0,
-                        estimated: true,
-                    });
-                }
-            }
-            frames.extend(seg.frames.iter().cloned());
-        }
-        frames
+        frames_of(&self.cfg, &self.st, &self.stacks, task)
+    }
+
+    /// The call stack at the moment a stack overflowed (outermost first, deepest frames
+    /// last): the reclaim path, `->writepage` and the seeded extra depth that went past
+    /// `thread_size`.
+    pub fn overflow_stack(&self) -> Option<&[Frame]> {
+        self.st.overflow_frames.as_deref()
     }
 
     /// Advances exactly one tick. Returns the events of this tick.

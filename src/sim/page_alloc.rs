@@ -74,6 +74,7 @@ pub fn get_page_from_freelist(
                 zone: zone_idx,
                 pages: below_min_after - below_min_before,
                 free_after,
+                floor: floor.unwrap_or(0),
             });
         }
         got += n;

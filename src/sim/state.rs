@@ -339,6 +339,8 @@ pub struct State {
     pub max_stack_bytes: u64,
     pub max_stack_bytes_direct_reclaim: u64,
     pub overflow: Option<(usize, u64)>,
+    /// The stack that overflowed, frame by frame (see `Sim::overflow_stack`).
+    pub overflow_frames: Option<Vec<super::stack::Frame>>,
     pub trace_hash: u64,
     pub finished: bool,
     pub outcome: Option<super::outcome::Outcome>,
