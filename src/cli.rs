@@ -12,6 +12,17 @@ use pressure_lab::sim::watermarks::{
 };
 use serde_json::json;
 
+/// `println!` that ends the program quietly when stdout is closed (`… | head`), as Unix
+/// tools do, instead of panicking on a broken pipe.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if writeln!(std::io::stdout(), $($arg)*).is_err() {
+            std::process::exit(0);
+        }
+    }};
+}
+
 #[derive(Parser)]
 #[command(
     name = "pressure-lab",
@@ -235,7 +246,7 @@ fn run(
     let (preset_name, knobs) = resolve_knobs(&sc, preset.as_deref(), sets)?;
     let (_, summary) = report::run(&sc, knobs, &preset_name, None);
     if json {
-        println!(
+        out!(
             "{}",
             serde_json::to_string_pretty(&summary).expect("summary serialises")
         );
@@ -246,15 +257,19 @@ fn run(
 }
 
 fn print_human(s: &RunSummary) {
-    println!(
+    out!(
         "{} under {} (seed {}): {} at {} ms",
-        s.scenario, s.preset, s.seed, s.outcome, s.outcome_at_ms
+        s.scenario,
+        s.preset,
+        s.seed,
+        s.outcome,
+        s.outcome_at_ms
     );
     for link in &s.chain {
-        println!("  {link}");
+        out!("  {link}");
     }
     let m = &s.metrics;
-    println!(
+    out!(
         "  min free {} pages, reserve used {} pages, swapped out {} pages ({}/s), OOM kills {}",
         m.min_free_pages,
         m.reserve_pages_used_max,
@@ -262,9 +277,12 @@ fn print_human(s: &RunSummary) {
         m.swapout_pages_per_s,
         m.oom_kills
     );
-    println!(
+    out!(
         "  max stack {} B ({} B in direct reclaim), throttled {} ms, trace {}",
-        m.max_stack_bytes, m.max_stack_bytes_direct_reclaim, m.throttled_ms_total, s.trace_hash
+        m.max_stack_bytes,
+        m.max_stack_bytes_direct_reclaim,
+        m.throttled_ms_total,
+        s.trace_hash
     );
 }
 
@@ -311,13 +329,13 @@ fn watermarks(managed: &[u64], mfk: u64, wsf: u64, formula: &str, json: bool) ->
         .collect();
     let out = json!({"formula": if formula == WatermarkFormula::Classic { "classic" } else { "scale-factor" }, "min_free_kbytes": mfk, "watermark_scale_factor": wsf, "zones": rows});
     if json {
-        println!(
+        out!(
             "{}",
             serde_json::to_string_pretty(&out).expect("serialises")
         );
     } else {
         for (p, w) in managed.iter().zip(&w) {
-            println!(
+            out!(
                 "managed {p:>10}  min {:>8}  low {:>8}  high {:>8}",
                 w.min(),
                 w.low(),
@@ -346,13 +364,13 @@ fn list(json: bool) -> Result<(), Bad> {
         .collect();
     let out = json!({"scenarios": scenarios, "presets": presets, "knobs": knobs});
     if json {
-        println!(
+        out!(
             "{}",
             serde_json::to_string_pretty(&out).expect("serialises")
         );
     } else {
-        println!("scenarios: {}", scenario::builtin_names().join(", "));
-        println!("presets:   {}", policy::preset_names().join(", "));
+        out!("scenarios: {}", scenario::builtin_names().join(", "));
+        out!("presets:   {}", policy::preset_names().join(", "));
     }
     Ok(())
 }
@@ -374,15 +392,17 @@ fn matrix(json: bool, seed: u64) -> Result<(), Bad> {
                     "packets_dropped": m.packets_dropped, "swap_used_pages": m.swap_used_pages, "reclaim_file_writes": m.reclaim_file_writes}
             }));
             if !json {
-                println!(
+                out!(
                     "{name:<30} {:<22} {:<14} {:>7} ms",
-                    p.name, s.outcome, s.outcome_at_ms
+                    p.name,
+                    s.outcome,
+                    s.outcome_at_ms
                 );
             }
         }
     }
     if json {
-        println!(
+        out!(
             "{}",
             serde_json::to_string_pretty(&json!({"seed": seed, "rows": rows})).expect("serialises")
         );
@@ -391,9 +411,13 @@ fn matrix(json: bool, seed: u64) -> Result<(), Bad> {
 }
 
 fn bench() -> Result<(), Bad> {
-    println!(
+    out!(
         "{:<30} {:>12} {:>10} {:>10} {:>14}",
-        "scenario", "simulated_ms", "wall_ms", "factor", "events_per_s"
+        "scenario",
+        "simulated_ms",
+        "wall_ms",
+        "factor",
+        "events_per_s"
     );
     for (name, _) in scenario::BUILTIN {
         let sc = load(name)?;
@@ -402,9 +426,12 @@ fn bench() -> Result<(), Bad> {
         let wall = t0.elapsed().as_secs_f64() * 1000.0;
         let factor = s.simulated_ms as f64 / wall.max(1e-6);
         let eps = s.metrics.events as f64 / (wall / 1000.0).max(1e-9);
-        println!(
+        out!(
             "{name:<30} {:>12} {:>10.2} {:>9.0}x {:>14.0}",
-            s.simulated_ms, wall, factor, eps
+            s.simulated_ms,
+            wall,
+            factor,
+            eps
         );
     }
     // RAM scaling: watermarks-101 from 1 GiB to 1 TiB with its workload scaled alike.
@@ -416,7 +443,7 @@ fn bench() -> Result<(), Bad> {
         let t0 = Instant::now();
         let (_, s) = report::run(&sc, sc.knobs.clone(), &sc.file.default_preset, None);
         let wall = t0.elapsed().as_secs_f64() * 1000.0;
-        println!("ram-scaling watermarks-101 {target_gib:>5} GiB {:>8} ms simulated {wall:>10.2} ms wall  outcome {}", s.simulated_ms, s.outcome);
+        out!("ram-scaling watermarks-101 {target_gib:>5} GiB {:>8} ms simulated {wall:>10.2} ms wall  outcome {}", s.simulated_ms, s.outcome);
     }
     Ok(())
 }
@@ -439,7 +466,10 @@ fn trace(
     }
     let (preset_name, knobs) = resolve_knobs(&sc, preset.as_deref(), sets)?;
     let mut sim = pressure_lab::sim::Sim::new(sc.config.clone(), knobs);
-    print!("{}", pressure_lab::trace::render(&mut sim, every_ms));
+    out!(
+        "{}",
+        pressure_lab::trace::render(&mut sim, every_ms).trim_end()
+    );
     let s = report::summary(&sim, &preset_name);
     print_human(&s);
     Ok(())
