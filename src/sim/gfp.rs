@@ -96,6 +96,8 @@ pub struct TaskFlags {
     pub memdie: bool,
     /// Running in softirq (network receive).
     pub softirq: bool,
+    /// A realtime task (`rt_task(current)`): ALLOC_HARDER for sleeping allocations.
+    pub realtime: bool,
 }
 
 /// `alloc_flags` bits that matter for the watermark test (mm/internal.h).
@@ -114,7 +116,7 @@ pub fn gfp_to_alloc_flags(gfp: Gfp, task: TaskFlags, shape: AllocSlowpath) -> Al
     let in_interrupt = task.softirq;
     match shape {
         AllocSlowpath::V2_6_35 => {
-            let harder = cannot_sleep;
+            let harder = cannot_sleep || (task.realtime && !in_interrupt);
             let no_watermarks = !nomemalloc && !in_interrupt && (task.memalloc || task.memdie);
             AllocFlags {
                 high,
@@ -128,7 +130,7 @@ pub fn gfp_to_alloc_flags(gfp: Gfp, task: TaskFlags, shape: AllocSlowpath) -> Al
             let harder = match shape {
                 AllocSlowpath::V4_7 => gfp.has(Gfp::ATOMIC) && !nomemalloc,
                 _ => cannot_sleep && !nomemalloc,
-            };
+            } || (task.realtime && !in_interrupt);
             // __GFP_MEMALLOC anywhere; PF_MEMALLOC in softirq (RX) or in process context;
             // TIF_MEMDIE only in process context.
             let no_watermarks = !nomemalloc
@@ -178,6 +180,23 @@ mod tests {
         assert!(!gfp_to_alloc_flags(gfp, softirq, AllocSlowpath::V2_6_35).no_watermarks);
         let atomic = gfp_to_alloc_flags(Gfp::ATOMIC_MASK, softirq, AllocSlowpath::V4_7);
         assert!(atomic.high && atomic.harder && !atomic.no_watermarks);
+    }
+
+    #[test]
+    fn realtime_tasks_get_alloc_harder_outside_interrupts() {
+        let rt = TaskFlags {
+            realtime: true,
+            ..TaskFlags::default()
+        };
+        for shape in [
+            AllocSlowpath::V2_6_35,
+            AllocSlowpath::V3_6,
+            AllocSlowpath::V4_7,
+        ] {
+            let af = gfp_to_alloc_flags(Gfp::KERNEL, rt, shape);
+            assert!(af.harder && !af.high && !af.no_watermarks);
+            assert!(!gfp_to_alloc_flags(Gfp::KERNEL, TaskFlags::default(), shape).harder);
+        }
     }
 
     #[test]

@@ -478,6 +478,7 @@ impl Sim {
                         kswapd,
                         kthread,
                         softirq: matches!(tc.kind, TaskKind::NetRx),
+                        realtime: tc.realtime,
                         ..TaskFlags::default()
                     },
                     op_index: 0,

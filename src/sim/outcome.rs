@@ -47,6 +47,12 @@ pub struct Outcome {
 pub struct Verdict {
     pub kind: String,
     pub at_ms: Tick,
+    pub detail: VerdictDetail,
+}
+
+/// Who and where: the task, the kernel function, and (for deadlocks) the wait-for chain.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerdictDetail {
     pub task: Option<String>,
     pub function: Option<String>,
     pub chain: Vec<String>,
@@ -75,9 +81,11 @@ pub fn check(ctx: &mut Ctx) {
             new.push(Verdict {
                 kind: kind.to_string(),
                 at_ms: now,
-                task: task.map(|t| name(ctx, t)),
-                function: Some(function.to_string()),
-                chain: Vec::new(),
+                detail: VerdictDetail {
+                    task: task.map(|t| name(ctx, t)),
+                    function: Some(function.to_string()),
+                    chain: Vec::new(),
+                },
             });
         }
     }
@@ -97,7 +105,9 @@ pub fn check(ctx: &mut Ctx) {
             .st
             .verdicts
             .iter()
-            .find(|v| v.kind == "oom_kill" && v.task.as_deref() == Some(&ctx.cfg.tasks[t].name))
+            .find(|v| {
+                v.kind == "oom_kill" && v.detail.task.as_deref() == Some(&ctx.cfg.tasks[t].name)
+            })
             .map_or(now, |v| v.at_ms);
         Some(Outcome {
             kind: OutcomeKind::OomKill,
@@ -119,9 +129,11 @@ pub fn check(ctx: &mut Ctx) {
         ctx.st.verdicts.push(Verdict {
             kind: outcome.kind.name().to_string(),
             at_ms: outcome.at_tick,
-            task: None,
-            function: None,
-            chain: outcome.chain.clone(),
+            detail: VerdictDetail {
+                task: None,
+                function: None,
+                chain: outcome.chain.clone(),
+            },
         });
         ctx.st.outcome = Some(outcome);
         ctx.st.finished = true;

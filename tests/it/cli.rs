@@ -167,3 +167,41 @@ fn bad_input_exits_2_with_one_line() {
         assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
     }
 }
+
+#[test]
+fn a_scenario_file_path_runs_and_a_bad_file_is_named() {
+    let dir = std::env::temp_dir().join(format!("pressure-lab-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (_, json) = pressure_lab::scenario::BUILTIN
+        .iter()
+        .find(|(n, _)| *n == "nfsd-loopback")
+        .unwrap();
+    let good = dir.join("mine.json");
+    std::fs::write(&good, json).unwrap();
+    let (code, out, _) = cli(&[
+        "run",
+        good.to_str().unwrap(),
+        "--json",
+        "--set",
+        "nfsd_less_throttle=off",
+    ]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["outcome"], "deadlocked");
+    let last = v["verdicts"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["kind"], "deadlocked");
+    assert!(last["detail"]["chain"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|l| l.as_str().unwrap().contains("nfsd")));
+    let bad = dir.join("bad.json");
+    std::fs::write(&bad, json.replace("\"mib\": 1024", "\"mib\": 1")).unwrap();
+    let (code, _, err) = cli(&["run", bad.to_str().unwrap(), "--json"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("zones[0].mib") && err.contains("16..="),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
