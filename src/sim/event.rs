@@ -38,6 +38,11 @@ impl SleepFn {
         SleepFn::IoWait,
         SleepFn::Idle,
     ];
+    /// Index into per-function arrays (`Task::sleep_ms_by_fn`): the declaration order,
+    /// which `ALL` follows (tested).
+    pub fn index(self) -> usize {
+        self as usize
+    }
     pub fn name(self) -> &'static str {
         match self {
             SleepFn::ThrottleVmWriteout => "throttle_vm_writeout",
@@ -197,6 +202,18 @@ impl Event {
             Event::TaskExit { .. } => "do_exit",
             Event::TaskKilled { .. } => "do_exit",
             Event::KnobChanged { .. } => "sysctl",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SleepFn;
+
+    #[test]
+    fn all_follows_the_declaration_order() {
+        for (i, f) in SleepFn::ALL.iter().enumerate() {
+            assert_eq!(f.index(), i, "{}", f.name());
         }
     }
 }

@@ -748,6 +748,11 @@ fn run_if_ready(ctx: &mut Ctx, task: usize) {
         t.woken = false;
     }
     task::run(ctx, task);
+    // The stack only changes while a task runs: measure it here, not for every sleeper.
+    let depth = ctx.depth_now(task);
+    ctx.st.tasks[task].depth_bytes = depth;
+    let in_reclaim = ctx.st.tasks[task].reclaim.is_some() && !ctx.st.tasks[task].flags.kswapd;
+    ctx.record_depth(task, depth, in_reclaim);
 }
 
 /// Phase 3: per-task sleep time and stack depth, reserve use, hung tasks.
@@ -757,17 +762,10 @@ fn account(ctx: &mut Ctx) {
         if ctx.st.tasks[task].exited {
             continue;
         }
-        let depth = ctx.depth_now(task);
-        ctx.st.tasks[task].depth_bytes = depth;
-        let in_reclaim = ctx.st.tasks[task].reclaim.is_some() && !ctx.st.tasks[task].flags.kswapd;
-        ctx.record_depth(task, depth, in_reclaim);
         let Some(w) = ctx.st.tasks[task].wait.clone() else {
             continue;
         };
-        let idx = SleepFn::ALL
-            .iter()
-            .position(|f| *f == w.function)
-            .expect("every SleepFn is listed");
+        let idx = w.function.index();
         ctx.st.tasks[task].sleep_ms_by_fn[idx] += 1;
         let hung_timeout = ctx.cfg.hung_task_timeout_ticks;
         if w.function != SleepFn::Idle
