@@ -37,14 +37,8 @@ struct Cli {
 enum Command {
     /// Run a scenario (built-in name or path to a JSON file) and print its summary.
     Run {
-        scenario: String,
-        #[arg(long)]
-        preset: Option<String>,
-        /// KNOB=VALUE, repeatable (on/off for on/off knobs).
-        #[arg(long = "set")]
-        set: Vec<String>,
-        #[arg(long)]
-        seed: Option<u64>,
+        #[command(flatten)]
+        run: RunArgs,
         /// Simulated seconds (default: the scenario's duration).
         #[arg(long)]
         seconds: Option<u64>,
@@ -81,17 +75,39 @@ enum Command {
     Bench,
     /// Print the golden-trace lines of a run (legend in src/trace.rs).
     Trace {
-        scenario: String,
-        #[arg(long)]
-        preset: Option<String>,
-        #[arg(long = "set")]
-        set: Vec<String>,
-        #[arg(long)]
-        seed: Option<u64>,
+        #[command(flatten)]
+        run: RunArgs,
         /// Print one line every this many simulated milliseconds.
         #[arg(long, default_value_t = 500)]
         every_ms: u64,
     },
+}
+
+/// What to run: the scenario, the policy and the seed (shared by `run` and `trace`).
+#[derive(clap::Args)]
+struct RunArgs {
+    /// A built-in scenario name or the path of a scenario JSON file.
+    scenario: String,
+    #[arg(long)]
+    preset: Option<String>,
+    /// KNOB=VALUE, repeatable (on/off for on/off knobs).
+    #[arg(long = "set")]
+    set: Vec<String>,
+    #[arg(long)]
+    seed: Option<u64>,
+}
+
+impl RunArgs {
+    /// The validated scenario with the seed applied, and the resolved preset and knobs.
+    fn resolve(&self) -> Result<(Scenario, String, Knobs), Bad> {
+        let mut sc = load(&self.scenario)?;
+        if let Some(seed) = self.seed {
+            sc.config.seed = seed;
+            sc.file.seed = seed;
+        }
+        let (preset, knobs) = resolve_knobs(&sc, self.preset.as_deref(), &self.set)?;
+        Ok((sc, preset, knobs))
+    }
 }
 
 /// Bad input: one line on stderr, exit status 2.
@@ -128,13 +144,10 @@ pub fn main() -> i32 {
 fn dispatch(command: Command) -> Result<(), Bad> {
     match command {
         Command::Run {
-            scenario,
-            preset,
-            set,
-            seed,
+            run: args,
             seconds,
             json,
-        } => run(&scenario, preset, &set, seed, seconds, json),
+        } => run(&args, seconds, json),
         Command::Watermarks {
             managed_pages,
             min_free_kbytes,
@@ -152,12 +165,9 @@ fn dispatch(command: Command) -> Result<(), Bad> {
         Command::Matrix { json, seed } => matrix(json, seed),
         Command::Bench => bench(),
         Command::Trace {
-            scenario,
-            preset,
-            set,
-            seed,
+            run: args,
             every_ms,
-        } => trace(&scenario, preset, &set, seed, every_ms),
+        } => trace(&args, every_ms),
     }
 }
 
@@ -221,19 +231,8 @@ fn resolve_knobs(
     Ok((name, knobs))
 }
 
-fn run(
-    name: &str,
-    preset: Option<String>,
-    sets: &[String],
-    seed: Option<u64>,
-    seconds: Option<u64>,
-    json: bool,
-) -> Result<(), Bad> {
-    let mut sc = load(name)?;
-    if let Some(seed) = seed {
-        sc.config.seed = seed;
-        sc.file.seed = seed;
-    }
+fn run(args: &RunArgs, seconds: Option<u64>, json: bool) -> Result<(), Bad> {
+    let (mut sc, preset_name, knobs) = args.resolve()?;
     if let Some(s) = seconds {
         if s == 0 || s * 1000 > scenario::DURATION_MS_MAX {
             return Err(Bad(format!(
@@ -243,7 +242,6 @@ fn run(
         }
         sc.config.duration_ticks = s * 1000;
     }
-    let (preset_name, knobs) = resolve_knobs(&sc, preset.as_deref(), sets)?;
     let (_, summary) = report::run(&sc, knobs, &preset_name, None);
     if json {
         out!(
@@ -448,23 +446,13 @@ fn bench() -> Result<(), Bad> {
     Ok(())
 }
 
-fn trace(
-    name: &str,
-    preset: Option<String>,
-    sets: &[String],
-    seed: Option<u64>,
-    every_ms: u64,
-) -> Result<(), Bad> {
-    let mut sc = load(name)?;
-    if let Some(seed) = seed {
-        sc.config.seed = seed;
-    }
+fn trace(args: &RunArgs, every_ms: u64) -> Result<(), Bad> {
+    let (sc, preset_name, knobs) = args.resolve()?;
     if every_ms == 0 {
         return Err(Bad(
             "--every-ms: value 0 is not allowed; allowed: 1 and more".to_string(),
         ));
     }
-    let (preset_name, knobs) = resolve_knobs(&sc, preset.as_deref(), sets)?;
     let mut sim = pressure_lab::sim::Sim::new(sc.config.clone(), knobs);
     out!(
         "{}",

@@ -163,25 +163,24 @@ pub enum DeviceKindFile {
         page_pool: String,
         encrypt_mib_per_s: u64,
     },
-    Nbd {
-        bandwidth_mib_per_s: u64,
-        rtt_ms: u64,
-        rto_ms: u64,
-        tx_permille: u64,
-        sndbuf_kib: u64,
-        rx_pages_per_reply: u64,
-    },
-    Nfs {
-        bandwidth_mib_per_s: u64,
-        rtt_ms: u64,
-        rto_ms: u64,
-        tx_permille: u64,
-        sndbuf_kib: u64,
-        rx_pages_per_reply: u64,
-    },
+    Nbd(NetDeviceFile),
+    Nfs(NetDeviceFile),
     NfsLoopback {
         server_fs: String,
     },
+}
+
+/// Swap over the network (NBD or NFS): the link and the socket's memory behaviour.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetDeviceFile {
+    pub bandwidth_mib_per_s: u64,
+    pub rtt_ms: u64,
+    pub rto_ms: u64,
+    /// Socket-buffer pages per page sent, per mille (1000: the data is copied).
+    pub tx_permille: u64,
+    pub sndbuf_kib: u64,
+    pub rx_pages_per_reply: u64,
 }
 
 /// A device: the common fields here, the kind's own fields in [`DeviceKindFile`], which
@@ -579,22 +578,23 @@ pub fn validate(file: ScenarioFile) -> Result<Scenario, ScenarioError> {
         let path = format!("devices[{i}]");
         let nr_requests = range(&format!("{path}.nr_requests"), d.nr_requests, 16, 4096)?;
         let request_pages = range(&format!("{path}.request_pages"), d.request_pages, 1, 1024)?;
-        let net = |proto,
-                   bw: u64,
-                   rtt: u64,
-                   rto: u64,
-                   tx: u64,
-                   sndbuf_kib: u64,
-                   rx: u64|
-         -> Result<DeviceKind, ScenarioError> {
+        let net = |protocol, n: &NetDeviceFile| -> Result<DeviceKind, ScenarioError> {
             Ok(DeviceKind::Network {
-                protocol: proto,
-                bandwidth_pages_per_s: rate_pages(&format!("{path}.bandwidth_mib_per_s"), bw)?,
-                rtt_ms: range(&format!("{path}.rtt_ms"), rtt, 0, 10_000)?,
-                rto_ms: range(&format!("{path}.rto_ms"), rto, 1, 60_000)?,
-                tx_permille: range(&format!("{path}.tx_permille"), tx, 0, 2000)?,
-                sndbuf_pages: range(&format!("{path}.sndbuf_kib"), sndbuf_kib, 64, 1 << 20)? / 4,
-                rx_pages_per_reply: range(&format!("{path}.rx_pages_per_reply"), rx, 1, 64)?,
+                protocol,
+                bandwidth_pages_per_s: rate_pages(
+                    &format!("{path}.bandwidth_mib_per_s"),
+                    n.bandwidth_mib_per_s,
+                )?,
+                rtt_ms: range(&format!("{path}.rtt_ms"), n.rtt_ms, 0, 10_000)?,
+                rto_ms: range(&format!("{path}.rto_ms"), n.rto_ms, 1, 60_000)?,
+                tx_permille: range(&format!("{path}.tx_permille"), n.tx_permille, 0, 2000)?,
+                sndbuf_pages: range(&format!("{path}.sndbuf_kib"), n.sndbuf_kib, 64, 1 << 20)? / 4,
+                rx_pages_per_reply: range(
+                    &format!("{path}.rx_pages_per_reply"),
+                    n.rx_pages_per_reply,
+                    1,
+                    64,
+                )?,
             })
         };
         let kind = match &d.kind {
@@ -646,38 +646,8 @@ pub fn validate(file: ScenarioFile) -> Result<Scenario, ScenarioError> {
                     )?,
                 }
             }
-            DeviceKindFile::Nbd {
-                bandwidth_mib_per_s,
-                rtt_ms,
-                rto_ms,
-                tx_permille,
-                sndbuf_kib,
-                rx_pages_per_reply,
-            } => net(
-                NetProtocol::Nbd,
-                *bandwidth_mib_per_s,
-                *rtt_ms,
-                *rto_ms,
-                *tx_permille,
-                *sndbuf_kib,
-                *rx_pages_per_reply,
-            )?,
-            DeviceKindFile::Nfs {
-                bandwidth_mib_per_s,
-                rtt_ms,
-                rto_ms,
-                tx_permille,
-                sndbuf_kib,
-                rx_pages_per_reply,
-            } => net(
-                NetProtocol::Nfs,
-                *bandwidth_mib_per_s,
-                *rtt_ms,
-                *rto_ms,
-                *tx_permille,
-                *sndbuf_kib,
-                *rx_pages_per_reply,
-            )?,
+            DeviceKindFile::Nbd(n) => net(NetProtocol::Nbd, n)?,
+            DeviceKindFile::Nfs(n) => net(NetProtocol::Nfs, n)?,
             DeviceKindFile::NfsLoopback { server_fs } => {
                 let s = find(&format!("{path}.server_fs"), &dev_names, server_fs)?;
                 if !matches!(file.devices[s].kind, DeviceKindFile::Disk { .. }) {
@@ -1031,14 +1001,9 @@ impl ScenarioFile {
                 DeviceKindFile::DmCrypt {
                     encrypt_mib_per_s, ..
                 } => *encrypt_mib_per_s = s(*encrypt_mib_per_s),
-                DeviceKindFile::Nbd {
-                    bandwidth_mib_per_s,
-                    ..
+                DeviceKindFile::Nbd(n) | DeviceKindFile::Nfs(n) => {
+                    n.bandwidth_mib_per_s = s(n.bandwidth_mib_per_s)
                 }
-                | DeviceKindFile::Nfs {
-                    bandwidth_mib_per_s,
-                    ..
-                } => *bandwidth_mib_per_s = s(*bandwidth_mib_per_s),
                 DeviceKindFile::NfsLoopback { .. } => {}
             }
         }
