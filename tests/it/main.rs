@@ -3,6 +3,7 @@
 //! - `determinism`: same input, same trace hash; snapshots restore exactly.
 //! - `golden`: per-scenario trace lines, reviewed as diffs.
 //! - `invariants`: page conservation and friends after every tick of every scenario.
+//! - `properties`: invariants on drawn machines (proptest).
 //! - `scenarios`: bad scenario files are refused with the field, value and allowed range.
 //! - `cli`: the command-line contract other tools rely on.
 //! - `matrix`: the outcome matrix of the seed scenarios (issue "The seed situations").
@@ -13,6 +14,7 @@ mod determinism;
 mod golden;
 mod invariants;
 mod matrix;
+mod properties;
 mod scenarios;
 mod tidy;
 
