@@ -39,6 +39,25 @@ impl Point {
             swap_used: s.swap_used,
         }
     }
+
+    /// The same numbers as [`Point::from_sample`], read straight from the state without
+    /// building a whole `Sample` (the recording takes one every tick).
+    pub fn from_state(st: &crate::sim::state::State) -> Point {
+        let mut p = Point {
+            tick: st.tick,
+            swap_used: st.swap_used,
+            ..Point::default()
+        };
+        for (z, w) in st.zones.iter().zip(&st.wmarks) {
+            p.free += z.free;
+            p.min += w.min();
+            p.low += w.low();
+            p.high += w.high();
+            p.dirty += z.file_dirty_total();
+            p.writeback += z.file_writeback_total() + z.anon_writeback;
+        }
+        p
+    }
 }
 
 /// At most `buckets` points: per bucket the lowest free (dips must stay visible), the
@@ -179,13 +198,22 @@ where
             label_style.clone().pos(Pos::new(HPos::Right, VPos::Center)),
         ))?;
     }
-    // The unit sits under the y labels, left of "0 s", where nothing else is drawn.
-    let (px0, py0) = chart.backend_coord(&(0, 0.0));
-    let unit = if view.log_y { "pages (log)" } else { "pages" };
+    // The unit runs up the left edge, beside the y labels, where nothing else is drawn.
+    let (_, py0) = chart.backend_coord(&(0, 0.0));
+    let (_, py_top) = chart.backend_coord(&(0, y_top));
+    let unit = if view.log_y {
+        "pages (log scale)"
+    } else {
+        "pages"
+    };
     area.draw(&Text::new(
         unit,
-        (px0 - 6, py0 + 4),
-        label_style.clone().pos(Pos::new(HPos::Right, VPos::Top)),
+        (2, (py0 + py_top) / 2),
+        ("sans-serif", view.font_px.saturating_sub(1).max(10))
+            .into_font()
+            .transform(FontTransform::Rotate270)
+            .color(&palette::INK)
+            .pos(Pos::new(HPos::Center, VPos::Top)),
     ))?;
 
     let pts = view.points;
@@ -222,12 +250,16 @@ where
     add(|p| p.min, line(palette::MIN, 2), "min", false)?;
     add(|p| p.free, line(palette::FREE, 3), "free", false)?;
 
-    for m in view.markers {
-        let (colour, dash) = match m.kind {
-            MarkerKind::Verdict => (palette::MIN, false),
-            MarkerKind::Chapter => (palette::HIGH, true),
-            MarkerKind::Fork => (palette::INK, false),
-        };
+    // Marker lines, then their labels: labels of the same kind closer than a label's
+    // width are merged ("3, 4") so they never print over each other.
+    let (right_edge, _) = chart.backend_coord(&(end, y_top));
+    let (left_edge, _) = chart.backend_coord(&(0, y_top));
+    let mut labels: Vec<(i32, i32, String, MarkerKind)> = Vec::new();
+    let mut sorted: Vec<&Marker> = view.markers.iter().collect();
+    sorted.sort_by_key(|m| m.tick);
+    for m in sorted {
+        let colour = marker_colour(m.kind);
+        let dash = matches!(m.kind, MarkerKind::Chapter);
         let t = m.tick.min(end);
         let style = ShapeStyle::from(&colour.mix(0.7)).stroke_width(if dash { 1 } else { 2 });
         chart.draw_series(std::iter::once(PathElement::new(
@@ -235,26 +267,37 @@ where
             style,
         )))?;
         let (px, py) = chart.backend_coord(&(t, y_top));
-        let y = match m.kind {
+        let label_w = (m.label.chars().count() as i32 * view.font_px as i32 * 6) / 10 + 6;
+        match labels.iter_mut().rev().find(|(_, _, _, k)| *k == m.kind) {
+            Some((last_px, _, text, _)) if px - *last_px < label_w.max(view.font_px as i32 * 2) => {
+                if !text.split(", ").any(|l| l == m.label) {
+                    text.push_str(", ");
+                    text.push_str(&m.label);
+                }
+                *last_px = px;
+            }
+            _ => labels.push((px, py, m.label.clone(), m.kind)),
+        }
+    }
+    for (px, py, text, kind) in labels {
+        let y = match kind {
             MarkerKind::Chapter => py + 2,
             MarkerKind::Verdict => py + 2 + view.font_px as i32,
             MarkerKind::Fork => py + 2 + 2 * view.font_px as i32,
         };
         // Labels past the middle of the plot go to the left of their line, so the last
         // verdict of a run is not cut off at the right edge.
-        let (right_edge, _) = chart.backend_coord(&(end, y_top));
-        let (left_edge, _) = chart.backend_coord(&(0, y_top));
         let (x, hpos) = if px > (left_edge + right_edge) / 2 {
             (px - 3, HPos::Right)
         } else {
             (px + 3, HPos::Left)
         };
         area.draw(&Text::new(
-            m.label.clone(),
+            text,
             (x, y),
             ("sans-serif", view.font_px)
                 .into_font()
-                .color(&colour)
+                .color(&marker_colour(kind))
                 .pos(Pos::new(hpos, VPos::Top)),
         ))?;
     }
@@ -277,6 +320,14 @@ where
     let range = chart.plotting_area().get_pixel_range().0;
     area.present()?;
     Ok((range.start, range.end))
+}
+
+fn marker_colour(kind: MarkerKind) -> RGBColor {
+    match kind {
+        MarkerKind::Verdict => palette::MIN,
+        MarkerKind::Chapter => palette::HIGH,
+        MarkerKind::Fork => palette::INK,
+    }
 }
 
 /// 1, 2 or 5 times a power of ten, at least `raw`.

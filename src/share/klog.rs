@@ -174,7 +174,12 @@ fn overflow_report(sim: &Sim, task: usize, depth: u64, thread_size: u64) -> Vec<
             depth.saturating_sub(thread_size)
         ),
     ];
-    let stack = sim.call_stack(task);
+    // The stack that overflowed, frame by frame, when the model has it (the reclaim path,
+    // `->writepage` and the seeded extra depth); else the task's stack now, with the
+    // missing depth as one estimated entry.
+    let stack = sim
+        .overflow_stack()
+        .map_or_else(|| sim.call_stack(task), <[_]>::to_vec);
     let shown: u64 = stack.iter().map(|f| f.bytes).sum();
     l.push(format!(
         "        Depth    Size   Location    ({} entries)",
@@ -182,7 +187,7 @@ fn overflow_report(sim: &Sim, task: usize, depth: u64, thread_size: u64) -> Vec<
     ));
     l.push("        -----    ----   --------".to_string());
     // Deepest frame first, with the depth below it included, as stack_trace prints.
-    let mut below = depth;
+    let mut below = depth.max(shown);
     let mut i = 0;
     if depth > shown {
         l.push(format!(
@@ -201,7 +206,11 @@ fn overflow_report(sim: &Sim, task: usize, depth: u64, thread_size: u64) -> Vec<
             below,
             f.bytes,
             f.function,
-            if f.estimated { " (est.)" } else { "" }
+            if f.estimated && !f.function.contains("seeded)") {
+                " (est.)"
+            } else {
+                ""
+            }
         ));
         below = below.saturating_sub(f.bytes);
         i += 1;
@@ -218,5 +227,44 @@ mod tests {
         assert_eq!(timestamp(0), "[    0.000000]");
         assert_eq!(timestamp(12_345), "[   12.345000]");
         assert_eq!(timestamp(123_456_789), "[123456.789000]");
+    }
+
+    /// The stack-overflow report lists the stack that overflowed frame by frame: the
+    /// ->writepage path and the seeded extra depth, deepest first, depths adding up.
+    #[test]
+    fn overflow_report_lists_the_overflowing_stack() {
+        let sc = crate::scenario::validate(
+            crate::scenario::builtin("direct-reclaim-writepage-xfs").unwrap(),
+        )
+        .unwrap();
+        let knobs = (crate::sim::policy::preset("linux-2.6.33").unwrap().knobs)();
+        let mut sim = Sim::new(sc.config.clone(), knobs);
+        let mut log = Klog::default();
+        while !sim.is_finished() {
+            let t = sim.tick();
+            let events = sim.step().to_vec();
+            for ev in &events {
+                log.record(t, ev, &sim);
+            }
+        }
+        let entry = log
+            .entries()
+            .iter()
+            .find(|e| e.kind == "overflow")
+            .expect("linux-2.6.33 overflows the stack here");
+        let text = entry.lines.join("\n");
+        assert!(text.contains("xfs_vm_writepage"), "{text}");
+        assert!(text.contains("mempool_alloc_slab"), "{text}");
+        assert!(text.contains("seeded)"), "{text}");
+        assert!(
+            !text.contains("reclaim ->writepage path (estimated)"),
+            "{text}"
+        );
+        let (_, depth) = sim.state().overflow.unwrap();
+        assert!(
+            entry.lines[4].contains(&depth.to_string()),
+            "{}",
+            entry.lines[4]
+        );
     }
 }

@@ -61,6 +61,10 @@ pub struct Recording {
     /// The tick each chapter starts at, once the recording has reached it.
     chapters: Vec<Option<u64>>,
     klog: klog::Klog,
+    kinds: KindCache,
+    /// The kernel functions of the recorded events, sorted, each once (the event filter's
+    /// choices), kept up to date as events arrive instead of re-sorted on every render.
+    functions: Vec<&'static str>,
     /// The simulation computing ahead.
     head: Sim,
     done: bool,
@@ -102,6 +106,8 @@ impl Recording {
             chapters: vec![None; triggers.len()],
             triggers,
             klog: klog::Klog::default(),
+            kinds: KindCache::default(),
+            functions: Vec::new(),
             head: sim,
             done: false,
         };
@@ -130,6 +136,10 @@ impl Recording {
     }
     pub fn klog(&self) -> &klog::Klog {
         &self.klog
+    }
+    /// The kernel functions the recorded events name, sorted, each once.
+    pub fn functions(&self) -> &[&'static str] {
+        &self.functions
     }
     /// Whether the run has reached its outcome.
     pub fn is_done(&self) -> bool {
@@ -168,12 +178,32 @@ impl Recording {
             self.snapshots.push(self.head.snapshot());
         }
         apply_forks(&mut self.head, &self.forks, t);
-        let events: Vec<Event> = self.head.step().to_vec();
+        // The tick's events go straight into the list (no per-tick buffer), then are read
+        // back from there for the chapters and the kernel log.
+        let first = self.events.len();
+        self.events
+            .extend(self.head.step().iter().map(|ev| (t, ev.clone())));
         let now = self.head.tick();
-        for ev in events {
-            self.resolve_event_chapters(t, &ev);
-            self.klog.record(t, &ev, &self.head);
-            self.events.push((t, ev));
+        let chapters_pending = self
+            .triggers
+            .iter()
+            .zip(&self.chapters)
+            .any(|(t, c)| c.is_none() && !matches!(t, Trigger::At(_)));
+        for (_, ev) in &self.events[first..] {
+            if chapters_pending {
+                resolve_event_chapters(
+                    &self.triggers,
+                    &mut self.chapters,
+                    &mut self.kinds,
+                    &self.base,
+                    t,
+                    ev,
+                );
+            }
+            self.klog.record(t, ev, &self.head);
+            if let Err(i) = self.functions.binary_search(&ev.function()) {
+                self.functions.insert(i, ev.function());
+            }
         }
         for (i, task) in self.head.state().tasks.iter().enumerate() {
             let s = task_state(task);
@@ -183,7 +213,7 @@ impl Recording {
         }
         self.done = self.head.is_finished() || now >= self.duration_ticks();
         if now.is_multiple_of(self.stride) || self.done {
-            self.points.push(Point::from_sample(&self.head.sample()));
+            self.points.push(Point::from_state(self.head.state()));
         }
         self.resolve_time_chapters();
     }
@@ -194,36 +224,6 @@ impl Recording {
             if let (None, Trigger::At(at)) = (self.chapters[i], trig) {
                 if *at <= now {
                     self.chapters[i] = Some(*at);
-                }
-            }
-        }
-    }
-
-    fn resolve_event_chapters(&mut self, tick: u64, ev: &Event) {
-        if self
-            .triggers
-            .iter()
-            .zip(&self.chapters)
-            .all(|(t, c)| c.is_some() || matches!(t, Trigger::At(_)))
-        {
-            return;
-        }
-        let kind = event_kind(ev);
-        let task = event_task(ev).map(|i| self.base.config().tasks[i].name.as_str());
-        for (i, trig) in self.triggers.iter().enumerate() {
-            if self.chapters[i].is_some() {
-                continue;
-            }
-            if let Trigger::OnEvent {
-                kind: k,
-                task: want_task,
-                function,
-            } = trig
-            {
-                let task_ok = want_task.as_deref().is_none_or(|w| Some(w) == task);
-                let fn_ok = function.as_deref().is_none_or(|f| f == ev.function());
-                if *k == kind && task_ok && fn_ok {
-                    self.chapters[i] = Some(tick + 1);
                 }
             }
         }
@@ -284,11 +284,20 @@ impl Recording {
         }
         // Chapters triggered by events before the fork stay; re-resolve what the truncated
         // events had triggered from the kept events.
-        let kept: Vec<(u64, Event)> = self.events.clone();
-        for (t, ev) in &kept {
-            self.resolve_event_chapters(*t, ev);
+        for (t, ev) in &self.events {
+            resolve_event_chapters(
+                &self.triggers,
+                &mut self.chapters,
+                &mut self.kinds,
+                &self.base,
+                *t,
+                ev,
+            );
         }
         self.klog.truncate(tick);
+        self.functions = self.events.iter().map(|(_, ev)| ev.function()).collect();
+        self.functions.sort_unstable();
+        self.functions.dedup();
         self.resolve_time_chapters();
     }
 
@@ -344,6 +353,58 @@ impl Recording {
     pub fn point_at(&self, tick: u64) -> Option<&Point> {
         let i = self.points.partition_point(|p| p.tick <= tick);
         i.checked_sub(1).map(|i| &self.points[i])
+    }
+}
+
+/// Resolves the chapters `ev` (emitted by the step at `tick`) triggers.
+fn resolve_event_chapters(
+    triggers: &[Trigger],
+    chapters: &mut [Option<u64>],
+    kinds: &mut KindCache,
+    base: &Sim,
+    tick: u64,
+    ev: &Event,
+) {
+    for (i, trig) in triggers.iter().enumerate() {
+        if chapters[i].is_some() {
+            continue;
+        }
+        if let Trigger::OnEvent {
+            kind: k,
+            task: want_task,
+            function,
+        } = trig
+        {
+            if kinds.kind(ev) != k.as_str() {
+                continue;
+            }
+            let fn_ok = function.as_deref().is_none_or(|f| f == ev.function());
+            let task_ok = want_task.as_deref().is_none_or(|w| {
+                event_task(ev).map(|i| base.config().tasks[i].name.as_str()) == Some(w)
+            });
+            if fn_ok && task_ok {
+                chapters[i] = Some(tick + 1);
+            }
+        }
+    }
+}
+
+/// Event kind names by variant, so that chapter triggers do not serialise every event.
+#[derive(Default)]
+struct KindCache(Vec<(std::mem::Discriminant<Event>, String)>);
+
+impl KindCache {
+    fn kind(&mut self, ev: &Event) -> &str {
+        let d = std::mem::discriminant(ev);
+        let i = match self.0.iter().position(|(dd, _)| *dd == d) {
+            Some(i) => i,
+            None => {
+                // A few dozen variants, each serialised once per recording.
+                self.0.push((d, event_kind(ev)));
+                self.0.len() - 1
+            }
+        };
+        &self.0[i].1
     }
 }
 

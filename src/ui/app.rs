@@ -154,6 +154,7 @@ fn single_view(e: &Engine, d: &super::Dispatch, engine: &Rc<RefCell<Engine>>) ->
                     end={e.end_tick()} compact={false} hide_future={false} id="timeline" on_seek={cb(d, Action::Seek)} />
                 <lanes::Lanes engine={timeline::EngineRef(engine.clone())} pane={0} data_rev={pane.data_rev} tick={pane.tick()}
                     end={e.end_tick()} selected={lanes::selected_task(e, pane)} hide_future={false} on_select={cb(d, |t| Action::SelectTask(Some(t)))} />
+                { lanes::legend() }
             </section>
             <aside class="right">
                 // Presenter mode folds the side column; the zone gauge moves here.

@@ -75,6 +75,24 @@ pub fn frame_finished() {
     let _ = js_sys::Reflect::set(&window, &"__plFrameStats".into(), &obj);
 }
 
+/// Publishes the cost of the last recompute (a knob, preset or parameter change) as
+/// `window.__plRecompute = { ms, done, computed_tick }` for benchmarks: `ms` is the time
+/// the action took, `done` whether every run was complete when it returned.
+pub fn publish_recompute(ms: f64, done: bool, computed_tick: u64) {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let obj = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&obj, &"ms".into(), &ms.into());
+    let _ = js_sys::Reflect::set(&obj, &"done".into(), &done.into());
+    let _ = js_sys::Reflect::set(
+        &obj,
+        &"computed_tick".into(),
+        &(computed_tick as f64).into(),
+    );
+    let _ = js_sys::Reflect::set(&window, &"__plRecompute".into(), &obj);
+}
+
 /// Clears the rolling window (a benchmark calls `window.__plResetFrameStats()`).
 pub fn install_stats_reset() {
     let Some(window) = web_sys::window() else {

@@ -84,7 +84,7 @@ pub fn view(e: &Engine, d: &Dispatch, engine: &Rc<RefCell<Engine>>) -> Html {
     html! {
         <main class="compare" style={format!("--panes: {n}")}>
             <div class="panes">{ for panes }</div>
-            <div class="compare-foot">{ for add }{ for reveal }</div>
+            <div class="compare-foot"><div class="legends">{ timeline::legend(true) }{ lanes::legend() }</div>{ for add }{ for reveal }</div>
             { metrics_table(e) }
         </main>
     }

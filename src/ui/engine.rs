@@ -14,6 +14,8 @@ use crate::sim::Sim;
 
 /// Ticks computed per `advance` call between two clock checks.
 const COMPUTE_CHUNK: u64 = 1000;
+/// While a run is still being computed, its charts redraw every this many frames.
+const REDRAW_EVERY: u32 = 6;
 
 /// One policy's run: its recording and a cursor simulation at the shared time.
 pub struct Pane {
@@ -24,6 +26,8 @@ pub struct Pane {
     pub cursor: Sim,
     /// Bumped whenever the recording changes (more computed, a fork): charts redraw on it.
     pub data_rev: u64,
+    /// Compute rounds since `data_rev` was last bumped.
+    computes_since_redraw: u32,
 }
 
 impl Pane {
@@ -36,6 +40,7 @@ impl Pane {
             rec,
             cursor: sim,
             data_rev: 0,
+            computes_since_redraw: 0,
         }
     }
 
@@ -272,18 +277,7 @@ impl Engine {
     /// One animation frame: compute ahead within `budget`, advance the cursor if playing.
     /// `time_left` says whether the frame's compute budget has time left.
     pub fn frame(&mut self, time_left: &dyn Fn() -> bool) {
-        // Compute ahead, a chunk per pane in turn, while the budget lasts.
-        let mut progressed = true;
-        while progressed && time_left() {
-            progressed = false;
-            for pane in self.panes_mut() {
-                if !pane.rec.is_done() {
-                    pane.rec.advance(COMPUTE_CHUNK);
-                    pane.data_rev += 1;
-                    progressed = true;
-                }
-            }
-        }
+        self.compute(time_left);
         if self.playing {
             let now = self.tick();
             let computed_min = self
@@ -312,6 +306,33 @@ impl Engine {
             self.target = next;
         }
         self.sync_cursors();
+    }
+
+    /// Computes ahead, a chunk per pane in turn, while `time_left`. Charts redraw (the
+    /// pane's `data_rev`) when a pane finishes, and otherwise every few calls only: a
+    /// redraw of every chart on every frame would eat the time meant for computing.
+    pub fn compute(&mut self, time_left: &dyn Fn() -> bool) {
+        let mut progressed = true;
+        let mut touched = vec![false; self.panes().len()];
+        while progressed && time_left() {
+            progressed = false;
+            for (i, pane) in self.panes_mut().into_iter().enumerate() {
+                if !pane.rec.is_done() {
+                    pane.rec.advance(COMPUTE_CHUNK);
+                    touched[i] = true;
+                    progressed = true;
+                }
+            }
+        }
+        for (i, pane) in self.panes_mut().into_iter().enumerate() {
+            if touched[i] {
+                pane.computes_since_redraw += 1;
+                if pane.rec.is_done() || pane.computes_since_redraw >= REDRAW_EVERY {
+                    pane.computes_since_redraw = 0;
+                    pane.data_rev += 1;
+                }
+            }
+        }
     }
 
     fn sync_cursors(&mut self) {

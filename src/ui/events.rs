@@ -82,14 +82,7 @@ pub fn event_log(e: &Engine, d: &Dispatch) -> Html {
         .filter(|(_, ev)| matches(pane, ev, &e.event_filter))
         .take(ROWS_MAX)
         .collect();
-    let mut functions: Vec<&'static str> = pane
-        .rec
-        .events()
-        .iter()
-        .map(|(_, ev)| ev.function())
-        .collect();
-    functions.sort_unstable();
-    functions.dedup();
+    let functions = pane.rec.functions();
     let rows = shown.iter().map(|(t, ev)| {
         let at = t + 1;
         let text = describe(pane, ev);

@@ -39,13 +39,36 @@ pub fn selected_task(e: &Engine, pane: &Pane) -> usize {
         .unwrap_or(0)
 }
 
-fn lane_px(e: &Engine) -> u32 {
-    if e.presenter {
-        30
+/// Lane height: the mode's size, shrunk so that many tasks (swap-over-nbd has twenty)
+/// still leave the transport and narration on a 1280×720 screen.
+fn lane_px(e: &Engine, n_tasks: usize) -> u32 {
+    let (px, total) = if e.presenter {
+        (30, 240)
     } else if e.compare_on {
-        20
+        (20, 150)
     } else {
-        24
+        (24, 264)
+    };
+    (total / n_tasks.max(1) as u32).clamp(14, px)
+}
+
+/// What the lane colours mean (the same fixed colours as `charts::lanes::state_colour`).
+pub fn legend() -> Html {
+    const KEYS: &[(&str, &str, &str)] = &[
+        ("running", "running", "on the CPU, not in reclaim"),
+        ("reclaim", "direct reclaim", "allocating: reclaiming pages itself"),
+        ("throttled", "asleep in a throttle", "throttle_vm_writeout, congestion_wait, balance_dirty_pages, pfmemalloc_wait, …: the lane names the function where it fits"),
+        ("mempool", "mempool wait", "asleep in mempool_alloc until an element is freed"),
+        ("io", "I/O wait", "waiting for a read or a request to complete"),
+        ("killed", "killed", "killed by the OOM killer"),
+        ("exited", "exited", "finished its work"),
+    ];
+    html! {
+        <div class="lane-legend" aria-label="Lane colours">
+            { for KEYS.iter().map(|(class, label, doc)| html! {
+                <span class={classes!("key", *class)} title={*doc}><i></i>{ *label }</span>
+            }) }
+        </div>
     }
 }
 
@@ -56,7 +79,7 @@ pub fn Lanes(props: &LanesProps) -> Html {
         let e = props.engine.0.borrow();
         (
             pane_of(&e, props.pane).rec.base().config().tasks.len(),
-            lane_px(&e),
+            lane_px(&e, pane_of(&e, props.pane).rec.base().config().tasks.len()),
             e.presenter,
         )
     };
@@ -95,7 +118,7 @@ pub fn Lanes(props: &LanesProps) -> Html {
                 until_tick: pane.rec.computed_tick(),
                 end_tick: end,
                 selected: Some(selected),
-                font_px: if presenter { 16 } else { 12 },
+                font_px: (if presenter { 16 } else { 12 }).min(px - 3),
                 lane_px: px,
             };
             if let Err(err) = lanes::draw(&backend.into_drawing_area(), &view) {
@@ -147,22 +170,28 @@ pub fn Lanes(props: &LanesProps) -> Html {
     }
 }
 
-/// The task picker and call stack panel (deepest frame on top).
+/// The task picker and call stack panel (deepest frame on top). Once the selected task's
+/// stack has overflowed, the panel shows the stack that overflowed, frame by frame
+/// (`Sim::overflow_stack`: the reclaim path, `->writepage` and the seeded extra depth),
+/// with THREAD_SIZE drawn where the frames cross it.
 pub fn stack(e: &Engine, pane: &Pane) -> Html {
     let task = selected_task(e, pane);
     let cfg = pane.rec.base().config();
-    let frames = pane.cursor.call_stack(task);
     let sample = pane.cursor.sample();
-    // At a stack overflow the model knows the depth the ->writepage path reached, which
-    // the frames of `call_stack` do not include: show it, and the missing part as a row.
     let overflow = pane
         .cursor
         .state()
         .overflow
         .filter(|(t, _)| *t == task)
         .map(|(_, d)| d);
+    let overflow_frames = overflow.and_then(|_| pane.cursor.overflow_stack());
+    let frames: Vec<crate::sim::stack::Frame> = match overflow_frames {
+        Some(f) => f.to_vec(),
+        None => pane.cursor.call_stack(task),
+    };
     let depth = overflow.unwrap_or_else(|| sample.tasks.get(task).map_or(0, |t| t.depth_bytes));
     let listed: u64 = frames.iter().map(|f| f.bytes).sum();
+    // An overflow the model reports without its frames: the missing part as one row.
     let extra = overflow.map(|d| d.saturating_sub(listed)).filter(|x| *x > 0).map(|x| {
         html! { <tr class="est over"><td class="fn">{ "reclaim → ->writepage path (xfs_vm_writepage …)" }</td><td class="num">{ format!("~{x}") }</td></tr> }
     });
@@ -176,18 +205,56 @@ pub fn stack(e: &Engine, pane: &Pane) -> Html {
     let over = depth > thread_size;
     let pct = (depth as f64 / thread_size.max(1) as f64 * 100.0).min(100.0);
     let state = sample.tasks.get(task).map_or("?", |t| t.state.label());
-    let rows = frames.iter().rev().map(|f| {
-        let bytes = if f.bytes == 0 { String::new() } else if f.estimated { format!("~{}", f.bytes) } else { f.bytes.to_string() };
-        let title = if f.estimated { "estimated frame size (not from a measured trace)" } else { "frame size in bytes, from a measured kernel stack trace" };
-        html! { <tr class={classes!(f.estimated.then_some("est"))}><td class="fn">{ &f.function }</td><td class="num" title={title}>{ bytes }</td></tr> }
-    });
+    // Depth at the top of each frame (outermost first), to place the THREAD_SIZE line.
+    let mut top = 0u64;
+    let tops: Vec<u64> = frames
+        .iter()
+        .map(|f| {
+            top += f.bytes;
+            top
+        })
+        .collect();
+    let mut rows: Vec<Html> = Vec::new();
+    for (i, f) in frames.iter().enumerate().rev() {
+        let bytes = if f.bytes == 0 {
+            String::new()
+        } else if f.estimated {
+            format!("~{}", f.bytes)
+        } else {
+            f.bytes.to_string()
+        };
+        let title = if f.estimated {
+            "estimated frame size (not from a measured trace)"
+        } else {
+            "frame size in bytes, from a measured kernel stack trace"
+        };
+        let below = tops[i] - f.bytes;
+        let past = tops[i] > thread_size;
+        let seeded = f.function.contains("seeded)");
+        rows.push(html! {
+            <tr class={classes!(f.estimated.then_some("est"), past.then_some("past"), seeded.then_some("seeded"))}>
+                <td class="fn">{ &f.function }</td><td class="num" title={title}>{ bytes }</td>
+            </tr>
+        });
+        if overflow_frames.is_some() && below <= thread_size && tops[i] > thread_size {
+            rows.push(html! {
+                <tr class="thread-size" title="The end of the kernel stack: the frames above this line were written past it, over whatever lies below the stack">
+                    <td colspan="2">{ format!("▲ past THREAD_SIZE ({} B) ▲", super::pages(thread_size)) }</td></tr>
+            });
+        }
+    }
+    let heading = if overflow_frames.is_some() {
+        "stack that overflowed, deepest on top"
+    } else {
+        "function (deepest on top)"
+    };
     html! {
         <section class="panel stack" aria-label="Selected task's call stack">
             <h2>{ "Task " }<span id="selected-task">{ &cfg.tasks[task].name }</span></h2>
             <div class="task-state">{ "state: " }<b>{ state }</b></div>
             <div class="stack-scroll">
-                <table class="frames">
-                    <thead><tr><th>{ "function (deepest on top)" }</th><th class="num">{ "bytes" }</th></tr></thead>
+                <table class={classes!("frames", overflow_frames.is_some().then_some("overflowed"))} id="stack-frames">
+                    <thead><tr><th>{ heading }</th><th class="num">{ "bytes" }</th></tr></thead>
                     <tbody>{ for extra }{ for rows }</tbody>
                 </table>
             </div>

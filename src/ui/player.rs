@@ -63,6 +63,10 @@ impl PartialEq for Player {
 const FRAME_BUDGET_MS: f64 = 10.0;
 /// While playing, the app's whole per-frame work should stay under 8 ms (p95).
 const PLAYING_BUDGET_MS: f64 = 3.0;
+/// After an action that recomputes the future (a knob, a preset, a parameter, undo, a
+/// scenario), compute this long at once: a default-length run is then complete in the
+/// first screen, and a longer one shows its first part and fills in per frame.
+const RECOMPUTE_BUDGET_MS: f64 = 40.0;
 
 impl Reducible for Player {
     type Action = Action;
@@ -70,6 +74,18 @@ impl Reducible for Player {
     fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
         {
             let mut e = self.engine.borrow_mut();
+            let start = browser::now_ms();
+            let recomputes = matches!(
+                action,
+                Action::SetKnob(..)
+                    | Action::SetPreset(_)
+                    | Action::UndoFork
+                    | Action::LoadScenario(_)
+                    | Action::SetParam(..)
+                    | Action::ResetParams
+                    | Action::SetCompare(_)
+                    | Action::SetComparePane(..)
+            );
             match action {
                 Action::Frame => {
                     browser::frame_started();
@@ -129,6 +145,18 @@ impl Reducible for Player {
                 Action::Reveal => e.revealed = true,
                 Action::DismissMessages => e.messages.clear(),
                 Action::Message(m) => e.messages.push(m),
+            }
+            if recomputes {
+                e.compute(&|| browser::now_ms() - start < RECOMPUTE_BUDGET_MS);
+                let target = e.target;
+                e.seek(target);
+                let computed = e
+                    .panes()
+                    .iter()
+                    .map(|p| p.rec.computed_tick())
+                    .min()
+                    .unwrap_or(0);
+                browser::publish_recompute(browser::now_ms() - start, e.all_done(), computed);
             }
         }
         Rc::new(Player {

@@ -200,25 +200,12 @@ pub fn Timeline(props: &TimelineProps) -> Html {
         "left: {}; right: {RIGHT_PX}px",
         x_css(props.tick, props.end)
     );
-    let legend = [
-        ("free", "free"),
-        ("min", "min"),
-        ("low", "low"),
-        ("high", "high"),
-        ("dirty", "dirty"),
-        ("writeback", "writeback"),
-        ("swap", "swap used"),
-    ];
     html! {
         <>
-        <div class={classes!("legend", props.compact.then_some("compact"))} aria-hidden="true">
-            { for legend.iter().map(|(class, label)| html! { <span class={classes!("key", *class)}><i></i>{ *label }</span> }) }
-            if !props.compact {
-                <span class="key mark-ch"><i></i>{ "chapter" }</span>
-                <span class="key mark-v"><i></i>{ "! verdict" }</span>
-                <span class="key mark-f"><i></i>{ "fork" }</span>
-            }
-        </div>
+        // Compare panes share one legend, under the panes.
+        if !props.compact {
+            { legend(false) }
+        }
         <div class={classes!("timeline-wrap", props.compact.then_some("compact"))} ref={wrap}
             {onpointerdown} {onpointermove} {onpointerup}
             title="Click or drag to move the cursor in time">
@@ -230,5 +217,26 @@ pub fn Timeline(props: &TimelineProps) -> Html {
             <div class="cursor" style={cursor_style} aria-hidden="true"></div>
         </div>
         </>
+    }
+}
+
+/// What the timeline's lines and markers mean (HTML, so it never hides data).
+pub fn legend(compact: bool) -> Html {
+    const KEYS: &[(&str, &str)] = &[
+        ("free", "free"),
+        ("min", "min"),
+        ("low", "low"),
+        ("high", "high"),
+        ("dirty", "dirty"),
+        ("writeback", "writeback"),
+        ("swap", "swap used"),
+        ("mark-ch", "chapter"),
+        ("mark-v", "! verdict"),
+        ("mark-f", "fork"),
+    ];
+    html! {
+        <div class={classes!("legend", compact.then_some("compact"))} aria-hidden="true">
+            { for KEYS.iter().map(|(class, label)| html! { <span class={classes!("key", *class)}><i></i>{ *label }</span> }) }
+        </div>
     }
 }

@@ -5,6 +5,7 @@ use yew::prelude::*;
 
 use super::engine::Pane;
 use super::{mib, pages};
+use crate::share::floors;
 use crate::sim::config::TaskKind;
 use crate::sim::sample::ZoneSample;
 use crate::sim::state::WaitQueue;
@@ -25,7 +26,13 @@ pub fn band(z: &ZoneSample) -> (&'static str, &'static str) {
     }
 }
 
-fn gauge(name: &str, z: &ZoneSample, compact: bool) -> Html {
+/// A floor to mark on a gauge: pages, and whose allocation it is in words.
+struct Floor {
+    pages: u64,
+    text: String,
+}
+
+fn gauge(name: &str, z: &ZoneSample, compact: bool, floors: &[Floor]) -> Html {
     // Zoomed to the watermarks: free beyond 3 × high is off the scale (and says so).
     let scale = (z.high * 3).max(1);
     let pct = |v: u64| v.min(scale) as f64 / scale as f64 * 100.0;
@@ -40,7 +47,10 @@ fn gauge(name: &str, z: &ZoneSample, compact: bool) -> Html {
     html! {
         <div class="zone">
             <div class="zone-head"><span class="zname">{ name }</span>
-                <span class={classes!("band", band_class)}>{ band_text }</span></div>
+                if compact {
+                    <b class="free-num" title="NR_FREE_PAGES">{ format!("free {}", pages(z.free)) }</b>
+                }
+                <span class={classes!("band", band_class)} title={band_text}>{ if compact { band_text.split(':').next().unwrap_or(band_text) } else { band_text } }</span></div>
             <div class="gauge" role="meter" aria-label={format!("free pages in zone {name}")}
                 aria-valuemin="0" aria-valuemax={scale.to_string()} aria-valuenow={z.free.min(scale).to_string()}
                 title="NR_FREE_PAGES: pages on the zone's free lists. The bar is zoomed to 3 × high so the watermarks show.">
@@ -49,18 +59,27 @@ fn gauge(name: &str, z: &ZoneSample, compact: bool) -> Html {
                 { mark("wm-low", "low", z.low, "zone->watermark[WMARK_LOW]") }
                 { mark("wm-high", "high", z.high, "zone->watermark[WMARK_HIGH]") }
                 if off_scale { <span class="off-scale">{ "≫" }</span> }
+                { for floors.iter().map(|f| html! {
+                    <div class="floor" style={format!("left: {:.2}%", pct(f.pages))} aria-hidden="true"
+                        title={format!("effective floor of {}: free may go down to {} pages", f.text, pages(f.pages))}></div>
+                }) }
             </div>
-            <div class="znum">
-                <b class="free-num" title="NR_FREE_PAGES">{ format!("free {}", pages(z.free)) }</b>
-                if !compact {
+            if !compact {
+                <div class="znum">
+                    <b class="free-num" title="NR_FREE_PAGES">{ format!("free {}", pages(z.free)) }</b>
                     <span>{ format!(" pages ({})", mib(z.free)) }</span>
                     <div class="wm-nums">
                         <span class="k-min">{ format!("min {}", pages(z.min)) }</span>
                         <span class="k-low">{ format!("low {}", pages(z.low)) }</span>
                         <span class="k-high">{ format!("high {}", pages(z.high)) }</span>
                     </div>
-                }
-            </div>
+                </div>
+            }
+            { for floors.iter().map(|f| html! {
+                <div class="floor-note" data-floor={f.pages.to_string()}
+                    title="An allocation took pages below min in the last 100 ms; the dashed line is how far down its watermark check lets free go">
+                    <i aria-hidden="true"></i>{ &f.text }</div>
+            }) }
         </div>
     }
 }
@@ -91,13 +110,32 @@ pub fn zones_view(pane: &Pane, compact: bool) -> Html {
         ),
         (false, _) => ("asleep", format!("{kswapd_name}: asleep (free above low)")),
     };
+    // Allocations below min in the last 100 ms: where their watermark check stops them.
+    let st = pane.cursor.state();
+    let marks = floors::recent(pane.rec.events(), pane.tick());
+    let zone_floors = |zi: usize, z: &ZoneSample| -> Vec<Floor> {
+        let mut out: Vec<Floor> = marks
+            .iter()
+            .filter(|m| m.zone == zi)
+            .map(|m| Floor {
+                pages: m.floor,
+                text: format!(
+                    "{}: {}",
+                    cfg.tasks[m.task].name,
+                    floors::describe(m.floor, z.min, st.tasks.get(m.task).map(|t| &t.flags))
+                ),
+            })
+            .collect();
+        out.sort_by_key(|f| std::cmp::Reverse(f.pages));
+        out
+    };
     let swap = (sample.swap_total > 0).then(|| {
         html! { <div class="swap" title="Swap slots in use (anonymous pages written to swap)">{ format!("swap used {} / {} pages", pages(sample.swap_used), pages(sample.swap_total)) }</div> }
     });
     html! {
         <section class="panel zones" aria-label="Zones">
             <h2>{ "Zones" }</h2>
-            { for sample.zones.iter().enumerate().map(|(i, z)| gauge(&cfg.zones[i].name, z, compact)) }
+            { for sample.zones.iter().enumerate().map(|(i, z)| gauge(&cfg.zones[i].name, z, compact, &zone_floors(i, z))) }
             <div id={(!compact).then_some("kswapd-state")} class={classes!("kswapd", class)} title="kswapd wakes when an allocation finds free below low and sleeps again once every zone is above high">{ text }</div>
             { for swap }
         </section>

@@ -1,0 +1,75 @@
+'use strict';
+// What the model knows about reserves and stacks, on screen: the zone gauge marks the
+// effective floor of the allocations that went below min (GFP_ATOMIC's 3/8·min, none for
+// PF_MEMALLOC), and a stack overflow shows the stack that overflowed frame by frame
+// (->writepage = xfs_vm_writepage … mempool_alloc_slab, plus the seeded extra depth) in
+// the selected-task panel and in the kernel log.
+
+const { describe, it, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const { launchBrowser, screenshotPath, assertNoErrors } = require('./helpers.cjs');
+const { openApp, waitTick, waitOutcome, key } = require('./ui-lib.cjs');
+
+describe('reserves and stacks', { timeout: 180_000 }, () => {
+  let browser;
+  before(async () => {
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    if (browser) await browser.close();
+  });
+
+  it('swap-over-nbd below min: GFP_ATOMIC and PF_MEMALLOC floors on the gauge', async () => {
+    const { context, page, errors } = await openApp(browser, '/?s=swap-over-nbd&p=linux-3.6&t=5.3');
+    try {
+      await waitTick(page, 5300);
+      await page.waitForSelector('.zones .floor-note');
+      const notes = await page.$$eval('.zones .floor-note', (els) =>
+        els.map((el) => ({ text: el.textContent, floor: Number(el.dataset.floor) })),
+      );
+      const atomic = notes.find((n) => n.text.includes('GFP_ATOMIC floor 3/8·min'));
+      assert.ok(atomic, JSON.stringify(notes));
+      assert.match(atomic.text, /^net_rx: /);
+      assert.ok(atomic.floor > 0);
+      const none = notes.find((n) => n.text.includes('no floor'));
+      assert.ok(none && none.floor === 0, JSON.stringify(notes));
+      // The marks sit on the gauge, the atomic one left of min.
+      const marks = await page.$$eval('.zones .gauge .floor', (els) => els.map((el) => parseFloat(el.style.left)));
+      const min = await page.$eval('.zones .gauge .wm-min', (el) => parseFloat(el.style.left));
+      assert.ok(marks.some((x) => x > 0 && x < min), `${marks} vs min ${min}`);
+      assert.ok(marks.some((x) => x === 0), `${marks}`);
+      await page.screenshot({ path: screenshotPath('reserve-floors-swap-over-nbd') });
+      // Far from any dip, no floor is marked.
+      await page.fill('#jump-time', '1');
+      await page.press('#jump-time', 'Enter');
+      await waitTick(page, 1000);
+      assert.equal(await page.$$eval('.floor-note', (els) => els.length), 0);
+      assertNoErrors(errors);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('direct-reclaim-writepage-xfs under linux-2.6.33: the stack that overflowed', async () => {
+    const { context, page, errors } = await openApp(browser, '/?s=direct-reclaim-writepage-xfs&p=linux-2.6.33');
+    try {
+      await key(page, 'End');
+      assert.equal(await waitOutcome(page), 'stack_overflow');
+      const frames = await page.$$eval('#stack-frames tbody tr', (rows) => rows.map((r) => r.textContent));
+      const text = frames.join('\n');
+      assert.ok(text.includes('xfs_vm_writepage'), text);
+      assert.ok(text.includes('mempool_alloc_slab'), text);
+      assert.ok(/seeded\)/.test(frames[0]), `deepest frame: ${frames[0]}`);
+      assert.ok(text.includes('THREAD_SIZE'), text);
+      assert.ok(!text.includes('reclaim → ->writepage path'), 'no single estimated row any more');
+      await page.screenshot({ path: screenshotPath('stack-overflow-xfs') });
+      await page.click('#tab-klog');
+      const klog = await page.$eval('#kernel-log', (el) => el.textContent);
+      assert.ok(klog.includes('BUG: stack guard page was hit'), klog);
+      assert.ok(klog.includes('xfs_vm_writepage') && klog.includes('seeded)'), klog);
+      assertNoErrors(errors);
+    } finally {
+      await context.close();
+    }
+  });
+});
