@@ -5,7 +5,6 @@
 //! floor; it only names the fraction of min the core reported.
 
 use crate::sim::event::Event;
-use crate::sim::gfp::TaskFlags;
 
 /// How far back (ticks = ms) an allocation below min still marks its floor on the gauge.
 pub const RECENT_TICKS: u64 = 100;
@@ -21,6 +20,8 @@ pub struct FloorMark {
     pub floor: u64,
     /// The tick of the step that made the allocation.
     pub tick: u64,
+    /// What let it below min, as the core reported it.
+    pub reason: &'static str,
 }
 
 /// The most recent allocations below min visible at cursor `now` (events of ticks
@@ -35,7 +36,11 @@ pub fn recent(events: &[(u64, Event)], now: u64) -> Vec<FloorMark> {
             break;
         }
         if let Event::ReserveUsed {
-            task, zone, floor, ..
+            task,
+            zone,
+            floor,
+            reason,
+            ..
         } = ev
         {
             let seen = out.iter().filter(|m| m.zone == *zone).count();
@@ -45,6 +50,7 @@ pub fn recent(events: &[(u64, Event)], now: u64) -> Vec<FloorMark> {
                     task: *task,
                     floor: *floor,
                     tick: *t,
+                    reason,
                 });
             }
         }
@@ -52,27 +58,31 @@ pub fn recent(events: &[(u64, Event)], now: u64) -> Vec<FloorMark> {
     out
 }
 
-/// The floor in words: which allocation it belongs to and what fraction of min it is.
-/// `min` is the zone's min watermark; `flags` are the task's (to name what lifted the
-/// watermark entirely when the floor is 0).
-pub fn describe(floor: u64, min: u64, flags: Option<&TaskFlags>) -> String {
+/// The floor in words: what allowed the allocation below min and what fraction of min
+/// it may reach ("ALLOC_HIGH|ALLOC_HARDER (GFP_ATOMIC): floor 3/8·min = 543").
+pub fn describe(floor: u64, min: u64, reason: &str) -> String {
     if floor == 0 {
-        let why = match flags {
-            Some(f) if f.memdie => "TIF_MEMDIE (OOM victim)",
-            Some(f) if f.memalloc => "PF_MEMALLOC",
-            _ => "ALLOC_NO_WATERMARKS",
-        };
-        return format!("{why}: no floor");
+        return format!("{reason}: no floor");
     }
     let near = |num: u64, den: u64| floor.abs_diff(min * num / den) <= 1;
-    if near(3, 8) {
-        format!("GFP_ATOMIC floor 3/8·min = {floor}")
+    let fraction = if near(3, 8) {
+        "3/8·min"
     } else if near(1, 2) {
-        format!("__GFP_HIGH floor 1/2·min = {floor}")
+        "1/2·min"
     } else if near(3, 4) {
-        format!("ALLOC_HARDER floor 3/4·min = {floor}")
+        "3/4·min"
     } else {
-        format!("floor {floor} pages")
+        "floor"
+    };
+    let reason = if reason == "ALLOC_HIGH|ALLOC_HARDER" {
+        "GFP_ATOMIC"
+    } else {
+        reason
+    };
+    if fraction == "floor" {
+        format!("{reason}: floor {floor} pages")
+    } else {
+        format!("{reason}: floor {fraction} = {floor}")
     }
 }
 
@@ -87,6 +97,11 @@ mod tests {
             pages: 1,
             free_after: 100,
             floor,
+            reason: if floor == 0 {
+                "PF_MEMALLOC"
+            } else {
+                "ALLOC_HIGH|ALLOC_HARDER"
+            },
         }
     }
 
@@ -118,17 +133,23 @@ mod tests {
 
     #[test]
     fn floors_are_named() {
-        let memalloc = TaskFlags {
-            memalloc: true,
-            ..TaskFlags::default()
-        };
-        assert_eq!(describe(0, 1448, Some(&memalloc)), "PF_MEMALLOC: no floor");
-        assert_eq!(describe(543, 1448, None), "GFP_ATOMIC floor 3/8·min = 543");
-        assert_eq!(describe(724, 1448, None), "__GFP_HIGH floor 1/2·min = 724");
+        assert_eq!(describe(0, 1448, "PF_MEMALLOC"), "PF_MEMALLOC: no floor");
+        assert_eq!(describe(0, 1448, "TIF_MEMDIE"), "TIF_MEMDIE: no floor");
         assert_eq!(
-            describe(1086, 1448, None),
-            "ALLOC_HARDER floor 3/4·min = 1086"
+            describe(543, 1448, "ALLOC_HIGH|ALLOC_HARDER"),
+            "GFP_ATOMIC: floor 3/8·min = 543"
         );
-        assert_eq!(describe(100, 1448, None), "floor 100 pages");
+        assert_eq!(
+            describe(724, 1448, "ALLOC_HIGH"),
+            "ALLOC_HIGH: floor 1/2·min = 724"
+        );
+        assert_eq!(
+            describe(1086, 1448, "ALLOC_HARDER"),
+            "ALLOC_HARDER: floor 3/4·min = 1086"
+        );
+        assert_eq!(
+            describe(100, 1448, "ALLOC_HARDER"),
+            "ALLOC_HARDER: floor 100 pages"
+        );
     }
 }

@@ -96,6 +96,9 @@ pub enum Event {
         pages: u64,
         free_after: u64,
         floor: u64,
+        /// What let it below min: `PF_MEMALLOC`, `TIF_MEMDIE`, `__GFP_MEMALLOC` (no floor)
+        /// or the watermark cuts `ALLOC_HIGH`, `ALLOC_HARDER`, `ALLOC_HIGH|ALLOC_HARDER`.
+        reason: &'static str,
     },
     /// An allocation failed for good (`warn_alloc_failed` unless __GFP_NOWARN).
     AllocFail {

@@ -75,11 +75,25 @@ pub fn get_page_from_freelist(
                 pages: below_min_after - below_min_before,
                 free_after,
                 floor: floor.unwrap_or(0),
+                reason: below_min_reason(af, ctx.st.tasks[task].flags),
             });
         }
         got += n;
     }
     got
+}
+
+/// Why an allocation may take pages below min, for the event log and the gauges.
+fn below_min_reason(af: AllocFlags, flags: super::gfp::TaskFlags) -> &'static str {
+    match (af.no_watermarks, af.high, af.harder) {
+        (true, _, _) if flags.memdie => "TIF_MEMDIE",
+        (true, _, _) if flags.memalloc => "PF_MEMALLOC",
+        (true, _, _) => "__GFP_MEMALLOC",
+        (false, true, true) => "ALLOC_HIGH|ALLOC_HARDER",
+        (false, true, false) => "ALLOC_HIGH",
+        (false, false, true) => "ALLOC_HARDER",
+        (false, false, false) => "min watermark",
+    }
 }
 
 /// Pages allocated with the fast path only (`ALLOC_WMARK_LOW`), then the min-mark try:

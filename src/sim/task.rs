@@ -20,12 +20,13 @@ fn owed_pages(rate_milli: &mut u64, pages_per_s: u64) -> u64 {
 }
 
 pub fn run(ctx: &mut Ctx, task: usize) {
-    match ctx.cfg.tasks[task].kind.clone() {
-        TaskKind::User { program } => user_run(ctx, task, &program),
+    let cfg = ctx.cfg;
+    match &cfg.tasks[task].kind {
+        TaskKind::User { program } => user_run(ctx, task, program),
         TaskKind::Kswapd => vmscan::kswapd_run(ctx, task),
         TaskKind::Flusher => writeback::flusher_run(ctx, task),
-        TaskKind::Kcryptd { device } => block::kcryptd_run(ctx, task, device),
-        TaskKind::Nfsd { device } => writeback::nfsd_run(ctx, task, device),
+        TaskKind::Kcryptd { device } => block::kcryptd_run(ctx, task, *device),
+        TaskKind::Nfsd { device } => writeback::nfsd_run(ctx, task, *device),
         TaskKind::NetRx => {
             block::net_rx_run(ctx, task);
             ctx.sleep(task, super::event::SleepFn::Idle, 1, WaitQueue::Timer);

@@ -122,7 +122,7 @@ pub fn zones_view(pane: &Pane, compact: bool) -> Html {
                 text: format!(
                     "{}: {}",
                     cfg.tasks[m.task].name,
-                    floors::describe(m.floor, z.min, st.tasks.get(m.task).map(|t| &t.flags))
+                    floors::describe(m.floor, z.min, m.reason)
                 ),
             })
             .collect();

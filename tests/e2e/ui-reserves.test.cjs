@@ -27,7 +27,7 @@ describe('reserves and stacks', { timeout: 180_000 }, () => {
       const notes = await page.$$eval('.zones .floor-note', (els) =>
         els.map((el) => ({ text: el.textContent, floor: Number(el.dataset.floor) })),
       );
-      const atomic = notes.find((n) => n.text.includes('GFP_ATOMIC floor 3/8·min'));
+      const atomic = notes.find((n) => n.text.includes('GFP_ATOMIC: floor 3/8·min'));
       assert.ok(atomic, JSON.stringify(notes));
       assert.match(atomic.text, /^net_rx: /);
       assert.ok(atomic.floor > 0);
