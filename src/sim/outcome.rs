@@ -91,16 +91,15 @@ pub fn check(ctx: &mut Ctx) {
     }
     ctx.st.verdicts.extend(new);
 
-    let must: Vec<usize> = (0..ctx.cfg.tasks.len())
-        .filter(|&t| ctx.cfg.tasks[t].must_finish)
-        .collect();
+    // No allocation on this per-tick path: an iterator over the tasks that must finish.
+    let must = || (0..ctx.cfg.tasks.len()).filter(|&t| ctx.cfg.tasks[t].must_finish);
     let decided = if let Some((task, _)) = ctx.st.overflow {
         Some(Outcome {
             kind: OutcomeKind::StackOverflow,
             at_tick: now,
             chain: vec![name(ctx, task)],
         })
-    } else if let Some(&t) = must.iter().find(|&&t| ctx.st.tasks[t].killed) {
+    } else if let Some(t) = must().find(|&t| ctx.st.tasks[t].killed) {
         let at = ctx
             .st
             .verdicts
@@ -114,7 +113,7 @@ pub fn check(ctx: &mut Ctx) {
             at_tick: at,
             chain: Vec::new(),
         })
-    } else if must.iter().all(|&t| ctx.st.tasks[t].finished_at.is_some()) {
+    } else if must().all(|t| ctx.st.tasks[t].finished_at.is_some()) {
         Some(Outcome {
             kind: OutcomeKind::Completed,
             at_tick: now,

@@ -28,11 +28,16 @@ pub const WRITE_COST_PAGES: u64 = 3;
 pub const KSWAPD_ROUNDS_PER_TICK: u32 = 16;
 
 /// Proportional split: `n * part / total` with the remainder handled by the caller.
+/// The product fits in 64 bits for any machine the scenario limits allow (batch × 1 TiB
+/// of pages < 2^50); 128-bit division is a slow library call on wasm32, so it is only the
+/// fallback.
 fn share(n: u64, part: u64, total: u64) -> u64 {
     if total == 0 {
-        0
-    } else {
-        (u128::from(n) * u128::from(part) / u128::from(total)) as u64
+        return 0;
+    }
+    match n.checked_mul(part) {
+        Some(product) => product / total,
+        None => (u128::from(n) * u128::from(part) / u128::from(total)) as u64,
     }
 }
 
