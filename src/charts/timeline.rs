@@ -249,6 +249,20 @@ where
     add(|p| p.low, line(palette::LOW, 2), "low", false)?;
     add(|p| p.min, line(palette::MIN, 2), "min", false)?;
     add(|p| p.free, line(palette::FREE, 3), "free", false)?;
+    // Reserve use: how far free is below min (pages only PF_MEMALLOC, TIF_MEMDIE,
+    // __GFP_MEMALLOC or the ATOMIC/HIGH cuts may take), dashed in min's colour.
+    if pts.iter().any(|p| p.free < p.min) {
+        let below = line(palette::MIN, 2);
+        chart
+            .draw_series(DashedLineSeries::new(
+                series(|p| p.min.saturating_sub(p.free)),
+                6,
+                4,
+                below,
+            ))?
+            .label("below min")
+            .legend(legend(below));
+    }
 
     // Marker lines, then their labels: labels of the same kind closer than a label's
     // width are merged ("3, 4") so they never print over each other.

@@ -230,6 +230,7 @@ pub fn legend(compact: bool) -> Html {
         ("dirty", "dirty"),
         ("writeback", "writeback"),
         ("swap", "swap used"),
+        ("reserve", "below min (reserve use)"),
         ("mark-ch", "chapter"),
         ("mark-v", "! verdict"),
         ("mark-f", "fork"),
