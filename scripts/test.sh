@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # scripts/test.sh: install what is missing, then run every test of Pressure Lab, stopping at
 # the first failing step with its exit code (non-zero):
-#   fmt check, clippy (native), cargo test (native), wasm-bindgen tests in headless Chromium,
+#   fmt check, clippy (native and wasm32), cargo test (native), wasm-bindgen tests in headless Chromium,
 #   trunk release build, end-to-end tests (node --test + playwright-core) against dist/
 #   served by a plain static server (trunk serve would inject its autoreload script).
 # Runs the same with or without CI set. Per-step timings are printed at the end.
@@ -94,6 +94,7 @@ e2e() {
 
 step "cargo fmt --check" cargo fmt --all -- --check
 step "cargo clippy (native)" cargo clippy --all-targets -- -D warnings
+step "cargo clippy (wasm32: the UI)" cargo clippy --target wasm32-unknown-unknown -- -D warnings
 step "cargo test (native, all targets + doctests)" native_tests
 step "wasm-bindgen tests (headless Chromium)" wasm_tests
 step "trunk build --release" trunk build --release

@@ -104,14 +104,7 @@ pub fn Lanes(props: &LanesProps) -> Html {
             let Some(backend) = CanvasBackend::with_canvas_object(c) else {
                 return;
             };
-            let names: Vec<String> = pane
-                .rec
-                .base()
-                .config()
-                .tasks
-                .iter()
-                .map(|t| t.name.clone())
-                .collect();
+            let names = task_names(pane);
             let view = LaneView {
                 names: &names,
                 lanes: pane.rec.lanes(),
@@ -139,14 +132,7 @@ pub fn Lanes(props: &LanesProps) -> Html {
     let height = format!("height: {}px", n_tasks as u32 * px);
     let e = props.engine.0.borrow();
     let pane = pane_of(&e, props.pane);
-    let names: Vec<String> = pane
-        .rec
-        .base()
-        .config()
-        .tasks
-        .iter()
-        .map(|t| t.name.clone())
-        .collect();
+    let names = task_names(pane);
     // A text version of the lanes at the cursor, for screen readers and tests.
     let sample = pane.cursor.sample();
     let states: Vec<Html> = names
@@ -268,4 +254,15 @@ pub fn stack(e: &Engine, pane: &Pane) -> Html {
             </div>
         </section>
     }
+}
+
+/// The task names of a pane's scenario, in lane order.
+fn task_names(pane: &Pane) -> Vec<String> {
+    pane.rec
+        .base()
+        .config()
+        .tasks
+        .iter()
+        .map(|t| t.name.clone())
+        .collect()
 }

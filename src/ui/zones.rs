@@ -111,7 +111,6 @@ pub fn zones_view(pane: &Pane, compact: bool) -> Html {
         (false, _) => ("asleep", format!("{kswapd_name}: asleep (free above low)")),
     };
     // Allocations below min in the last 100 ms: where their watermark check stops them.
-    let st = pane.cursor.state();
     let marks = floors::recent(pane.rec.events(), pane.tick());
     let zone_floors = |zi: usize, z: &ZoneSample| -> Vec<Floor> {
         let mut out: Vec<Floor> = marks
