@@ -44,7 +44,7 @@ use config::{Config, DeviceKind, TaskKind};
 use event::{Event, SleepFn};
 use gfp::TaskFlags;
 use policy::Knobs;
-use stack::{Frame, StackBase, StackTables};
+use stack::{Frame, StackTables};
 use state::{Counters, Device, Mempool, State, Task, Wait, WaitQueue, Zone};
 use time::Tick;
 use watermarks::{default_min_free_kbytes, setup_per_zone_wmarks, ZoneSize};
@@ -487,7 +487,6 @@ impl Sim {
                     sleep_op_until: None,
                     anon_resident: 0,
                     anon_swapped: 0,
-                    dirtied_since_check: 0,
                     wait: None,
                     woken: false,
                     alloc: None,
@@ -789,9 +788,4 @@ fn account(ctx: &mut Ctx) {
             .max(min.saturating_sub(zone.free));
         ctx.st.min_free_pages = ctx.st.min_free_pages.min(zone.free);
     }
-}
-
-/// Kernel-stack helper re-exported for callers that only need a base's frames.
-pub fn base_frames(stacks: &StackTables, base: StackBase) -> &[Frame] {
-    &stacks.base(base).frames
 }

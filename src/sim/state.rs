@@ -199,15 +199,12 @@ pub struct Task {
     /// Anonymous pages this task has resident / on swap (OOM badness, exit, reaping).
     pub anon_resident: u64,
     pub anon_swapped: u64,
-    /// Page-cache pages this task dirtied since its last balance_dirty_pages check.
-    pub dirtied_since_check: u64,
     pub wait: Option<Wait>,
     pub woken: bool,
     pub alloc: Option<AllocReq>,
     pub reclaim: Option<ReclaimCtx>,
     pub mempool: Option<MempoolCtx>,
     pub worker: WorkerCtx,
-    /// A kernel allocation of `KernelAlloc` that is being held (freed after use).
     pub exited: bool,
     pub killed: bool,
     pub hung_reported: bool,
