@@ -61,7 +61,6 @@ pub struct Recording {
     /// The tick each chapter starts at, once the recording has reached it.
     chapters: Vec<Option<u64>>,
     klog: klog::Klog,
-    kinds: KindCache,
     /// The kernel functions of the recorded events, sorted, each once (the event filter's
     /// choices), kept up to date as events arrive instead of re-sorted on every render.
     functions: Vec<&'static str>,
@@ -106,7 +105,6 @@ impl Recording {
             chapters: vec![None; triggers.len()],
             triggers,
             klog: klog::Klog::default(),
-            kinds: KindCache::default(),
             functions: Vec::new(),
             head: sim,
             done: false,
@@ -191,19 +189,10 @@ impl Recording {
             .any(|(t, c)| c.is_none() && !matches!(t, Trigger::At(_)));
         for (_, ev) in &self.events[first..] {
             if chapters_pending {
-                resolve_event_chapters(
-                    &self.triggers,
-                    &mut self.chapters,
-                    &mut self.kinds,
-                    &self.base,
-                    t,
-                    ev,
-                );
+                resolve_event_chapters(&self.triggers, &mut self.chapters, &self.base, t, ev);
             }
             self.klog.record(t, ev, &self.head);
-            if let Err(i) = self.functions.binary_search(&ev.function()) {
-                self.functions.insert(i, ev.function());
-            }
+            note_function(&mut self.functions, ev.function());
         }
         for (i, task) in self.head.state().tasks.iter().enumerate() {
             let s = task_state(task);
@@ -285,14 +274,7 @@ impl Recording {
         // Chapters triggered by events before the fork stay; re-resolve what the truncated
         // events had triggered from the kept events.
         for (t, ev) in &self.events {
-            resolve_event_chapters(
-                &self.triggers,
-                &mut self.chapters,
-                &mut self.kinds,
-                &self.base,
-                *t,
-                ev,
-            );
+            resolve_event_chapters(&self.triggers, &mut self.chapters, &self.base, *t, ev);
         }
         self.klog.truncate(tick);
         self.functions = self.events.iter().map(|(_, ev)| ev.function()).collect();
@@ -360,7 +342,6 @@ impl Recording {
 fn resolve_event_chapters(
     triggers: &[Trigger],
     chapters: &mut [Option<u64>],
-    kinds: &mut KindCache,
     base: &Sim,
     tick: u64,
     ev: &Event,
@@ -375,13 +356,13 @@ fn resolve_event_chapters(
             function,
         } = trig
         {
-            if kinds.kind(ev) != k.as_str() {
+            if ev.kind() != k.as_str() {
                 continue;
             }
             let fn_ok = function.as_deref().is_none_or(|f| f == ev.function());
-            let task_ok = want_task.as_deref().is_none_or(|w| {
-                event_task(ev).map(|i| base.config().tasks[i].name.as_str()) == Some(w)
-            });
+            let task_ok = want_task
+                .as_deref()
+                .is_none_or(|w| ev.task().map(|i| base.config().tasks[i].name.as_str()) == Some(w));
             if fn_ok && task_ok {
                 chapters[i] = Some(tick + 1);
             }
@@ -389,22 +370,14 @@ fn resolve_event_chapters(
     }
 }
 
-/// Event kind names by variant, so that chapter triggers do not serialise every event.
-#[derive(Default)]
-struct KindCache(Vec<(std::mem::Discriminant<Event>, String)>);
-
-impl KindCache {
-    fn kind(&mut self, ev: &Event) -> &str {
-        let d = std::mem::discriminant(ev);
-        let i = match self.0.iter().position(|(dd, _)| *dd == d) {
-            Some(i) => i,
-            None => {
-                // A few dozen variants, each serialised once per recording.
-                self.0.push((d, event_kind(ev)));
-                self.0.len() - 1
-            }
-        };
-        &self.0[i].1
+/// Adds `f` to the sorted list of kernel functions seen. Most events name a function
+/// already listed: the pointer comparison finds those without comparing strings.
+fn note_function(functions: &mut Vec<&'static str>, f: &'static str) {
+    if functions.iter().any(|g| std::ptr::eq(*g, f)) {
+        return;
+    }
+    if let Err(i) = functions.binary_search(&f) {
+        functions.insert(i, f);
     }
 }
 
@@ -418,21 +391,6 @@ fn apply_forks(sim: &mut Sim, forks: &[Fork], tick: u64) {
         let _ = knobs.set(&f.knob, &f.value);
     }
     sim.set_knobs(knobs);
-}
-
-/// The event's serde tag (`oom_kill`, `sleep`, …): the names scenario chapters use.
-pub fn event_kind(ev: &Event) -> String {
-    serde_json::to_value(ev)
-        .ok()
-        .and_then(|v| v.get("kind").and_then(|k| k.as_str().map(str::to_string)))
-        .unwrap_or_default()
-}
-
-/// The task an event is about (`task`, or `victim` for OOM kills).
-pub fn event_task(ev: &Event) -> Option<usize> {
-    let v = serde_json::to_value(ev).ok()?;
-    let t = v.get("task").or_else(|| v.get("victim"))?;
-    t.as_u64().map(|t| t as usize)
 }
 
 #[cfg(test)]

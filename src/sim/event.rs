@@ -181,6 +181,63 @@ pub enum Event {
 }
 
 impl Event {
+    /// The serde tag (`oom_kill`, `sleep`, …): the name scenario chapters and the event
+    /// log use. Spelled out rather than serialised, because the recording asks for it on
+    /// every event (tests check it against serde for every variant).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Event::KswapdWake { .. } => "kswapd_wake",
+            Event::KswapdSleep => "kswapd_sleep",
+            Event::DirectReclaimStart { .. } => "direct_reclaim_start",
+            Event::DirectReclaimEnd { .. } => "direct_reclaim_end",
+            Event::Sleep { .. } => "sleep",
+            Event::ReserveUsed { .. } => "reserve_used",
+            Event::AllocFail { .. } => "alloc_fail",
+            Event::MempoolTakeElement { .. } => "mempool_take_element",
+            Event::MempoolRefill { .. } => "mempool_refill",
+            Event::SwapOut { .. } => "swap_out",
+            Event::ReclaimWritepage { .. } => "reclaim_writepage",
+            Event::WritepageRefused { .. } => "writepage_refused",
+            Event::Congested { .. } => "congested",
+            Event::Uncongested { .. } => "uncongested",
+            Event::PacketDrop { .. } => "packet_drop",
+            Event::OomKill { .. } => "oom_kill",
+            Event::OomReaped { .. } => "oom_reaped",
+            Event::StackOverflow { .. } => "stack_overflow",
+            Event::HungTask { .. } => "hung_task",
+            Event::TaskExit { .. } => "task_exit",
+            Event::TaskKilled { .. } => "task_killed",
+            Event::KnobChanged { .. } => "knob_changed",
+        }
+    }
+
+    /// The task the event is about (the victim for OOM kills and reaping).
+    pub fn task(&self) -> Option<usize> {
+        match self {
+            Event::DirectReclaimStart { task }
+            | Event::DirectReclaimEnd { task, .. }
+            | Event::Sleep { task, .. }
+            | Event::ReserveUsed { task, .. }
+            | Event::AllocFail { task, .. }
+            | Event::MempoolTakeElement { task, .. }
+            | Event::SwapOut { task, .. }
+            | Event::ReclaimWritepage { task, .. }
+            | Event::WritepageRefused { task, .. }
+            | Event::StackOverflow { task, .. }
+            | Event::HungTask { task, .. }
+            | Event::TaskExit { task }
+            | Event::TaskKilled { task } => Some(*task),
+            Event::OomKill { victim, .. } | Event::OomReaped { victim, .. } => Some(*victim),
+            Event::KswapdWake { .. }
+            | Event::KswapdSleep
+            | Event::MempoolRefill { .. }
+            | Event::Congested { .. }
+            | Event::Uncongested { .. }
+            | Event::PacketDrop { .. }
+            | Event::KnobChanged { .. } => None,
+        }
+    }
+
     /// The kernel function this event is about, for the event log's filter.
     pub fn function(&self) -> &'static str {
         match self {
@@ -211,7 +268,122 @@ impl Event {
 
 #[cfg(test)]
 mod tests {
-    use super::SleepFn;
+    use super::{Event, SleepFn};
+
+    /// One of every variant (the match makes a new variant a compile error here).
+    fn one_of_each() -> Vec<Event> {
+        let all = vec![
+            Event::KswapdWake { zone: 1 },
+            Event::KswapdSleep,
+            Event::DirectReclaimStart { task: 2 },
+            Event::DirectReclaimEnd {
+                task: 2,
+                reclaimed: 32,
+            },
+            Event::Sleep {
+                task: 3,
+                function: SleepFn::CongestionWait,
+                timeout_ms: 100,
+            },
+            Event::ReserveUsed {
+                task: 4,
+                zone: 0,
+                pages: 1,
+                free_after: 9,
+                floor: 0,
+                reason: "PF_MEMALLOC",
+            },
+            Event::AllocFail {
+                task: 5,
+                gfp: "GFP_NOIO".into(),
+                function: "mempool_alloc",
+            },
+            Event::MempoolTakeElement {
+                task: 6,
+                pool: 0,
+                curr_nr: 3,
+            },
+            Event::MempoolRefill {
+                pool: 0,
+                curr_nr: 4,
+            },
+            Event::SwapOut { task: 7, pages: 32 },
+            Event::ReclaimWritepage { task: 8, pages: 1 },
+            Event::WritepageRefused { task: 9, pages: 1 },
+            Event::Congested { device: 0 },
+            Event::Uncongested { device: 0 },
+            Event::PacketDrop {
+                device: 1,
+                reason: "pfmemalloc",
+            },
+            Event::OomKill {
+                victim: 10,
+                trigger: 11,
+                anon_pages: 5,
+            },
+            Event::OomReaped {
+                victim: 10,
+                pages: 5,
+            },
+            Event::StackOverflow {
+                task: 12,
+                depth_bytes: 8200,
+                thread_size: 8192,
+            },
+            Event::HungTask {
+                task: 13,
+                function: SleepFn::MempoolAlloc,
+                blocked_ms: 120_000,
+            },
+            Event::TaskExit { task: 14 },
+            Event::TaskKilled { task: 15 },
+            Event::KnobChanged {
+                knob: "oom_reaper",
+                value: "on".into(),
+            },
+        ];
+        for ev in &all {
+            match ev {
+                Event::KswapdWake { .. }
+                | Event::KswapdSleep
+                | Event::DirectReclaimStart { .. }
+                | Event::DirectReclaimEnd { .. }
+                | Event::Sleep { .. }
+                | Event::ReserveUsed { .. }
+                | Event::AllocFail { .. }
+                | Event::MempoolTakeElement { .. }
+                | Event::MempoolRefill { .. }
+                | Event::SwapOut { .. }
+                | Event::ReclaimWritepage { .. }
+                | Event::WritepageRefused { .. }
+                | Event::Congested { .. }
+                | Event::Uncongested { .. }
+                | Event::PacketDrop { .. }
+                | Event::OomKill { .. }
+                | Event::OomReaped { .. }
+                | Event::StackOverflow { .. }
+                | Event::HungTask { .. }
+                | Event::TaskExit { .. }
+                | Event::TaskKilled { .. }
+                | Event::KnobChanged { .. } => {}
+            }
+        }
+        all
+    }
+
+    /// `kind()` and `task()` say what the serialised event says.
+    #[test]
+    fn kind_and_task_agree_with_serde() {
+        for ev in one_of_each() {
+            let v = serde_json::to_value(&ev).unwrap();
+            assert_eq!(ev.kind(), v["kind"].as_str().unwrap(), "{ev:?}");
+            let task = v
+                .get("task")
+                .or_else(|| v.get("victim"))
+                .and_then(|t| t.as_u64());
+            assert_eq!(ev.task().map(|t| t as u64), task, "{ev:?}");
+        }
+    }
 
     #[test]
     fn all_follows_the_declaration_order() {
