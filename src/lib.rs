@@ -15,4 +15,6 @@ pub mod trace;
 #[cfg(target_arch = "wasm32")]
 pub mod ui;
 #[cfg(all(test, target_arch = "wasm32"))]
+mod wasm_bench_tmp;
+#[cfg(all(test, target_arch = "wasm32"))]
 mod wasm_determinism;

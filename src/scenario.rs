@@ -22,7 +22,7 @@ pub const PAGES_PER_MIB: u64 = 256;
 pub const ZONES_MAX: usize = 4;
 pub const TASKS_MAX: usize = 64;
 pub const DEVICES_MAX: usize = 16;
-pub const POOLS_MAX: usize = 16;
+pub use crate::sim::state::POOLS_MAX;
 pub const OPS_MAX: usize = 64;
 pub const CHAPTERS_MAX: usize = 12;
 pub const TEXT_BYTES_MAX: usize = 4000;

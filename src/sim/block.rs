@@ -9,7 +9,7 @@ use super::event::{Event, SleepFn};
 use super::gfp::Gfp;
 use super::mempool;
 use super::page_alloc::{self, PageUse};
-use super::state::{Payload, ReclaimCtx, Request, WaitQueue};
+use super::state::{Held, Payload, ReclaimCtx, Request, WaitQueue};
 use super::time::Tick;
 use super::{Ctx, Step};
 
@@ -31,7 +31,7 @@ fn enqueue_disk(
     device: usize,
     pages: u64,
     payload: Payload,
-    mut elements: Vec<(usize, u64)>,
+    mut elements: Held,
     zone: usize,
 ) {
     let DeviceKind::Disk {
@@ -58,7 +58,7 @@ fn enqueue_disk(
             dev.busy_until += extra;
             left -= n;
             if left == 0 {
-                merge_elements(&mut tail.elements, std::mem::take(&mut elements));
+                tail.elements.merge(&std::mem::take(&mut elements));
             }
         }
     }
@@ -72,7 +72,7 @@ fn enqueue_disk(
         let els = if left == 0 {
             std::mem::take(&mut elements)
         } else {
-            Vec::new()
+            Held::default()
         };
         dev.queue.push_back(Request {
             pages: n,
@@ -85,15 +85,6 @@ fn enqueue_disk(
         });
     }
     update_congestion(ctx, device);
-}
-
-fn merge_elements(into: &mut Vec<(usize, u64)>, more: Vec<(usize, u64)>) {
-    for (pool, n) in more {
-        match into.iter_mut().find(|(p, _)| *p == pool) {
-            Some(e) => e.1 += n,
-            None => into.push((pool, n)),
-        }
-    }
 }
 
 /// Requests in flight that count for congestion at `device` (dm devices report their
@@ -143,7 +134,7 @@ pub fn queue_full(ctx: &Ctx, device: usize) -> bool {
 pub fn submit_file_writeback(ctx: &mut Ctx, zone: usize, device: usize, pages: u64) {
     let payload = Payload::File { device };
     match ctx.cfg.devices[device].kind {
-        DeviceKind::Disk { .. } => enqueue_disk(ctx, device, pages, payload, Vec::new(), zone),
+        DeviceKind::Disk { .. } => enqueue_disk(ctx, device, pages, payload, Held::default(), zone),
         DeviceKind::NfsLoopback { .. } => {
             let now = ctx.st.tick;
             ctx.st.devices[device].work.push_back(Request {
@@ -151,7 +142,7 @@ pub fn submit_file_writeback(ctx: &mut Ctx, zone: usize, device: usize, pages: u
                 payload,
                 start_tick: now,
                 done_tick: now,
-                elements: Vec::new(),
+                elements: Held::default(),
                 held_pages: 0,
                 zone,
             });
@@ -182,7 +173,7 @@ pub fn resume_swap_submit(ctx: &mut Ctx, task: usize, rc: &mut ReclaimCtx) -> St
                 device,
                 rc.pending_swap_submit,
                 Payload::SwapOut,
-                Vec::new(),
+                Held::default(),
                 zone,
             );
             rc.pending_swap_submit = 0;
@@ -218,7 +209,7 @@ pub fn resume_swap_submit(ctx: &mut Ctx, task: usize, rc: &mut ReclaimCtx) -> St
                     payload: Payload::SwapOut,
                     start_tick: now,
                     done_tick: now,
-                    elements: vec![(io_pool, got)],
+                    elements: Held::of(io_pool, got),
                     held_pages: 0,
                     zone,
                 });
@@ -266,7 +257,7 @@ pub fn resume_swap_submit(ctx: &mut Ctx, task: usize, rc: &mut ReclaimCtx) -> St
                 payload: Payload::SwapOut,
                 start_tick: start,
                 done_tick: start + service + rtt_ms,
-                elements: Vec::new(),
+                elements: Held::default(),
                 held_pages: tx,
                 zone,
             });
@@ -303,7 +294,7 @@ pub fn dm_read(ctx: &mut Ctx, task: usize, device: usize, clones: u64) -> Step {
         lower,
         clones,
         Payload::Read { task },
-        vec![(io_pool, got)],
+        Held::of(io_pool, got),
         zone,
     );
     ctx.st.tasks[task].io_pending = true;
@@ -369,8 +360,8 @@ pub fn complete_io(ctx: &mut Ctx) {
 /// `bio_endio` → `end_page_writeback`: pages leave writeback, elements go back to their
 /// pools, held kernel pages are freed.
 pub fn complete_request(ctx: &mut Ctx, req: Request) {
-    for (pool, n) in &req.elements {
-        mempool::mempool_free(ctx, *pool, *n);
+    for (pool, n) in req.elements.iter() {
+        mempool::mempool_free(ctx, pool, n);
     }
     ctx.free_kernel_pages(req.held_pages);
     let z = &mut ctx.st.zones[req.zone];
@@ -496,16 +487,13 @@ pub fn kcryptd_run(ctx: &mut Ctx, task: usize, device: usize) {
             .front_mut()
             .expect("head exists");
         let (payload, zone) = (head.payload, head.zone);
-        let mut elements: Vec<(usize, u64)> = head.elements.iter().map(|&(p, _)| (p, n)).collect();
+        let mut elements = head.elements.take_each(n);
         head.pages -= n;
-        for e in &mut head.elements {
-            e.1 -= n;
-        }
         if head.pages == 0 {
             ctx.st.devices[device].work.pop_front();
         }
-        elements.push((crypt_bio_pool, n));
-        elements.push((page_pool, n));
+        elements.add(crypt_bio_pool, n);
+        elements.add(page_pool, n);
         enqueue_disk(ctx, lower, n, payload, elements, zone);
         update_congestion(ctx, device);
     }

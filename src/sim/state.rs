@@ -224,6 +224,76 @@ pub struct Task {
     pub reclaim_cpu_used: u64,
 }
 
+/// Pools a scenario may declare (scenario.rs validates against it; [`Held`] sizes by it).
+pub const POOLS_MAX: usize = 16;
+
+/// Mempool elements a request holds until it completes: `(pool, count)` in the order they
+/// were attached (the order `mempool_free` returns them, so the order waiters wake in).
+/// Inline rather than a `Vec`: requests are created and completed thousands of times per
+/// simulated second, and a heap allocation each was a tenth of a dm-crypt run's cost.
+/// Each pool appears once, so [`POOLS_MAX`] entries always suffice.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Held {
+    len: u8,
+    pools: [u8; POOLS_MAX],
+    counts: [u64; POOLS_MAX],
+}
+
+impl Held {
+    /// `count` elements of one pool.
+    pub fn of(pool: usize, count: u64) -> Held {
+        let mut h = Held::default();
+        h.add(pool, count);
+        h
+    }
+    /// Adds `count` elements of `pool` (to its entry when it has one).
+    pub fn add(&mut self, pool: usize, count: u64) {
+        let len = usize::from(self.len);
+        match self.pools[..len]
+            .iter()
+            .position(|&p| usize::from(p) == pool)
+        {
+            Some(i) => self.counts[i] += count,
+            None => {
+                assert!(
+                    pool < POOLS_MAX && len < POOLS_MAX,
+                    "pool {pool} out of range"
+                );
+                self.pools[len] = pool as u8;
+                self.counts[len] = count;
+                self.len += 1;
+            }
+        }
+    }
+    /// Adds every entry of `more`, in its order.
+    pub fn merge(&mut self, more: &Held) {
+        for (pool, count) in more.iter() {
+            self.add(pool, count);
+        }
+    }
+    /// `(pool, count)` in attach order.
+    pub fn iter(&self) -> impl Iterator<Item = (usize, u64)> + '_ {
+        let len = usize::from(self.len);
+        self.pools[..len]
+            .iter()
+            .zip(&self.counts[..len])
+            .map(|(&p, &c)| (usize::from(p), c))
+    }
+    /// Takes `n` of every entry's count (a partly served head request keeps the rest).
+    pub fn take_each(&mut self, n: u64) -> Held {
+        let mut out = *self;
+        let len = usize::from(self.len);
+        for i in 0..len {
+            out.counts[i] = n;
+            self.counts[i] -= n;
+        }
+        out
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
 /// A request in flight at a device, completing at `done_tick`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Request {
@@ -232,8 +302,8 @@ pub struct Request {
     /// When the device starts serving it (requests not yet started can take merges).
     pub start_tick: Tick,
     pub done_tick: Tick,
-    /// Mempool elements to give back when it completes: (pool, count).
-    pub elements: Vec<(usize, u64)>,
+    /// Mempool elements to give back when it completes.
+    pub elements: Held,
     /// Kernel pages (TX skbs) to free when it completes.
     pub held_pages: u64,
     pub zone: usize,
