@@ -64,9 +64,10 @@ const FRAME_BUDGET_MS: f64 = 10.0;
 /// While playing, the app's whole per-frame work should stay under 8 ms (p95).
 const PLAYING_BUDGET_MS: f64 = 3.0;
 /// After an action that recomputes the future (a knob, a preset, a parameter, undo, a
-/// scenario), compute this long at once: a default-length run is then complete in the
-/// first screen, and a longer one shows its first part and fills in per frame.
-const RECOMPUTE_BUDGET_MS: f64 = 40.0;
+/// scenario), compute this long at once — the recompute budget: a default-length
+/// run is then complete in the first screen, and a longer one shows its first part and
+/// fills in per frame.
+const RECOMPUTE_BUDGET_MS: f64 = 50.0;
 
 impl Reducible for Player {
     type Action = Action;
