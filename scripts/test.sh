@@ -66,7 +66,7 @@ wasm_tests() {
 native_tests() {
     # --all-targets covers lib, bins, integration tests, benches and examples but not
     # doctests, hence the second command.
-    cargo test --all-targets && cargo test --doc
+    cargo test --workspace --all-targets && cargo test --workspace --doc
 }
 
 e2e() {
@@ -93,8 +93,8 @@ e2e() {
 }
 
 step "cargo fmt --check" cargo fmt --all -- --check
-step "cargo clippy (native)" cargo clippy --all-targets -- -D warnings
-step "cargo clippy (wasm32: the UI)" cargo clippy --target wasm32-unknown-unknown -- -D warnings
+step "cargo clippy (native)" cargo clippy --workspace --all-targets -- -D warnings
+step "cargo clippy (wasm32: the UI)" cargo clippy --workspace --target wasm32-unknown-unknown -- -D warnings
 step "cargo test (native, all targets + doctests)" native_tests
 step "wasm-bindgen tests (headless Chromium)" wasm_tests
 step "trunk build --release" trunk build --release

@@ -1,6 +1,7 @@
 //! Pressure Lab: a deterministic simulator of Linux memory allocation under pressure.
 //!
-//! - [`sim`]: the platform-free core (no IO, no clock, no web crates).
+//! - [`sim`]: the platform-free core (no IO, no clock, no web crates), the
+//!   `pressure-lab-sim` crate in `crates/sim`, re-exported here.
 //! - [`scenario`]: scenario files (JSON) → validated [`sim::config::Config`].
 //! - [`report`]: run summaries, metrics and the outcome matrix (CLI and UI share them).
 //! - [`charts`]: plotters charts, generic over the drawing backend.
@@ -10,11 +11,9 @@ pub mod charts;
 pub mod report;
 pub mod scenario;
 pub mod share;
-pub mod sim;
+pub use pressure_lab_sim as sim;
 pub mod trace;
 #[cfg(target_arch = "wasm32")]
 pub mod ui;
-#[cfg(all(test, target_arch = "wasm32"))]
-mod wasm_bench_tmp;
 #[cfg(all(test, target_arch = "wasm32"))]
 mod wasm_determinism;

@@ -13,6 +13,7 @@ const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
+const zlib = require('node:zlib');
 const { launchBrowser, assertNoErrors, REPO_ROOT } = require('./helpers.cjs');
 const { openApp, waitOutcome, key } = require('./ui-lib.cjs');
 
@@ -27,6 +28,18 @@ describe('performance figures', { timeout: 240_000 }, () => {
     fs.mkdirSync(path.join(REPO_ROOT, 'target'), { recursive: true });
     fs.writeFileSync(path.join(REPO_ROOT, 'target', 'ui-bench.json'), JSON.stringify(results, null, 2));
     console.log('ui-bench', JSON.stringify(results));
+  });
+
+  it('release .wasm stays within the 350 KB gzip budget', () => {
+    // Size is not timing: this one is a hard check (issue 5's budget, gzip -9).
+    const dist = path.join(REPO_ROOT, 'dist');
+    const wasm = fs.readdirSync(dist).filter((f) => f.endsWith('.wasm'));
+    assert.equal(wasm.length, 1, `one .wasm in dist/: ${wasm}`);
+    const raw = fs.readFileSync(path.join(dist, wasm[0]));
+    const gz = zlib.gzipSync(raw, { level: 9 }).length;
+    results.wasm_raw_bytes = raw.length;
+    results.wasm_gzip_bytes = gz;
+    assert.ok(gz <= 350_000, `release .wasm is ${gz} bytes gzipped (budget 350000)`);
   });
 
   it('recompute after a policy change at 0 s (whole default-length run)', async () => {

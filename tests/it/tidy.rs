@@ -9,7 +9,7 @@ use pressure_lab::sim::policy;
 
 fn core_sources() -> Vec<(String, String)> {
     let mut out = Vec::new();
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/sim");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/sim/src");
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "rs") && !path.ends_with("policy.rs") {

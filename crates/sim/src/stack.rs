@@ -28,8 +28,8 @@ impl Segment {
 }
 
 const CHINNER_CSV: &str =
-    include_str!("../../data/stack-traces/chinner-2010-xfs-direct-reclaim.csv");
-const GORMAN_CSV: &str = include_str!("../../data/stack-traces/gorman-2010-flusher-xfs.csv");
+    include_str!("../../../data/stack-traces/chinner-2010-xfs-direct-reclaim.csv");
+const GORMAN_CSV: &str = include_str!("../../../data/stack-traces/gorman-2010-flusher-xfs.csv");
 
 /// Rows of a trace CSV (`depth_bytes,size_bytes,function,module`), outermost frame first.
 fn parse_trace(csv: &str) -> Vec<Frame> {
