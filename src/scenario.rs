@@ -961,15 +961,29 @@ pub fn load_str(json: &str) -> Result<Scenario, ScenarioError> {
     validate(parse(json)?)
 }
 
+/// ZONE_DMA: a fixed 16 MiB on x86 (ISA DMA), not a share of RAM; `scaled` keeps it.
+pub const FIXED_SIZE_ZONE: &str = "DMA";
+
 impl ScenarioFile {
     /// The same scenario with RAM and every memory size and rate scaled by `num/den`
-    /// (the robustness check of the outcome matrix). Pool sizes stay fixed, as in the kernel.
+    /// (the robustness check of the outcome matrix). Pool sizes stay fixed, as in the kernel,
+    /// and so does ZONE_DMA: on x86 it is the first 16 MiB of physical memory whatever the
+    /// RAM size. The RAM-sized zones (DMA32, Normal, HighMem) share the rest of the scaled
+    /// total in proportion to their sizes, so total RAM scales by exactly `num/den`.
     pub fn scaled(&self, num: u64, den: u64) -> ScenarioFile {
         let s = |x: u64| (x * num / den).max(1);
         let mut out = self.clone();
-        for z in &mut out.zones {
-            z.mib = s(z.mib);
-            z.file_clean_mib = z.file_clean_mib * num / den;
+        let fixed = |z: &ZoneFile| z.name == FIXED_SIZE_ZONE && self.zones.len() > 1;
+        let total: u64 = self.zones.iter().map(|z| z.mib).sum();
+        let fixed_mib: u64 = self.zones.iter().filter(|z| fixed(z)).map(|z| z.mib).sum();
+        let ram_sized = total - fixed_mib;
+        let ram_sized_scaled = s(total).saturating_sub(fixed_mib).max(1);
+        for (z, orig) in out.zones.iter_mut().zip(&self.zones) {
+            if fixed(orig) {
+                continue;
+            }
+            z.mib = (orig.mib * ram_sized_scaled / ram_sized.max(1)).max(1);
+            z.file_clean_mib = orig.file_clean_mib * ram_sized_scaled / ram_sized.max(1);
         }
         if let Some(sw) = &mut out.swap {
             sw.mib = s(sw.mib);

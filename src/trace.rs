@@ -10,7 +10,7 @@
 //! curr_nr/min_nr per pool; `kswapd` is R (awake) or S; `tasks` has one letter per task:
 //! `R` running, `D` in direct reclaim, `T` throttle_vm_writeout, `C` congestion_wait,
 //! `W` wait_iff_congested, `B` balance_dirty_pages, `M` mempool_alloc, `P` pfmemalloc_wait,
-//! `I` I/O wait, `.` idle, `x` exited, `K` killed.
+//! `I` I/O wait, `X` too_many_isolated, `.` idle, `x` exited, `K` killed.
 
 use crate::sim::event::SleepFn;
 use crate::sim::sample::{Sample, TaskState};
@@ -27,6 +27,7 @@ pub fn task_letter(state: TaskState) -> char {
             SleepFn::MempoolAlloc => 'M',
             SleepFn::PfmemallocWait => 'P',
             SleepFn::IoWait => 'I',
+            SleepFn::TooManyIsolated => 'X',
             SleepFn::Idle => '.',
         },
         TaskState::Killed => 'K',

@@ -11,7 +11,7 @@ use super::mempool;
 use super::page_alloc::{self, PageUse};
 use super::state::{Held, Payload, ReclaimCtx, Request, WaitQueue};
 use super::time::Tick;
-use super::{Ctx, Step};
+use super::{vmscan, Ctx, Step};
 
 /// `blk_queue_congestion_threshold` (4.7): congested at `nr - nr/8 + 1` requests in flight,
 /// uncongested below `nr - nr/8 - nr/16 - 1` (113 and 103 for 128).
@@ -176,7 +176,8 @@ pub fn resume_swap_submit(ctx: &mut Ctx, task: usize, rc: &mut ReclaimCtx) -> St
                 Held::default(),
                 zone,
             );
-            rc.pending_swap_submit = 0;
+            let pending = rc.pending_swap_submit;
+            vmscan::putback_isolated(ctx, rc, pending);
             Step::Done
         }
         DeviceKind::DmCrypt { io_pool, .. } => {
@@ -187,8 +188,9 @@ pub fn resume_swap_submit(ctx: &mut Ctx, task: usize, rc: &mut ReclaimCtx) -> St
             {
                 // Already inside another mempool_alloc (a GFP_NOIO caller never gets here,
                 // since swap-out needs __GFP_IO): keep the pages for a later pass.
-                requeue_unsubmitted_swap(ctx, zone, rc.pending_swap_submit);
-                rc.pending_swap_submit = 0;
+                let pending = rc.pending_swap_submit;
+                vmscan::putback_isolated(ctx, rc, pending);
+                requeue_unsubmitted_swap(ctx, zone, pending);
                 return Step::Done;
             }
             // One dm io (with its clone) per page: __split_and_process_bio per swap bio.
@@ -215,14 +217,15 @@ pub fn resume_swap_submit(ctx: &mut Ctx, task: usize, rc: &mut ReclaimCtx) -> St
                 });
                 update_congestion(ctx, device);
                 wake_worker(ctx, device);
-                rc.pending_swap_submit -= got;
+                vmscan::putback_isolated(ctx, rc, got);
                 if rc.pending_swap_submit == 0 {
                     return Step::Done;
                 }
             }
             // An allocation that failed outright leaves the pages to a later reclaim pass.
-            requeue_unsubmitted_swap(ctx, zone, rc.pending_swap_submit);
-            rc.pending_swap_submit = 0;
+            let pending = rc.pending_swap_submit;
+            vmscan::putback_isolated(ctx, rc, pending);
+            requeue_unsubmitted_swap(ctx, zone, pending);
             Step::Done
         }
         DeviceKind::Network {
@@ -243,8 +246,8 @@ pub fn resume_swap_submit(ctx: &mut Ctx, task: usize, rc: &mut ReclaimCtx) -> St
             let tx = page_alloc::alloc_no_reclaim(ctx, task, tx_want, gfp, PageUse::Kernel);
             if tx < tx_want {
                 ctx.free_kernel_pages(tx);
+                vmscan::putback_isolated(ctx, rc, pages);
                 requeue_unsubmitted_swap(ctx, zone, pages);
-                rc.pending_swap_submit = 0;
                 return Step::Done;
             }
             let now = ctx.st.tick;
@@ -263,7 +266,8 @@ pub fn resume_swap_submit(ctx: &mut Ctx, task: usize, rc: &mut ReclaimCtx) -> St
             });
             dev.tx_held_pages += tx;
             update_congestion(ctx, device);
-            rc.pending_swap_submit = 0;
+            let pending = rc.pending_swap_submit;
+            vmscan::putback_isolated(ctx, rc, pending);
             Step::Done
         }
         DeviceKind::NfsLoopback { .. } => {

@@ -22,13 +22,17 @@ pub enum SleepFn {
     PfmemallocWait,
     #[serde(rename = "io_schedule")]
     IoWait,
+    /// `congestion_wait(BLK_RW_ASYNC, HZ/10)` in shrink_inactive_list's loop while
+    /// `too_many_isolated` holds (kernel-mm.md §4.3).
+    #[serde(rename = "too_many_isolated")]
+    TooManyIsolated,
     /// Idle kernel thread waiting for work (kswapd_wait, the flusher's timer, a work queue).
     #[serde(rename = "idle")]
     Idle,
 }
 
 impl SleepFn {
-    pub const ALL: [SleepFn; 8] = [
+    pub const ALL: [SleepFn; 9] = [
         SleepFn::ThrottleVmWriteout,
         SleepFn::CongestionWait,
         SleepFn::WaitIffCongested,
@@ -36,6 +40,7 @@ impl SleepFn {
         SleepFn::MempoolAlloc,
         SleepFn::PfmemallocWait,
         SleepFn::IoWait,
+        SleepFn::TooManyIsolated,
         SleepFn::Idle,
     ];
     /// Index into per-function arrays (`Task::sleep_ms_by_fn`): the declaration order,
@@ -52,6 +57,7 @@ impl SleepFn {
             SleepFn::MempoolAlloc => "mempool_alloc",
             SleepFn::PfmemallocWait => "pfmemalloc_wait",
             SleepFn::IoWait => "io_schedule",
+            SleepFn::TooManyIsolated => "too_many_isolated",
             SleepFn::Idle => "idle",
         }
     }

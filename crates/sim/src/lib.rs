@@ -527,7 +527,7 @@ impl Sim {
                     hung_reported: false,
                     depth_bytes: 0,
                     depth_bytes_max: 0,
-                    sleep_ms_by_fn: [0; 8],
+                    sleep_ms_by_fn: [0; 9],
                     finished_at: None,
                     bdp_pause_ticks: 0,
                     in_bdp: false,
@@ -724,6 +724,26 @@ impl Sim {
                 return Err(format!(
                     "tick {}: zone {i}: watermarks out of order",
                     self.st.tick
+                ));
+            }
+            if z.anon_isolated > z.anon_writeback {
+                return Err(format!(
+                    "tick {}: zone {i}: more isolated pages than pages under writeback",
+                    self.st.tick
+                ));
+            }
+            let held: u64 = self
+                .st
+                .tasks
+                .iter()
+                .filter_map(|t| t.reclaim.as_ref())
+                .filter(|r| r.pending_zone == i)
+                .map(|r| r.pending_swap_submit)
+                .sum();
+            if held != z.anon_isolated {
+                return Err(format!(
+                    "tick {}: zone {i}: NR_ISOLATED_ANON {} != pages held by reclaimers {held}",
+                    self.st.tick, z.anon_isolated
                 ));
             }
             if z.kernel_pfmemalloc > z.kernel {

@@ -209,6 +209,22 @@ fn waits_for(ctx: &Ctx, task: usize) -> Option<(String, Option<usize>)> {
             let who = next.map_or("nobody".to_string(), |n| ctx.cfg.tasks[n].name.clone());
             Some((format!("{name} → mempool_alloc({}) → elements held by I/O on {} that only {who} completes", ctx.cfg.pools[pool].name, ctx.cfg.devices[d].name), next))
         }
+        SleepFn::TooManyIsolated => {
+            // The isolated pages go back to the LRU only when their holder's swap submit
+            // (blocked in dm core's mempool_alloc) finishes.
+            let holder = (0..ctx.st.tasks.len()).find(|&t| {
+                t != task
+                    && ctx.st.tasks[t]
+                        .reclaim
+                        .as_ref()
+                        .is_some_and(|r| r.pending_swap_submit > 0)
+            });
+            let who = holder.map_or("nobody".to_string(), |h| ctx.cfg.tasks[h].name.clone());
+            Some((
+                format!("{name} → too_many_isolated → pages isolated by {who}"),
+                holder,
+            ))
+        }
         SleepFn::PfmemallocWait => Some((
             format!("{name} → pfmemalloc_wait → kswapd"),
             ctx.kswapd_task(),

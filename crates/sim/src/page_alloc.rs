@@ -264,9 +264,17 @@ fn slowpath(ctx: &mut Ctx, task: usize, use_: PageUse, req: &mut AllocReq, got: 
         Step::Done | Step::Fail => {}
     }
     let reclaimed = vmscan::end_direct_reclaim(ctx, task);
-    // do_try_to_free_pages reports progress while any zone is still reclaimable
-    // ("Any of the zones still reclaimable? Don't OOM."), not only when it freed pages.
-    let progress = reclaimed > 0 || vmscan::any_zone_reclaimable(ctx);
+    // 2.6.35/3.6: do_try_to_free_pages reports progress while any zone is still
+    // reclaimable ("Any of the zones still reclaimable? Don't OOM."), not only when it
+    // freed pages. 4.7 ("mm, oom: rework oom detection", Hocko) dropped that line:
+    // progress is pages reclaimed, and should_reclaim_retry decides whether the
+    // reclaimable pages left are worth another round (kernel-mm.md §2.4).
+    let progress = match shape {
+        AllocSlowpath::V4_7 => reclaimed > 0,
+        AllocSlowpath::V2_6_35 | AllocSlowpath::V3_6 => {
+            reclaimed > 0 || vmscan::any_zone_reclaimable(ctx)
+        }
+    };
     req.did_some_progress = progress;
     *got += get_page_from_freelist(ctx, task, remaining(req, *got), Mark::Min, at_min, use_);
     if remaining(req, *got) == 0 {

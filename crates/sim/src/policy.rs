@@ -99,6 +99,11 @@ pub struct Knobs {
     /// Anonymous pages count as dirtyable memory when swap exists (2.6.35 … 3.x; later
     /// kernels count only free and file pages, so an anon-full box has tiny dirty limits).
     pub dirtyable_anon: bool,
+    /// `too_many_isolated` divides the inactive count by 8 for callers with both __GFP_IO
+    /// and __GFP_FS, so GFP_NOIO/GFP_NOFS reclaimers may isolate more than GFP_KERNEL ones
+    /// (kernel-mm.md §4.3 reads it in the 4.7 source; the 2.6.35 and 3.6 sources compare
+    /// `isolated > inactive` for every caller).
+    pub too_many_isolated_gfp_io_fs: bool,
     /// `vm.dirty_ratio`, percent of dirtyable memory.
     pub dirty_ratio: u64,
     /// `vm.dirty_background_ratio`, percent of dirtyable memory.
@@ -129,6 +134,7 @@ fn linux_2_6_33() -> Knobs {
         min_free_kbytes: None,
         watermark_scale_factor: WATERMARK_SCALE_FACTOR_DEFAULT,
         dirtyable_anon: true,
+        too_many_isolated_gfp_io_fs: false,
         dirty_ratio: 20,
         dirty_background_ratio: 10,
     }
@@ -176,6 +182,7 @@ fn linux_4_7() -> Knobs {
         oom_reaper: true,
         alloc_slowpath: AllocSlowpath::V4_7,
         watermark_formula: WatermarkFormula::ScaleFactor,
+        too_many_isolated_gfp_io_fs: true,
         ..linux_4_5()
     }
 }
@@ -351,6 +358,12 @@ pub fn knob_specs() -> Vec<KnobSpec> {
             doc: "anonymous pages count as dirtyable memory (until 3.14, UNVERIFIED release)",
         },
         KnobSpec {
+            name: "too_many_isolated_gfp_io_fs",
+            allowed: "on|off",
+            values: onoff(),
+            doc: "too_many_isolated divides inactive by 8 for __GFP_IO|__GFP_FS callers (4.7)",
+        },
+        KnobSpec {
             name: "dirty_ratio",
             allowed: "1..=100",
             values: vec![],
@@ -450,6 +463,9 @@ impl Knobs {
                     parse_number(name, value, 1, WATERMARK_SCALE_FACTOR_MAX)?
             }
             "dirtyable_anon" => self.dirtyable_anon = parse_onoff(name, value)?,
+            "too_many_isolated_gfp_io_fs" => {
+                self.too_many_isolated_gfp_io_fs = parse_onoff(name, value)?
+            }
             "dirty_ratio" => self.dirty_ratio = parse_number(name, value, 1, RATIO_MAX_PERCENT)?,
             "dirty_background_ratio" => {
                 self.dirty_background_ratio = parse_number(name, value, 1, RATIO_MAX_PERCENT)?

@@ -23,6 +23,12 @@ pub struct Zone {
     pub anon_inactive: u64,
     /// Anonymous pages in the swap cache under writeback (NR_WRITEBACK, swap part).
     pub anon_writeback: u64,
+    /// Of `anon_writeback`, pages still isolated from the LRU (NR_ISOLATED_ANON): the
+    /// batch of a reclaimer whose swap submit is blocked (dm core's mempool_alloc). They
+    /// are under writeback already — `__swap_writepage` sets PageWriteback before
+    /// `submit_bio` — but off the inactive list until `putback_inactive_pages`.
+    /// File batches never stay isolated across a tick: their writeback submit never blocks.
+    pub anon_isolated: u64,
     /// Swap-cache pages whose writeback finished (PageReclaim: freed on the next scan).
     pub anon_swapped_clean: u64,
     /// Clean page cache.
@@ -66,6 +72,15 @@ impl Zone {
             + self.file_inactive
             + self.file_dirty_total()
             + self.file_writeback_total()
+    }
+    /// NR_INACTIVE_ANON: the inactive anon LRU (plain, under writeback, swapped-clean),
+    /// isolated pages excluded.
+    pub fn nr_inactive_anon(&self) -> u64 {
+        self.anon_inactive + self.anon_writeback + self.anon_swapped_clean - self.anon_isolated
+    }
+    /// NR_INACTIVE_FILE.
+    pub fn nr_inactive_file(&self) -> u64 {
+        self.file_inactive + self.file_dirty_total() + self.file_writeback_total()
     }
     /// `zone_reclaimable_pages`: LRU pages (anon counts only when swap has room).
     pub fn reclaimable(&self, swap_room: bool) -> u64 {
@@ -211,7 +226,7 @@ pub struct Task {
     /// Bytes of kernel stack in use right now.
     pub depth_bytes: u64,
     pub depth_bytes_max: u64,
-    pub sleep_ms_by_fn: [u64; 8],
+    pub sleep_ms_by_fn: [u64; 9],
     pub finished_at: Option<Tick>,
     /// 2.6.35 balance_dirty_pages pause, doubling from 1 jiffy to HZ/10.
     pub bdp_pause_ticks: u64,

@@ -61,6 +61,8 @@ struct Shrunk {
     written: u64,
     dirty_met: u64,
     blocked: bool,
+    /// shrink_inactive_list found `too_many_isolated` and did nothing.
+    too_many_isolated: bool,
 }
 
 pub fn begin_direct_reclaim(ctx: &mut Ctx, task: usize, gfp: Gfp) {
@@ -100,6 +102,44 @@ pub fn end_direct_reclaim(ctx: &mut Ctx, task: usize) -> u64 {
         reclaimed: rc.nr_reclaimed,
     });
     rc.nr_reclaimed
+}
+
+/// `putback_inactive_pages` for `n` pages of the batch whose swap submit was pending:
+/// they leave NR_ISOLATED_ANON (submitted: back on the inactive list under writeback;
+/// refused: the caller requeues them).
+pub fn putback_isolated(ctx: &mut Ctx, rc: &mut ReclaimCtx, n: u64) {
+    rc.pending_swap_submit -= n;
+    let z = &mut ctx.st.zones[rc.pending_zone];
+    z.anon_isolated -= n;
+}
+
+/// `too_many_isolated` (mm/vmscan.c, 2.6.32 … 4.7; kernel-mm.md §4.3): kswapd is never
+/// throttled; any other reclaimer is when the zone's isolated pages of this LRU type
+/// outnumber its inactive ones. With the 4.7 rule (knob `too_many_isolated_gfp_io_fs`) a
+/// caller with both __GFP_IO and __GFP_FS compares against inactive / 8, so GFP_NOIO and
+/// GFP_NOFS reclaimers (dm-crypt's kcryptd) may isolate more and are not blocked behind
+/// the GFP_KERNEL ones they would have to make progress for.
+pub fn too_many_isolated(
+    zone: &super::state::Zone,
+    file: bool,
+    gfp: Gfp,
+    kswapd: bool,
+    io_fs_eighth: bool,
+) -> bool {
+    if kswapd {
+        return false;
+    }
+    let (mut inactive, isolated) = if file {
+        // File batches are written within the tick (enqueue_disk never blocks), so
+        // NR_ISOLATED_FILE is 0 between ticks.
+        (zone.nr_inactive_file(), 0)
+    } else {
+        (zone.nr_inactive_anon(), zone.anon_isolated)
+    };
+    if io_fs_eighth && gfp.has(Gfp::IO) && gfp.has(Gfp::FS) {
+        inactive >>= 3;
+    }
+    isolated > inactive
 }
 
 /// `do_try_to_free_pages`, resumable. `Step::Done` when the pass is over.
@@ -146,6 +186,24 @@ fn reclaim_loop(ctx: &mut Ctx, task: usize, rc: &mut ReclaimCtx, who: Reclaimer)
                     continue;
                 }
                 let shrunk = shrink_zone(ctx, task, zone, rc, who);
+                if shrunk.too_many_isolated {
+                    // shrink_inactive_list (4.7): `while (too_many_isolated(...)) {
+                    // congestion_wait(BLK_RW_ASYNC, HZ/10); if (fatal_signal_pending(current))
+                    // return SWAP_CLUSTER_MAX; }` — an unbounded wait that only a fatal
+                    // signal ends, claiming a batch reclaimed. Resumes at the same zone.
+                    if ctx.st.tasks[task].killed {
+                        rc.nr_reclaimed += SWAP_CLUSTER_MAX;
+                        rc.zone_idx += 1;
+                        return Step::Done;
+                    }
+                    ctx.sleep(
+                        task,
+                        SleepFn::TooManyIsolated,
+                        HZ_DIV_10,
+                        WaitQueue::Congestion,
+                    );
+                    return Step::Sleep;
+                }
                 rc.nr_scanned += shrunk.scanned;
                 rc.nr_reclaimed += shrunk.reclaimed;
                 rc.last_scanned = shrunk.scanned;
@@ -315,8 +373,8 @@ fn shrink_zone(
     let swap_room = ctx.swap_room();
     let priority = rc.priority;
     let z = &ctx.st.zones[zone];
-    let anon_inactive = z.anon_inactive + z.anon_writeback + z.anon_swapped_clean;
-    let file_inactive = z.file_inactive + z.file_dirty_total() + z.file_writeback_total();
+    let anon_inactive = z.nr_inactive_anon();
+    let file_inactive = z.nr_inactive_file();
     let scan_of = |size: u64| {
         if size == 0 {
             0
@@ -333,6 +391,18 @@ fn shrink_zone(
     } else {
         scan_of(anon_inactive)
     };
+    // shrink_inactive_list starts by waiting while too many pages are isolated (never
+    // for a GFP_TRANSIENT allocation, §14.2).
+    let io_fs_eighth = ctx.st.knobs.too_many_isolated_gfp_io_fs;
+    let kswapd = who == Reclaimer::Kswapd;
+    let z = &ctx.st.zones[zone];
+    if !rc.gfp.has(Gfp::TRANSIENT)
+        && ((scan_anon > 0 && too_many_isolated(z, false, rc.gfp, kswapd, io_fs_eighth))
+            || (scan_file > 0 && too_many_isolated(z, true, rc.gfp, kswapd, io_fs_eighth)))
+    {
+        out.too_many_isolated = true;
+        return out;
+    }
     let cpu = cpu_left(ctx, task);
     scan_file = scan_file.min(cpu);
     scan_anon = scan_anon.min(cpu - scan_file);
@@ -504,12 +574,14 @@ fn shrink_anon(
         return;
     }
     let z = &ctx.st.zones[zone];
-    let total = z.anon_inactive + z.anon_writeback + z.anon_swapped_clean;
+    // Isolated pages are off the LRU: the scan meets only what is on the inactive list.
+    let total = z.nr_inactive_anon();
+    let on_lru_writeback = z.anon_writeback - z.anon_isolated;
     let n = n.min(total);
     let clean = share(n, z.anon_swapped_clean, total)
         .max(n.min(z.anon_swapped_clean).min(SWAP_CLUSTER_MAX))
         .min(n);
-    let under_wb = share(n, z.anon_writeback, total).min(n - clean);
+    let under_wb = share(n, on_lru_writeback, total).min(n - clean);
     let plain = (n - clean - under_wb).min(z.anon_inactive);
     out.writeback_met += under_wb;
     out.scanned += n;
@@ -546,6 +618,8 @@ fn shrink_anon(
     let z = &mut ctx.st.zones[zone];
     z.anon_inactive -= pages;
     z.anon_writeback += pages;
+    // The batch stays isolated (NR_ISOLATED_ANON) until its submit is done.
+    z.anon_isolated += pages;
     ctx.st.swap_used += pages;
     ctx.st.counters.pswpout += pages;
     out.written += pages;
@@ -598,4 +672,113 @@ fn kswapd_sleep(ctx: &mut Ctx, task: usize) {
     ctx.emit(Event::KswapdSleep);
     ctx.wake_queue(WaitQueue::PfmemallocWait);
     ctx.sleep(task, SleepFn::Idle, u64::MAX / 4, WaitQueue::KswapdWait);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::state::Zone;
+
+    /// A zone whose inactive anon list holds `inactive` pages on the LRU and `isolated`
+    /// more taken off it by reclaimers (both under writeback, as a blocked swap submit
+    /// leaves them).
+    fn zone(inactive: u64, isolated: u64) -> Zone {
+        Zone {
+            anon_inactive: inactive,
+            anon_writeback: isolated,
+            anon_isolated: isolated,
+            ..Zone::default()
+        }
+    }
+
+    #[test]
+    fn too_many_isolated_compares_isolated_with_inactive() {
+        // 2.6.32 … 4.6 rule: isolated > inactive, whatever the caller's gfp.
+        assert!(!too_many_isolated(
+            &zone(1000, 1000),
+            false,
+            Gfp::KERNEL,
+            false,
+            false
+        ));
+        assert!(too_many_isolated(
+            &zone(1000, 1001),
+            false,
+            Gfp::KERNEL,
+            false,
+            false
+        ));
+        assert!(too_many_isolated(
+            &zone(1000, 1001),
+            false,
+            Gfp::NOIO,
+            false,
+            false
+        ));
+        // kswapd is never throttled here.
+        assert!(!too_many_isolated(
+            &zone(0, 5000),
+            false,
+            Gfp::KERNEL,
+            true,
+            true
+        ));
+    }
+
+    #[test]
+    fn v4_7_divides_inactive_by_8_for_gfp_io_and_fs_callers() {
+        // inactive 1000 >> 3 = 125: 126 isolated pages throttle GFP_KERNEL ...
+        assert!(too_many_isolated(
+            &zone(1000, 126),
+            false,
+            Gfp::KERNEL,
+            false,
+            true
+        ));
+        assert!(!too_many_isolated(
+            &zone(1000, 125),
+            false,
+            Gfp::KERNEL,
+            false,
+            true
+        ));
+        // ... but not GFP_NOFS (no __GFP_FS) or GFP_NOIO (neither) callers, which may
+        // isolate up to the whole inactive list (kcryptd keeps going).
+        assert!(!too_many_isolated(
+            &zone(1000, 126),
+            false,
+            Gfp::NOFS,
+            false,
+            true
+        ));
+        assert!(!too_many_isolated(
+            &zone(1000, 1000),
+            false,
+            Gfp::NOIO,
+            false,
+            true
+        ));
+        assert!(too_many_isolated(
+            &zone(1000, 1001),
+            false,
+            Gfp::NOIO,
+            false,
+            true
+        ));
+    }
+
+    #[test]
+    fn isolated_pages_are_not_on_the_inactive_list() {
+        let z = zone(1000, 126);
+        assert_eq!(z.nr_inactive_anon(), 1000);
+        assert_eq!(z.anon(), 1126, "still counted in the zone (conservation)");
+        // No file page is ever isolated between ticks.
+        let mut f = Zone {
+            file_inactive: 10,
+            ..Zone::default()
+        };
+        f.file_dirty = vec![0];
+        f.file_writeback = vec![0];
+        assert!(!too_many_isolated(&f, true, Gfp::KERNEL, false, true));
+    }
 }
