@@ -677,7 +677,7 @@ fn kswapd_sleep(ctx: &mut Ctx, task: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::state::Zone;
+    use crate::state::Zone;
 
     /// A zone whose inactive anon list holds `inactive` pages on the LRU and `isolated`
     /// more taken off it by reclaimers (both under writeback, as a blocked swap submit
