@@ -24,3 +24,48 @@ fn invariants_hold_every_tick() {
         }
     }
 }
+
+/// kcryptd's call stack follows what it does: an idle worker is only `worker_thread`
+/// waiting; a work item adds `process_one_work` → `kcryptd_crypt`; allocating its clone
+/// bio puts `bio_alloc_bioset` right below `mempool_alloc`.
+#[test]
+fn kcryptd_stack_follows_its_work() {
+    use pressure_lab::sim::event::SleepFn;
+    use pressure_lab::sim::sample::{task_state, TaskState};
+    let sc = scenario::validate(scenario::builtin("dm-crypt-swap").unwrap()).unwrap();
+    let mut sim = Sim::new(sc.config.clone(), sc.knobs.clone());
+    let k = sc
+        .config
+        .tasks
+        .iter()
+        .position(|t| t.name == "kcryptd")
+        .expect("kcryptd");
+    let (mut idle_seen, mut pool_seen) = (0, 0);
+    while !sim.is_finished() && sim.tick() < 30_000 {
+        sim.step();
+        let stack = sim.call_stack(k);
+        let names: Vec<&str> = stack.iter().map(|f| f.function.as_str()).collect();
+        let has = |f: &str| names.contains(&f);
+        match task_state(&sim.state().tasks[k]) {
+            TaskState::Sleeping(SleepFn::Idle) => {
+                idle_seen += 1;
+                assert!(has("worker_thread"), "{names:?}");
+                assert!(
+                    !has("kcryptd_crypt") && !has("bio_alloc_bioset"),
+                    "{names:?}"
+                );
+            }
+            _ if sim.state().tasks[k].mempool.is_some() => {
+                pool_seen += 1;
+                let at = names.iter().position(|f| *f == "mempool_alloc").unwrap();
+                assert_eq!(names[at - 1], "bio_alloc_bioset", "{names:?}");
+                assert!(has("kcryptd_crypt"), "{names:?}");
+            }
+            _ => {}
+        }
+    }
+    assert!(
+        idle_seen > 0 && pool_seen > 0,
+        "idle {idle_seen}, in mempool {pool_seen}"
+    );
+}

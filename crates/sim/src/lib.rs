@@ -417,7 +417,7 @@ fn call_stack_segments<'t>(
 ) -> Segments<'t> {
     let t = &st.tasks[task];
     let mut segs = Segments {
-        list: [&stacks.kthread; 5],
+        list: [&stacks.kthread; 7],
         len: 0,
     };
     segs.push(match cfg.tasks[task].kind {
@@ -429,6 +429,13 @@ fn call_stack_segments<'t>(
         TaskKind::OomReaper => &stacks.kthread,
         TaskKind::User { .. } => stacks.base(cfg.tasks[task].stack_base),
     });
+    let idle = t.wait.as_ref().is_some_and(|w| w.function == SleepFn::Idle);
+    if matches!(cfg.tasks[task].kind, TaskKind::Kcryptd { .. }) && !idle {
+        segs.push(&stacks.kcryptd_work);
+        if t.mempool.is_some() {
+            segs.push(&stacks.kcryptd_bio_alloc);
+        }
+    }
     if t.mempool.is_some() {
         segs.push(&stacks.mempool);
     }
@@ -442,16 +449,16 @@ fn call_stack_segments<'t>(
             segs.push(&stacks.direct_reclaim);
         }
     }
-    if t.wait.as_ref().is_some_and(|w| w.function != SleepFn::Idle) {
+    if t.wait.is_some() && !idle {
         segs.push(&stacks.sleep);
     }
     segs
 }
 
-/// At most five segments make up a stack: a fixed array, so the per-tick depth
+/// At most seven segments make up a stack: a fixed array, so the per-tick depth
 /// accounting allocates nothing.
 struct Segments<'t> {
-    list: [&'t stack::Segment; 5],
+    list: [&'t stack::Segment; 7],
     len: usize,
 }
 

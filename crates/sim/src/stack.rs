@@ -108,7 +108,12 @@ pub struct StackTables {
     pub flusher: Segment,
     /// `xfs_vm_writepage` … `get_page_from_freelist` in Mel's flusher trace (to 5064 bytes).
     pub flusher_writepage: Segment,
+    /// An idle kcryptd worker: `worker_thread` waiting for work.
     pub kcryptd: Segment,
+    /// kcryptd running a work item (`process_one_work` → `kcryptd_crypt`).
+    pub kcryptd_work: Segment,
+    /// kcryptd allocating its clone bio (`bio_alloc_bioset` → `mempool_alloc`).
+    pub kcryptd_bio_alloc: Segment,
     pub nfsd: Segment,
     /// `__alloc_pages_nodemask` (Chinner: 240 bytes).
     pub alloc: Segment,
@@ -176,15 +181,9 @@ impl StackTables {
                 "xfs_vm_writepage",
                 "get_page_from_freelist",
             )),
-            kcryptd: with(
-                &kthread,
-                est(&[
-                    ("worker_thread", 96),
-                    ("process_one_work", 112),
-                    ("kcryptd_crypt", 96),
-                    ("bio_alloc_bioset", 64),
-                ]),
-            ),
+            kcryptd: with(&kthread, est(&[("worker_thread", 96)])),
+            kcryptd_work: Segment::new(est(&[("process_one_work", 112), ("kcryptd_crypt", 96)])),
+            kcryptd_bio_alloc: Segment::new(est(&[("bio_alloc_bioset", 64)])),
             nfsd: with(
                 &kthread,
                 est(&[
