@@ -29,9 +29,11 @@ pub const TEXT_BYTES_MAX: usize = 4000;
 /// 1 TiB of RAM in all zones.
 pub const RAM_MIB_MAX: u64 = 1 << 20;
 pub const DURATION_MS_MAX: u64 = 600_000;
+/// `parallelism` at most: 1 GiB scaled to the 1 TiB RAM limit.
+pub const PARALLELISM_MAX: u64 = 1 << 10;
 pub const RATE_MIB_PER_S_MAX: u64 = 1 << 24;
 pub const SIZE_MIB_MAX: u64 = 64 << 20;
-pub const POOL_MIN_NR_MAX: u64 = 65_536;
+pub const POOL_MIN_NR_MAX: u64 = 1 << 20;
 pub const SCENARIO_BYTES_MAX: usize = 256 * 1024;
 
 /// Built-in scenarios, embedded in the binary: the one list the CLI, UI and tests read.
@@ -96,6 +98,13 @@ pub struct ScenarioFile {
     pub stall_window_ms: u64,
     #[serde(default = "default_hung_task_ms")]
     pub hung_task_timeout_ms: u64,
+    /// How many CPUs each modelled thread, and how many request queues each modelled
+    /// block device, stand for (1: one each). A scenario scaled up N× in RAM and workload
+    /// rates ([`ScenarioFile::scaled`]) is a machine with N× the CPUs and I/O width, so
+    /// reclaim batches, scan budgets and request sizes scale with it instead of one CPU
+    /// and one queue falling ever further behind (sim `Config::parallelism`).
+    #[serde(default = "default_parallelism")]
+    pub parallelism: u64,
     pub zones: Vec<ZoneFile>,
     #[serde(default)]
     pub devices: Vec<DeviceFile>,
@@ -112,6 +121,10 @@ pub struct ScenarioFile {
 
 fn default_hung_task_ms() -> u64 {
     120_000
+}
+
+fn default_parallelism() -> u64 {
+    1
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -475,6 +488,7 @@ pub fn validate(file: ScenarioFile) -> Result<Scenario, ScenarioError> {
         1000,
         3_600_000,
     )?;
+    let parallelism = range("parallelism", file.parallelism, 1, PARALLELISM_MAX)?;
 
     if file.zones.is_empty() || file.zones.len() > ZONES_MAX {
         return err(
@@ -940,6 +954,7 @@ pub fn validate(file: ScenarioFile) -> Result<Scenario, ScenarioError> {
         duration_ticks,
         stall_window_ticks,
         hung_task_timeout_ticks,
+        parallelism,
         zones,
         devices,
         pools,
@@ -1020,6 +1035,21 @@ impl ScenarioFile {
                 }
                 DeviceKindFile::NfsLoopback { .. } => {}
             }
+        }
+        out
+    }
+
+    /// The same machine `n`× wider: `n`× the CPUs and I/O width (`parallelism`) and `n`×
+    /// each mempool's reserve (a device standing for `n` devices has `n` pools). With
+    /// [`Self::scaled`] by the same factor, a run keeps its story at any size — the RAM
+    /// benchmark's 1 TiB machine. Without it one modelled CPU reclaims for a workload `n`×
+    /// faster and the run becomes another story (the matrix's halved/doubled RAM checks
+    /// keep the CPUs and pools fixed on purpose: that is how the kernel sizes them).
+    pub fn widened(&self, n: u64) -> ScenarioFile {
+        let mut out = self.clone();
+        out.parallelism = (self.parallelism * n).clamp(1, PARALLELISM_MAX);
+        for p in &mut out.pools {
+            p.min_nr = (p.min_nr * n).min(POOL_MIN_NR_MAX);
         }
         out
     }

@@ -41,7 +41,8 @@ fn enqueue_disk(
     else {
         unreachable!("enqueue_disk on a non-disk device");
     };
-    let request_pages = ctx.cfg.devices[device].request_pages;
+    // A device stands for `parallelism` queues side by side: requests that much larger.
+    let request_pages = ctx.cfg.devices[device].request_pages * ctx.cfg.parallelism;
     let service = |n: u64| (n * 1000).div_ceil(bandwidth_pages_per_s.max(1));
     let now = ctx.st.tick;
     let mut left = pages;
@@ -444,7 +445,7 @@ pub fn kcryptd_run(ctx: &mut Ctx, task: usize, device: usize) {
                         task,
                         crypt_bio_pool,
                         Gfp::NOIO,
-                        pages.min(KCRYPTD_CHUNK),
+                        pages.min(KCRYPTD_CHUNK * ctx.cfg.parallelism),
                         false,
                     );
                 }

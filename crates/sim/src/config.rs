@@ -172,6 +172,13 @@ pub struct Config {
     pub stall_window_ticks: Tick,
     /// khungtaskd's timeout (`hung_task_timeout_secs`, 120 s by default; scenarios shorten it).
     pub hung_task_timeout_ticks: Tick,
+    /// How many CPUs each modelled thread, and how many request queues each device, stand
+    /// for (≥ 1). Per-thread batches and budgets — SWAP_CLUSTER_MAX batches, the reclaim
+    /// scan budget, kcryptd's chunk — and each device's request size are multiplied by
+    /// it, so a machine scaled up N× in RAM and rates behaves like the original with N×
+    /// the CPUs and I/O width: every modelled thread aggregates N of them, as every page
+    /// count aggregates pages. 1 in every built-in scenario.
+    pub parallelism: u64,
     pub zones: Vec<ZoneConfig>,
     pub devices: Vec<DeviceConfig>,
     pub pools: Vec<PoolConfig>,

@@ -23,6 +23,12 @@ pub const SWAP_CLUSTER_MAX: u64 = 32;
 pub const RECLAIM_SCAN_PAGES_PER_TICK: u64 = 512;
 pub const WRITE_COST_PAGES: u64 = 3;
 
+/// `SWAP_CLUSTER_MAX` for one modelled thread: it stands for `parallelism` CPUs, each
+/// reclaiming its own batch (`Config::parallelism`; 1 in every built-in scenario).
+fn swap_cluster_max(ctx: &Ctx) -> u64 {
+    SWAP_CLUSTER_MAX * ctx.cfg.parallelism
+}
+
 /// kswapd runs at most this many `balance_pgdat` rounds (each reclaiming ≥ 32 pages) per
 /// tick: a bound on work per tick, 16 × 32 pages/ms ≈ 2 GB/s of clean cache.
 pub const KSWAPD_ROUNDS_PER_TICK: u32 = 16;
@@ -192,7 +198,7 @@ fn reclaim_loop(ctx: &mut Ctx, task: usize, rc: &mut ReclaimCtx, who: Reclaimer)
                     // return SWAP_CLUSTER_MAX; }` — an unbounded wait that only a fatal
                     // signal ends, claiming a batch reclaimed. Resumes at the same zone.
                     if ctx.st.tasks[task].killed {
-                        rc.nr_reclaimed += SWAP_CLUSTER_MAX;
+                        rc.nr_reclaimed += swap_cluster_max(ctx);
                         rc.zone_idx += 1;
                         return Step::Done;
                     }
@@ -267,16 +273,17 @@ fn reclaim_loop(ctx: &mut Ctx, task: usize, rc: &mut ReclaimCtx, who: Reclaimer)
             }
             rc.in_throttle = false;
             rc.zone_idx += 1;
-            if who == Reclaimer::Direct && rc.nr_reclaimed >= SWAP_CLUSTER_MAX {
+            if who == Reclaimer::Direct && rc.nr_reclaimed >= swap_cluster_max(ctx) {
                 return Step::Done;
             }
             continue;
         }
         // End of a priority pass.
-        if rc.nr_reclaimed >= SWAP_CLUSTER_MAX {
+        let batch = swap_cluster_max(ctx);
+        if rc.nr_reclaimed >= batch {
             return Step::Done;
         }
-        if rc.nr_scanned > SWAP_CLUSTER_MAX + SWAP_CLUSTER_MAX / 2 {
+        if rc.nr_scanned > batch + batch / 2 {
             writeback::wakeup_flusher(ctx, rc.nr_scanned);
             rc.may_writepage = true;
         }
@@ -325,12 +332,13 @@ pub fn any_zone_reclaimable(ctx: &Ctx) -> bool {
 /// Scan budget left to `task` in this tick.
 fn cpu_left(ctx: &mut Ctx, task: usize) -> u64 {
     let now = ctx.st.tick;
+    let parallelism = ctx.cfg.parallelism;
     let t = &mut ctx.st.tasks[task];
     if t.reclaim_cpu_tick != now {
         t.reclaim_cpu_tick = now;
         t.reclaim_cpu_used = 0;
     }
-    RECLAIM_SCAN_PAGES_PER_TICK.saturating_sub(t.reclaim_cpu_used)
+    (RECLAIM_SCAN_PAGES_PER_TICK * parallelism).saturating_sub(t.reclaim_cpu_used)
 }
 
 /// `current_may_throttle` (4.7): a PF_LESS_THROTTLE task is throttled only when its own
@@ -372,6 +380,7 @@ fn shrink_zone(
     let mut out = Shrunk::default();
     let swap_room = ctx.swap_room();
     let priority = rc.priority;
+    let batch = swap_cluster_max(ctx);
     let z = &ctx.st.zones[zone];
     let anon_inactive = z.nr_inactive_anon();
     let file_inactive = z.nr_inactive_file();
@@ -379,7 +388,7 @@ fn shrink_zone(
         if size == 0 {
             0
         } else {
-            (size >> priority).max(size.min(SWAP_CLUSTER_MAX))
+            (size >> priority).max(size.min(batch))
         }
     };
     // get_scan_count (4.7): with enough inactive page cache, reclaim file pages only.
@@ -408,9 +417,9 @@ fn shrink_zone(
     scan_anon = scan_anon.min(cpu - scan_file);
     if who == Reclaimer::Direct {
         // Direct reclaim stops early once nr_to_reclaim is met (shrink_zone's loop in chunks).
-        let budget = SWAP_CLUSTER_MAX.saturating_sub(rc.nr_reclaimed).max(1) * 4;
-        scan_file = scan_file.min(budget.max(SWAP_CLUSTER_MAX));
-        scan_anon = scan_anon.min(budget.max(SWAP_CLUSTER_MAX));
+        let budget = batch.saturating_sub(rc.nr_reclaimed).max(1) * 4;
+        scan_file = scan_file.min(budget.max(batch));
+        scan_anon = scan_anon.min(budget.max(batch));
     }
     age_active_lists(ctx, zone, scan_anon.max(scan_file));
     shrink_file(ctx, task, zone, scan_file, rc, who, &mut out);
@@ -541,7 +550,7 @@ fn reclaim_dirty_file(
         ctx.emit(super::event::Event::WritepageRefused { task, pages: met });
         return 0;
     }
-    let writes = met.min(SWAP_CLUSTER_MAX);
+    let writes = met.min(swap_cluster_max(ctx));
     // Each ->writepage call runs xfs_vm_writepage on top of the reclaim stack.
     ctx.writepage_stack_check(task, who == Reclaimer::Direct, writes);
     if ctx.st.overflow.is_some() {
@@ -573,13 +582,14 @@ fn shrink_anon(
     if n == 0 {
         return;
     }
+    let batch = swap_cluster_max(ctx);
     let z = &ctx.st.zones[zone];
     // Isolated pages are off the LRU: the scan meets only what is on the inactive list.
     let total = z.nr_inactive_anon();
     let on_lru_writeback = z.anon_writeback - z.anon_isolated;
     let n = n.min(total);
     let clean = share(n, z.anon_swapped_clean, total)
-        .max(n.min(z.anon_swapped_clean).min(SWAP_CLUSTER_MAX))
+        .max(n.min(z.anon_swapped_clean).min(batch))
         .min(n);
     let under_wb = share(n, on_lru_writeback, total).min(n - clean);
     let plain = (n - clean - under_wb).min(z.anon_inactive);
