@@ -19,6 +19,15 @@ fn invariants_hold_every_tick() {
                 if let Err(e) = sim.check_invariants() {
                     panic!("{name} under {preset}: {e}");
                 }
+                for (i, t) in sim.state().tasks.iter().enumerate() {
+                    if t.exited {
+                        assert!(
+                            sim.call_stack(i).is_empty(),
+                            "{name}: exited task {i} has a stack"
+                        );
+                        assert_eq!(t.depth_bytes, 0, "{name}: exited task {i}");
+                    }
+                }
             }
             assert!(ticks > 0);
         }

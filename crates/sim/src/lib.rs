@@ -420,6 +420,10 @@ fn call_stack_segments<'t>(
         list: [&stacks.kthread; 7],
         len: 0,
     };
+    if t.exited {
+        // do_exit freed the task's stack: nothing left to show or to count.
+        return segs;
+    }
     segs.push(match cfg.tasks[task].kind {
         TaskKind::Kswapd => &stacks.kswapd,
         TaskKind::Flusher => &stacks.flusher,
