@@ -469,6 +469,11 @@ fn shrink_file(
         return;
     }
     let z = &ctx.st.zones[zone];
+    // Pages locked for a read in flight are isolated and scanned, but trylock_page fails:
+    // kept (they count towards pages_scanned and the all_unreclaimable heuristic).
+    let locked = share(n, z.file_locked, z.nr_inactive_file()).min(z.file_locked);
+    out.scanned += locked;
+    let n = n - locked;
     let dirty_total = z.file_dirty_total();
     let total = z.file_inactive + dirty_total + z.file_writeback_total();
     let n = n.min(total);

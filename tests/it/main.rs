@@ -38,3 +38,29 @@ pub fn run(name: &str, preset: &str, seed: Option<u64>, sets: &[(&str, &str)]) -
     }
     report::run(&sc, knobs, preset, None).1
 }
+
+/// RAM (with the workload) halved, as written, doubled: the robustness check of the matrix.
+pub const SCALES: [(u64, u64); 3] = [(1, 2), (1, 1), (2, 1)];
+
+/// As [`run`], with the scenario scaled by `num/den` (`ScenarioFile::scaled`).
+pub fn run_scaled(
+    name: &str,
+    preset: &str,
+    seed: Option<u64>,
+    (num, den): (u64, u64),
+    sets: &[(&str, &str)],
+) -> RunSummary {
+    let file = scenario::builtin(name).expect("built-in").scaled(num, den);
+    let mut sc = scenario::validate(file).expect("valid");
+    if let Some(seed) = seed {
+        sc.config.seed = seed;
+    }
+    let mut knobs = (policy::preset(preset).expect("preset").knobs)();
+    for (k, v) in &sc.file.knobs {
+        knobs.set(k, v).expect("scenario knob");
+    }
+    for (k, v) in sets {
+        knobs.set(k, v).expect("test knob");
+    }
+    report::run(&sc, knobs, preset, None).1
+}
