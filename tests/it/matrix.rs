@@ -278,3 +278,24 @@ fn oom_victim_in_mempool() {
         assert_eq!(s.outcome, "completed", "{scale:?}");
     }
 }
+
+#[test]
+fn cells_hold_for_seeds_1_to_20() {
+    for seed in 1..=20 {
+        let s = run("oom-victim-mempool", "linux-4.5", Some(seed), &[]);
+        assert!(fails(&s.outcome), "seed {seed}: {}", s.outcome);
+        let s = run("oom-victim-mempool", "linux-4.8", Some(seed), &[]);
+        assert_eq!(s.outcome, "completed", "seed {seed}");
+        let v48 = run("dm-crypt-swap", "linux-4.8", Some(seed), &[]);
+        let neil = run("dm-crypt-swap", "linux-4.7+neilbrown", Some(seed), &[]);
+        assert!(
+            v48.metrics.swapout_pages_per_s * 2 <= neil.metrics.swapout_pages_per_s,
+            "seed {seed}"
+        );
+        let v47 = run("dm-crypt-swap", "linux-4.7", Some(seed), &[]);
+        assert!(
+            v47.metrics.reserve_pages_used_max * 4 >= v47.metrics.min_watermark_pages * 3,
+            "seed {seed}"
+        );
+    }
+}
