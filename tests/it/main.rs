@@ -4,6 +4,7 @@
 //! - `golden`: per-scenario trace lines, reviewed as diffs.
 //! - `invariants`: page conservation and friends after every tick of every scenario.
 //! - `properties`: invariants on drawn machines (proptest).
+//! - `reclaim`: too_many_isolated throttles direct reclaim, as the kernel does.
 //! - `scenarios`: bad scenario files are refused with the field, value and allowed range.
 //! - `cli`: the command-line contract other tools rely on.
 //! - `matrix`: the outcome matrix of the seed scenarios (issue "The seed situations").
@@ -15,6 +16,7 @@ mod golden;
 mod invariants;
 mod matrix;
 mod properties;
+mod reclaim;
 mod scenarios;
 mod tidy;
 
