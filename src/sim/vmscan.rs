@@ -439,10 +439,11 @@ fn shrink_zone(
 /// `shrink_active_list`: keep inactive ≥ active by deactivating pages (ratio 1 for small zones).
 fn age_active_lists(ctx: &mut Ctx, zone: usize, nr: u64) {
     let z = &mut ctx.st.zones[zone];
-    if z.anon_inactive < z.anon_active {
-        let n = nr
-            .min(z.anon_active - z.anon_inactive)
-            .max(nr.min(z.anon_active));
+    // inactive_anon_is_low compares NR_INACTIVE_ANON, which counts the pages under
+    // writeback and the swapped-clean ones still on the inactive list.
+    let inactive = z.nr_inactive_anon();
+    if inactive < z.anon_active {
+        let n = nr.min(z.anon_active - inactive).max(nr.min(z.anon_active));
         z.anon_active -= n;
         z.anon_inactive += n;
     }
