@@ -22,6 +22,10 @@ pub struct Metrics {
     pub pages_written_back: u64,
     pub reclaim_file_writes: u64,
     pub oom_kills: u64,
+    /// Longest time from an OOM kill to the reaper freeing that victim's memory (ms).
+    pub oom_reap_delay_ms_max: u64,
+    /// Swap in use at the first OOM kill (pages); absent without a kill.
+    pub swap_used_pages_at_first_oom_kill: Option<u64>,
     pub max_stack_bytes: u64,
     pub max_stack_bytes_direct_reclaim: u64,
     pub throttled_ms_total: u64,
@@ -99,6 +103,8 @@ pub fn metrics(sim: &Sim) -> Metrics {
         pages_written_back: c.pages_written_back,
         reclaim_file_writes: c.reclaim_file_writes,
         oom_kills: c.oom_kills,
+        oom_reap_delay_ms_max: c.oom_reap_delay_ms_max,
+        swap_used_pages_at_first_oom_kill: c.swap_used_at_first_oom_kill,
         max_stack_bytes: st.max_stack_bytes,
         max_stack_bytes_direct_reclaim: st.max_stack_bytes_direct_reclaim,
         throttled_ms_total,

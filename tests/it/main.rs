@@ -4,6 +4,7 @@
 //! - `golden`: per-scenario trace lines, reviewed as diffs.
 //! - `invariants`: page conservation and friends after every tick of every scenario.
 //! - `properties`: invariants on drawn machines (proptest).
+//! - `reclaim`: too_many_isolated throttles direct reclaim, as the kernel does.
 //! - `scenarios`: bad scenario files are refused with the field, value and allowed range.
 //! - `cli`: the command-line contract other tools rely on.
 //! - `matrix`: the outcome matrix of the seed scenarios (issue "The seed situations").
@@ -15,6 +16,7 @@ mod golden;
 mod invariants;
 mod matrix;
 mod properties;
+mod reclaim;
 mod scenarios;
 mod tidy;
 
@@ -26,6 +28,32 @@ use pressure_lab::sim::policy;
 /// with optional seed and `knob=value` overrides. The one place tests run the model.
 pub fn run(name: &str, preset: &str, seed: Option<u64>, sets: &[(&str, &str)]) -> RunSummary {
     let mut sc = scenario::validate(scenario::builtin(name).expect("built-in")).expect("valid");
+    if let Some(seed) = seed {
+        sc.config.seed = seed;
+    }
+    let mut knobs = (policy::preset(preset).expect("preset").knobs)();
+    for (k, v) in &sc.file.knobs {
+        knobs.set(k, v).expect("scenario knob");
+    }
+    for (k, v) in sets {
+        knobs.set(k, v).expect("test knob");
+    }
+    report::run(&sc, knobs, preset, None).1
+}
+
+/// RAM (with the workload) halved, as written, doubled: the robustness check of the matrix.
+pub const SCALES: [(u64, u64); 3] = [(1, 2), (1, 1), (2, 1)];
+
+/// As [`run`], with the scenario scaled by `num/den` (`ScenarioFile::scaled`).
+pub fn run_scaled(
+    name: &str,
+    preset: &str,
+    seed: Option<u64>,
+    (num, den): (u64, u64),
+    sets: &[(&str, &str)],
+) -> RunSummary {
+    let file = scenario::builtin(name).expect("built-in").scaled(num, den);
+    let mut sc = scenario::validate(file).expect("valid");
     if let Some(seed) = seed {
         sc.config.seed = seed;
     }

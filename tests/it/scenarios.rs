@@ -129,3 +129,29 @@ fn a_wider_machine_keeps_its_story() {
     let narrow = run(base.scaled(1 << 20, mib));
     assert_ne!(narrow.outcome, big.outcome);
 }
+
+#[test]
+fn scaling_keeps_zone_dma_fixed_and_scales_the_ram_sized_zones() {
+    // dm-crypt-swap: DMA 16 MiB + DMA32 1008 MiB (64 MiB clean cache).
+    let base = scenario::builtin("dm-crypt-swap").unwrap();
+    let mib = |f: &scenario::ScenarioFile| -> Vec<(u64, u64)> {
+        f.zones.iter().map(|z| (z.mib, z.file_clean_mib)).collect()
+    };
+    assert_eq!(mib(&base), [(16, 0), (1008, 64)]);
+    // Halved: 512 MiB of RAM, of which ZONE_DMA keeps its 16 MiB.
+    assert_eq!(mib(&base.scaled(1, 2)), [(16, 0), (496, 31)]);
+    // Doubled: 2 GiB.
+    assert_eq!(mib(&base.scaled(2, 1)), [(16, 0), (2032, 129)]);
+    // A single zone scales whatever its name.
+    let one = scenario::builtin("oom-victim-mempool").unwrap();
+    assert_eq!(mib(&one.scaled(2, 1)), [(2048, 64)]);
+    for name in scenario::builtin_names() {
+        let f = scenario::builtin(name).unwrap();
+        for (num, den) in [(1, 2), (2, 1)] {
+            let total: u64 = f.scaled(num, den).zones.iter().map(|z| z.mib).sum();
+            let base_total: u64 = f.zones.iter().map(|z| z.mib).sum();
+            assert_eq!(total, base_total * num / den, "{name} scaled {num}/{den}");
+            assert!(scenario::validate(f.scaled(num, den)).is_ok(), "{name}");
+        }
+    }
+}

@@ -383,9 +383,25 @@ pub fn complete_request(ctx: &mut Ctx, req: Request) {
             z.file_inactive += n;
         }
         Payload::Read { task } => {
-            ctx.st.tasks[task].io_pending = false;
-            ctx.wake_task(task);
+            // end_page_read → unlock_page: the readahead pages become clean cache.
+            let mut left = req.pages;
+            for z in ctx.st.zones.iter_mut().rev() {
+                let n = left.min(z.file_locked);
+                z.file_locked -= n;
+                z.file_inactive += n;
+                left -= n;
+            }
             ctx.progress();
+            // The reader waits for the whole bio: the last of its requests wakes it.
+            let more = ctx
+                .st
+                .devices
+                .iter()
+                .any(|d| d.queue.iter().any(|r| r.payload == Payload::Read { task }));
+            if !more {
+                ctx.st.tasks[task].io_pending = false;
+                ctx.wake_task(task);
+            }
             return;
         }
     }

@@ -52,7 +52,7 @@ use watermarks::{default_min_free_kbytes, setup_per_zone_wmarks, ZoneSize};
 /// The model's version: bump it whenever a change alters any trace (the golden traces in
 /// `tests/golden` show it in review), so a shared link made with an older model can say
 /// plainly that the numbers may differ.
-pub const MODEL_VERSION: u32 = 1;
+pub const MODEL_VERSION: u32 = 2;
 
 /// What a resumable kernel path did this tick.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -51,6 +51,11 @@ pub fn out_of_memory(ctx: &mut Ctx, trigger: usize, gfp: Gfp) {
     v.flags.memdie = true;
     ctx.st.oom.victims.push((victim, now, 0));
     ctx.st.counters.oom_kills += 1;
+    let swap_used = ctx.st.swap_used;
+    ctx.st
+        .counters
+        .swap_used_at_first_oom_kill
+        .get_or_insert(swap_used);
     ctx.emit(Event::OomKill {
         victim,
         trigger,
@@ -96,6 +101,8 @@ pub fn oom_reaper_run(ctx: &mut Ctx, task: usize) {
         // __oom_reap_task: unmap private anon memory. mmap_sem contention is not modelled,
         // so the first try succeeds; then MMF_OOM_REAPED and TIF_MEMDIE cleared.
         let pages = ctx.free_task_anon(victim);
+        let c = &mut ctx.st.counters;
+        c.oom_reap_delay_ms_max = c.oom_reap_delay_ms_max.max(now - killed_at);
         ctx.st.oom.victims[i].2 = MAX_OOM_REAP_RETRIES;
         ctx.st.tasks[victim].flags.memdie = false;
         ctx.emit(Event::OomReaped { victim, pages });

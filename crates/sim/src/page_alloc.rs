@@ -21,8 +21,10 @@ pub enum PageUse {
     Anon,
     /// A page-cache page dirtied for `device`.
     FileDirty { device: usize },
-    /// A clean page-cache page (read).
-    FileClean,
+    /// A page-cache page for a read in flight: locked (not yet uptodate) until the read
+    /// completes, so reclaim's `trylock_page` fails on it (kernel-mm.md §11.5: the
+    /// readahead pages of Rientjes' trace are such pages).
+    FileLocked,
     /// Kernel memory: slab, mempool element, skb, ciphertext page.
     Kernel,
 }
@@ -55,7 +57,7 @@ pub fn get_page_from_freelist(
         match use_ {
             PageUse::Anon => zone.anon_active += n,
             PageUse::FileDirty { device } => zone.file_dirty[device] += n,
-            PageUse::FileClean => zone.file_inactive += n,
+            PageUse::FileLocked => zone.file_locked += n,
             PageUse::Kernel => {
                 zone.kernel += n;
                 if af.no_watermarks {
@@ -157,6 +159,7 @@ pub fn begin(ctx: &mut Ctx, task: usize, gfp: Gfp, want: u64) {
         stage: SlowStage::Fast,
         no_progress_loops: 0,
         did_some_progress: false,
+        got: 0,
     });
 }
 
@@ -168,7 +171,12 @@ pub fn alloc_pages(ctx: &mut Ctx, task: usize, use_: PageUse, got: &mut u64) -> 
         .alloc
         .clone()
         .expect("alloc_pages without a request");
-    let step = slowpath(ctx, task, use_, &mut req, got);
+    // The request counts what it obtained across sleeps, so a resumed slow path asks only
+    // for the rest (`*got` reports this call's pages to the caller).
+    let mut total = req.got;
+    let step = slowpath(ctx, task, use_, &mut req, &mut total);
+    *got += total - req.got;
+    req.got = total;
     ctx.st.tasks[task].alloc = match step {
         Step::Done | Step::Fail => None,
         Step::Sleep | Step::Yield => Some(req),

@@ -37,6 +37,9 @@ pub struct Zone {
     /// NR_FILE_DIRTY and file NR_WRITEBACK, per backing device (index = device).
     pub file_dirty: Vec<u64>,
     pub file_writeback: Vec<u64>,
+    /// Page-cache pages locked for a read in flight (readahead): on the LRU, so counted
+    /// as reclaimable, but `shrink_page_list` cannot lock them; clean cache once read.
+    pub file_locked: u64,
     /// Pages held by the kernel itself: slab pages, mempool pages, skbs, ciphertext pages.
     pub kernel: u64,
     /// Of `kernel`, pages handed out below min by ALLOC_NO_WATERMARKS (page->pfmemalloc).
@@ -70,6 +73,7 @@ impl Zone {
     pub fn file(&self) -> u64 {
         self.file_active
             + self.file_inactive
+            + self.file_locked
             + self.file_dirty_total()
             + self.file_writeback_total()
     }
@@ -78,9 +82,12 @@ impl Zone {
     pub fn nr_inactive_anon(&self) -> u64 {
         self.anon_inactive + self.anon_writeback + self.anon_swapped_clean - self.anon_isolated
     }
-    /// NR_INACTIVE_FILE.
+    /// NR_INACTIVE_FILE (readahead pages locked for a read are on the inactive list too).
     pub fn nr_inactive_file(&self) -> u64 {
-        self.file_inactive + self.file_dirty_total() + self.file_writeback_total()
+        self.file_inactive
+            + self.file_locked
+            + self.file_dirty_total()
+            + self.file_writeback_total()
     }
     /// `zone_reclaimable_pages`: LRU pages (anon counts only when swap has room).
     pub fn reclaimable(&self, swap_room: bool) -> u64 {
@@ -137,6 +144,8 @@ pub struct AllocReq {
     pub stage: SlowStage,
     pub no_progress_loops: u32,
     pub did_some_progress: bool,
+    /// Pages obtained so far (the request may sleep between tries).
+    pub got: u64,
 }
 
 /// A direct-reclaim or kswapd pass in progress (`do_try_to_free_pages` / `balance_pgdat`).
@@ -375,6 +384,10 @@ pub struct Counters {
     pub pages_written_back: u64,
     pub reclaim_file_writes: u64,
     pub oom_kills: u64,
+    /// The longest time from an OOM kill to the reaper unmapping that victim (ms).
+    pub oom_reap_delay_ms_max: u64,
+    /// Swap in use when the first OOM kill happened (pages).
+    pub swap_used_at_first_oom_kill: Option<u64>,
     pub packets_dropped: u64,
     pub kswapd_wakeups: u64,
     pub alloc_failures: u64,

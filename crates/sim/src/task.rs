@@ -142,7 +142,7 @@ fn op_step(ctx: &mut Ctx, task: usize, op: &Op) -> OpStep {
                     page_alloc::begin(ctx, task, Gfp::KERNEL, need);
                 }
                 let mut got = 0;
-                let step = page_alloc::alloc_pages(ctx, task, PageUse::FileClean, &mut got);
+                let step = page_alloc::alloc_pages(ctx, task, PageUse::FileLocked, &mut got);
                 ctx.st.tasks[task].worker.have_pages += got;
                 if matches!(step, Step::Sleep | Step::Yield)
                     || ctx.st.tasks[task].worker.have_pages < clones
@@ -216,7 +216,7 @@ fn fault_pages(
         PageUse::Anon => t.anon_resident += got,
         // A syscall's temporary pages (e.g. __pollwait's table page) are freed when it returns.
         PageUse::Kernel => ctx.free_kernel_pages(got),
-        PageUse::FileDirty { .. } | PageUse::FileClean => {}
+        PageUse::FileDirty { .. } | PageUse::FileLocked => {}
     }
     if got > 0 && must_finish {
         ctx.progress();

@@ -448,10 +448,11 @@ fn shrink_zone(
 /// `shrink_active_list`: keep inactive ≥ active by deactivating pages (ratio 1 for small zones).
 fn age_active_lists(ctx: &mut Ctx, zone: usize, nr: u64) {
     let z = &mut ctx.st.zones[zone];
-    if z.anon_inactive < z.anon_active {
-        let n = nr
-            .min(z.anon_active - z.anon_inactive)
-            .max(nr.min(z.anon_active));
+    // inactive_anon_is_low compares NR_INACTIVE_ANON, which counts the pages under
+    // writeback and the swapped-clean ones still on the inactive list.
+    let inactive = z.nr_inactive_anon();
+    if inactive < z.anon_active {
+        let n = nr.min(z.anon_active - inactive).max(nr.min(z.anon_active));
         z.anon_active -= n;
         z.anon_inactive += n;
     }
@@ -478,6 +479,11 @@ fn shrink_file(
         return;
     }
     let z = &ctx.st.zones[zone];
+    // Pages locked for a read in flight are isolated and scanned, but trylock_page fails:
+    // kept (they count towards pages_scanned and the all_unreclaimable heuristic).
+    let locked = share(n, z.file_locked, z.nr_inactive_file()).min(z.file_locked);
+    out.scanned += locked;
+    let n = n - locked;
     let dirty_total = z.file_dirty_total();
     let total = z.file_inactive + dirty_total + z.file_writeback_total();
     let n = n.min(total);

@@ -1,0 +1,148 @@
+//! Goal: `too_many_isolated` (kernel-mm.md §4.3) throttles a direct reclaimer while another
+//! reclaimer holds isolated pages, with the 4.7 inactive/8 rule for GFP_KERNEL callers, and
+//! only a fatal signal ends the wait. Method: dm-crypt-swap's machine at tick 0, edited
+//! through a snapshot: the flusher stands in for a reclaimer whose swap submit is blocked
+//! (it holds `isolated` pages of DMA32), and the hog is about to direct-reclaim.
+
+use pressure_lab::scenario;
+use pressure_lab::sim::event::{Event, SleepFn};
+use pressure_lab::sim::gfp::Gfp;
+use pressure_lab::sim::policy;
+use pressure_lab::sim::state::{AllocReq, ReclaimCtx, SlowStage, Wait, WaitQueue};
+use pressure_lab::sim::Sim;
+
+const HOG: usize = 0;
+const HOLDER: usize = 2;
+const DMA32: usize = 1;
+
+fn machine(preset: &str, inactive: u64, isolated: u64, gfp: Gfp) -> Sim {
+    let mut sc = scenario::validate(scenario::builtin("dm-crypt-swap").unwrap()).unwrap();
+    // A killed task that must finish would end the run (outcome oom_kill) before the
+    // signal is acted on: here the stand-in holder is what keeps the run going.
+    sc.config.tasks[HOG].must_finish = false;
+    sc.config.tasks[HOLDER].must_finish = true;
+    let mut sim = Sim::new(sc.config, (policy::preset(preset).unwrap().knobs)());
+    let mut snap = sim.snapshot();
+    let st = &mut snap.state;
+    let z = &mut st.zones[DMA32];
+    // No page cache (so reclaim scans anon), `inactive` anon pages on the LRU and
+    // `isolated` more under writeback, held by the stand-in reclaimer.
+    z.free += z.file_inactive;
+    z.file_inactive = 0;
+    z.free -= inactive + isolated;
+    z.anon_inactive = inactive;
+    z.anon_writeback = isolated;
+    z.anon_isolated = isolated;
+    let holder = &mut st.tasks[HOLDER];
+    holder.wait = Some(Wait {
+        function: SleepFn::MempoolAlloc,
+        since: 0,
+        until: 1_000_000,
+        queue: WaitQueue::Timer,
+    });
+    holder.reclaim = Some(ReclaimCtx {
+        gfp: Gfp::KERNEL,
+        priority: 12,
+        zone_idx: 0,
+        nr_reclaimed: 0,
+        nr_scanned: 0,
+        may_writepage: true,
+        in_throttle: false,
+        in_nap: false,
+        pending_swap_submit: isolated,
+        pending_zone: DMA32,
+        last_scanned: 0,
+        last_reclaimed: 0,
+        last_writeback_met: 0,
+    });
+    st.tasks[HOG].alloc = Some(AllocReq {
+        gfp,
+        want: 1,
+        stage: SlowStage::Reclaim,
+        no_progress_loops: 0,
+        did_some_progress: false,
+        got: 0,
+    });
+    sim.restore(&snap);
+    sim
+}
+
+fn hog_sleep(sim: &Sim) -> Option<SleepFn> {
+    sim.state().tasks[HOG].wait.as_ref().map(|w| w.function)
+}
+
+#[test]
+fn gfp_kernel_reclaimer_waits_while_isolated_exceeds_an_eighth_of_inactive() {
+    // 4.7: 126 isolated > 1000 >> 3 = 125.
+    let mut sim = machine("linux-4.7", 1000, 126, Gfp::KERNEL);
+    sim.step();
+    assert_eq!(hog_sleep(&sim), Some(SleepFn::TooManyIsolated));
+    assert!(sim.events().iter().any(|e| matches!(
+        e,
+        Event::Sleep {
+            task: HOG,
+            function: SleepFn::TooManyIsolated,
+            timeout_ms: 100
+        }
+    )));
+    // It keeps waiting, HZ/10 at a time, while the holder keeps its pages.
+    for _ in 0..1000 {
+        sim.step();
+        assert!(
+            sim.check_invariants().is_ok(),
+            "{:?}",
+            sim.check_invariants()
+        );
+    }
+    assert_eq!(hog_sleep(&sim), Some(SleepFn::TooManyIsolated));
+    assert!(sim.state().tasks[HOG].sleep_ms_by_fn[SleepFn::TooManyIsolated.index()] >= 1000);
+    // One page fewer isolated: not too many.
+    let mut sim = machine("linux-4.7", 1000, 125, Gfp::KERNEL);
+    sim.step();
+    assert_ne!(hog_sleep(&sim), Some(SleepFn::TooManyIsolated));
+}
+
+#[test]
+fn before_4_7_and_for_gfp_noio_the_bar_is_the_whole_inactive_list() {
+    let mut sim = machine("linux-4.5", 1000, 126, Gfp::KERNEL);
+    sim.step();
+    assert_ne!(hog_sleep(&sim), Some(SleepFn::TooManyIsolated));
+    let mut sim = machine("linux-4.7", 1000, 1000, Gfp::NOIO);
+    sim.step();
+    assert_ne!(hog_sleep(&sim), Some(SleepFn::TooManyIsolated));
+    let mut sim = machine("linux-4.7", 1000, 1001, Gfp::NOIO);
+    sim.step();
+    assert_eq!(hog_sleep(&sim), Some(SleepFn::TooManyIsolated));
+    // GFP_TRANSIENT (§14.2) is never throttled here.
+    let mut sim = machine("linux-4.7", 1000, 1001, Gfp::NOIO.with(Gfp::TRANSIENT));
+    sim.step();
+    assert_ne!(hog_sleep(&sim), Some(SleepFn::TooManyIsolated));
+}
+
+#[test]
+fn a_fatal_signal_ends_the_wait_claiming_a_batch() {
+    let mut sim = machine("linux-4.7", 1000, 500, Gfp::KERNEL);
+    sim.step();
+    assert_eq!(hog_sleep(&sim), Some(SleepFn::TooManyIsolated));
+    let mut snap = sim.snapshot();
+    snap.state.tasks[HOG].killed = true;
+    sim.restore(&snap);
+    let mut ended = None;
+    for _ in 0..200 {
+        sim.step();
+        for e in sim.events() {
+            if let Event::DirectReclaimEnd {
+                task: HOG,
+                reclaimed,
+            } = e
+            {
+                ended = Some(*reclaimed);
+            }
+        }
+        if ended.is_some() {
+            break;
+        }
+    }
+    // shrink_inactive_list returns SWAP_CLUSTER_MAX: "We are about to die and free our memory".
+    assert_eq!(ended, Some(32));
+}
