@@ -449,19 +449,23 @@ fn bench() -> Result<(), Bad> {
         );
     }
     // RAM scaling: each scenario at 1 GiB and 1 TiB of RAM, workload sizes and rates scaled
-    // alike. Runs may differ in simulated length (fixed kernel limits such as nr_requests
-    // and reclaim CPU do not scale), so the cost is compared per simulated millisecond.
+    // alike and the machine widened with them. Runs may still differ in simulated length
+    // (the kernel's own size-dependent values, e.g. min_free_kbytes' 64 MiB clamp, do not
+    // scale linearly), so the cost is compared per simulated millisecond, and each row
+    // says how both runs ended: a ratio means most when the story is the same.
     out!(
-        "{:<30} {:>16} {:>16} {:>7}",
+        "{:<30} {:>16} {:>16} {:>7}  {}",
         "ram-scaling",
         "1 GiB µs/sim-ms",
         "1 TiB µs/sim-ms",
-        "ratio"
+        "ratio",
+        "outcome at 1 GiB / 1 TiB"
     );
     for (name, _) in scenario::BUILTIN {
         let base = scenario::builtin(name).expect("built-in");
         let base_mib: u64 = base.zones.iter().map(|z| z.mib).sum();
         let mut cost = Vec::new();
+        let mut outcomes = Vec::new();
         for target_gib in [1u64, 1024] {
             // 1 TiB is the same machine 1024× wider (CPUs, I/O width, pools), not one CPU
             // facing a workload 1024× faster (ScenarioFile::widened).
@@ -474,11 +478,13 @@ fn bench() -> Result<(), Bad> {
                 report::run(&sc, sc.knobs.clone(), &sc.file.default_preset, None).1
             });
             cost.push(wall * 1000.0 / s.simulated_ms.max(1) as f64);
+            outcomes.push(format!("{} at {} ms", s.outcome, s.outcome_at_ms));
         }
         match cost.as_slice() {
             [small, large] => out!(
-                "{name:<30} {small:>16.3} {large:>16.3} {:>6.2}x",
-                large / small
+                "{name:<30} {small:>16.3} {large:>16.3} {:>6.2}x  {}",
+                large / small,
+                outcomes.join(" / ")
             ),
             _ => out!("{name:<30} (a zone would fall below 16 MiB when scaled)"),
         }
