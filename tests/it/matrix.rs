@@ -250,6 +250,21 @@ fn oom_victim_in_mempool() {
     // reserves and no reaper exists, so no other task may be killed (kernel-mm.md §11.5).
     let s = run("oom-victim-mempool", "linux-4.5", None, &[]);
     assert!(fails(&s.outcome), "{}", s.outcome);
+    // Deadlocked, not merely stalled: the hog's retries wait for the victim to exit, and
+    // the victim waits for elements only it could give back.
+    assert_eq!(s.outcome, "deadlocked");
+    assert_eq!(s.chain.len(), 2, "{:?}", s.chain);
+    assert!(
+        s.chain[0].starts_with("hog → out_of_memory") && s.chain[0].contains("reader (TIF_MEMDIE)"),
+        "{:?}",
+        s.chain
+    );
+    assert!(
+        s.chain[1].starts_with("reader → mempool_alloc(dm-io)")
+            && s.chain[1].contains("current->bio_list"),
+        "{:?}",
+        s.chain
+    );
     assert_eq!(s.metrics.oom_kills, 1, "no second victim");
     assert!(
         s.metrics.sleep_ms_by_task["reader"]["mempool_alloc"] >= 5000,

@@ -164,8 +164,29 @@ fn end_of_time(ctx: &Ctx) -> Outcome {
 
 /// One link: what `task` waits for, and which task alone can provide it.
 fn waits_for(ctx: &Ctx, task: usize) -> Option<(String, Option<usize>)> {
-    let w = ctx.st.tasks[task].wait.as_ref()?;
     let name = &ctx.cfg.tasks[task].name;
+    let Some(w) = ctx.st.tasks[task].wait.as_ref() else {
+        // Not asleep, but retrying an allocation while an OOM victim keeps TIF_MEMDIE:
+        // out_of_memory picks nobody else (OOM_SCAN_ABORT), so each retry re-blocks on
+        // the same condition until that victim exits (§8, before the reaper).
+        let t = &ctx.st.tasks[task];
+        let victim = ctx
+            .st
+            .oom
+            .victims
+            .iter()
+            .map(|&(v, _, _)| v)
+            .find(|&v| v != task && ctx.st.tasks[v].flags.memdie)?;
+        return t.alloc.is_some().then(|| {
+            (
+                format!(
+                    "{name} → out_of_memory → no new kill while {} (TIF_MEMDIE) lives",
+                    ctx.cfg.tasks[victim].name
+                ),
+                Some(victim),
+            )
+        });
+    };
     let writeback_owner = || {
         // The device whose writeback cannot complete without a worker, and that worker.
         (0..ctx.cfg.devices.len()).find_map(|d| {
@@ -205,6 +226,24 @@ fn waits_for(ctx: &Ctx, task: usize) -> Option<(String, Option<usize>)> {
             let WaitQueue::Pool(pool) = w.queue else {
                 return None;
             };
+            // dm's clones wait on current->bio_list until the whole bio is mapped: when every
+            // element out is one the waiter holds that way, none can come back — it waits
+            // for itself (the §11.5 victim under NOMEMALLOC).
+            let own = ctx.st.tasks[task]
+                .mempool
+                .as_ref()
+                .filter(|m| m.pool == pool && m.hold_partial)
+                .map_or(0, |m| m.got);
+            if own > 0 && own >= ctx.st.pools[pool].outstanding {
+                return Some((
+                    format!(
+                        "{name} → mempool_alloc({}) → all {own} elements out are its own clones, \
+                         held on current->bio_list until the bio is mapped: none can come back",
+                        ctx.cfg.pools[pool].name
+                    ),
+                    Some(task),
+                ));
+            }
             let (d, next) = writeback_owner()?;
             let who = next.map_or("nobody".to_string(), |n| ctx.cfg.tasks[n].name.clone());
             Some((format!("{name} → mempool_alloc({}) → elements held by I/O on {} that only {who} completes", ctx.cfg.pools[pool].name, ctx.cfg.devices[d].name), next))
