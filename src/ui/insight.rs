@@ -149,7 +149,8 @@ pub fn why_stuck(e: &Engine) -> Html {
     } else {
         html! { <ol class="chain-words">{ for o.chain.iter().map(|c| html! { <li>{ c }</li> }) }</ol> }
     };
-    // The graph: each link's first two parts (task → what it sleeps in), then back to the start.
+    // The graph: each link's first two parts (task → what it sleeps in), then back to the
+    // task where the cycle closes (not always the first: a path may lead into the cycle).
     let nodes: Vec<(String, String)> = o
         .chain
         .iter()
@@ -164,7 +165,7 @@ pub fn why_stuck(e: &Engine) -> Html {
     let graph = (!nodes.is_empty()).then(|| html! {
         <div class="chain-graph" aria-hidden="true">
             { for nodes.iter().map(|(task, waits)| html! { <><span class="node">{ task }</span><span class="edge">{ format!("→ {waits} →") }</span></> }) }
-            <span class="node back">{ format!("↺ {}", nodes[0].0) }</span>
+            <span class="node back">{ format!("↺ {}", nodes.get(o.chain_closes_at).unwrap_or(&nodes[0]).0) }</span>
         </div>
     });
     html! {

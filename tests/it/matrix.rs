@@ -265,6 +265,14 @@ fn oom_victim_in_mempool() {
         "{:?}",
         s.chain
     );
+    // The cycle closes at the reader (it waits for itself), not back at the hog.
+    let sc = scenario::validate(scenario::builtin("oom-victim-mempool").unwrap()).unwrap();
+    let mut sim = pressure_lab::sim::Sim::new(
+        sc.config.clone(),
+        (policy::preset("linux-4.5").unwrap().knobs)(),
+    );
+    sim.run(sc.config.duration_ticks);
+    assert_eq!(sim.state().outcome.as_ref().unwrap().chain_closes_at, 1);
     assert_eq!(s.metrics.oom_kills, 1, "no second victim");
     assert!(
         s.metrics.sleep_ms_by_task["reader"]["mempool_alloc"] >= 5000,

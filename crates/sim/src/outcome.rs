@@ -39,8 +39,12 @@ impl OutcomeKind {
 pub struct Outcome {
     pub kind: OutcomeKind,
     pub at_tick: Tick,
-    /// For deadlocks: the wait-for chain in words.
+    /// For deadlocks: the wait-for chain in words, one link per task.
     pub chain: Vec<String>,
+    /// The link whose task the last link waits for: where the cycle closes (0 when the
+    /// chain returns to its start; the OOM victim waiting for itself closes on itself).
+    #[serde(default)]
+    pub chain_closes_at: usize,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -98,6 +102,7 @@ pub fn check(ctx: &mut Ctx) {
             kind: OutcomeKind::StackOverflow,
             at_tick: now,
             chain: vec![name(ctx, task)],
+            chain_closes_at: 0,
         })
     } else if let Some(t) = must().find(|&t| ctx.st.tasks[t].killed) {
         let at = ctx
@@ -112,12 +117,14 @@ pub fn check(ctx: &mut Ctx) {
             kind: OutcomeKind::OomKill,
             at_tick: at,
             chain: Vec::new(),
+            chain_closes_at: 0,
         })
     } else if must().all(|t| ctx.st.tasks[t].finished_at.is_some()) {
         Some(Outcome {
             kind: OutcomeKind::Completed,
             at_tick: now,
             chain: Vec::new(),
+            chain_closes_at: 0,
         })
     } else if now + 1 >= ctx.cfg.duration_ticks {
         Some(end_of_time(ctx))
@@ -147,9 +154,10 @@ fn end_of_time(ctx: &Ctx) -> Outcome {
             kind: OutcomeKind::Incomplete,
             at_tick: now,
             chain: Vec::new(),
+            chain_closes_at: 0,
         };
     }
-    let chain = wait_for_chain(ctx);
+    let (chain, chain_closes_at) = wait_for_chain(ctx);
     let kind = if chain.is_empty() {
         OutcomeKind::Stalled
     } else {
@@ -159,6 +167,7 @@ fn end_of_time(ctx: &Ctx) -> Outcome {
         kind,
         at_tick: ctx.st.last_progress_tick,
         chain,
+        chain_closes_at,
     }
 }
 
@@ -289,20 +298,21 @@ fn waits_for(ctx: &Ctx, task: usize) -> Option<(String, Option<usize>)> {
 }
 
 /// Follows the wait-for links from the first blocked task that must finish; returns the
-/// chain if it closes on itself (a cycle), else empty.
-pub fn wait_for_chain(ctx: &Ctx) -> Vec<String> {
+/// chain if it closes on itself (a cycle) with the index of the link it closes at, else
+/// an empty chain.
+pub fn wait_for_chain(ctx: &Ctx) -> (Vec<String>, usize) {
     for start in (0..ctx.cfg.tasks.len())
         .filter(|&t| ctx.cfg.tasks[t].must_finish && !ctx.st.tasks[t].exited)
     {
         let mut chain = Vec::new();
-        let mut seen = vec![false; ctx.cfg.tasks.len()];
+        let mut tasks = Vec::new();
         let mut cur = start;
         // A blocked kernel thread that `start` waits on may itself be mid-reclaim: follow it.
         for _ in 0..ctx.cfg.tasks.len() + 1 {
-            if seen[cur] {
-                return chain;
+            if let Some(at) = tasks.iter().position(|&t| t == cur) {
+                return (chain, at);
             }
-            seen[cur] = true;
+            tasks.push(cur);
             let Some((link, next)) = waits_for(ctx, cur) else {
                 break;
             };
@@ -313,5 +323,5 @@ pub fn wait_for_chain(ctx: &Ctx) -> Vec<String> {
             }
         }
     }
-    Vec::new()
+    (Vec::new(), 0)
 }
