@@ -27,7 +27,21 @@ use pressure_lab::sim::policy;
 /// Runs a built-in scenario under a preset (keeping the scenario's own knob settings),
 /// with optional seed and `knob=value` overrides. The one place tests run the model.
 pub fn run(name: &str, preset: &str, seed: Option<u64>, sets: &[(&str, &str)]) -> RunSummary {
-    let mut sc = scenario::validate(scenario::builtin(name).expect("built-in")).expect("valid");
+    run_file(
+        scenario::builtin(name).expect("built-in"),
+        preset,
+        seed,
+        sets,
+    )
+}
+
+fn run_file(
+    file: scenario::ScenarioFile,
+    preset: &str,
+    seed: Option<u64>,
+    sets: &[(&str, &str)],
+) -> RunSummary {
+    let mut sc = scenario::validate(file).expect("valid");
     if let Some(seed) = seed {
         sc.config.seed = seed;
     }
@@ -53,16 +67,5 @@ pub fn run_scaled(
     sets: &[(&str, &str)],
 ) -> RunSummary {
     let file = scenario::builtin(name).expect("built-in").scaled(num, den);
-    let mut sc = scenario::validate(file).expect("valid");
-    if let Some(seed) = seed {
-        sc.config.seed = seed;
-    }
-    let mut knobs = (policy::preset(preset).expect("preset").knobs)();
-    for (k, v) in &sc.file.knobs {
-        knobs.set(k, v).expect("scenario knob");
-    }
-    for (k, v) in sets {
-        knobs.set(k, v).expect("test knob");
-    }
-    report::run(&sc, knobs, preset, None).1
+    run_file(file, preset, seed, sets)
 }

@@ -707,80 +707,36 @@ mod tests {
         }
     }
 
+    /// One case: (inactive, isolated) anon pages, the caller's gfp, whether it is kswapd,
+    /// whether the 4.7 inactive/8 rule is on, and the verdict.
+    fn check(inactive: u64, isolated: u64, gfp: Gfp, kswapd: bool, v4_7: bool, expected: bool) {
+        assert_eq!(
+            too_many_isolated(&zone(inactive, isolated), false, gfp, kswapd, v4_7),
+            expected,
+            "inactive {inactive}, isolated {isolated}, {gfp:?}, kswapd {kswapd}, 4.7 rule {v4_7}"
+        );
+    }
+
     #[test]
     fn too_many_isolated_compares_isolated_with_inactive() {
         // 2.6.32 … 4.6 rule: isolated > inactive, whatever the caller's gfp.
-        assert!(!too_many_isolated(
-            &zone(1000, 1000),
-            false,
-            Gfp::KERNEL,
-            false,
-            false
-        ));
-        assert!(too_many_isolated(
-            &zone(1000, 1001),
-            false,
-            Gfp::KERNEL,
-            false,
-            false
-        ));
-        assert!(too_many_isolated(
-            &zone(1000, 1001),
-            false,
-            Gfp::NOIO,
-            false,
-            false
-        ));
+        check(1000, 1000, Gfp::KERNEL, false, false, false);
+        check(1000, 1001, Gfp::KERNEL, false, false, true);
+        check(1000, 1001, Gfp::NOIO, false, false, true);
         // kswapd is never throttled here.
-        assert!(!too_many_isolated(
-            &zone(0, 5000),
-            false,
-            Gfp::KERNEL,
-            true,
-            true
-        ));
+        check(0, 5000, Gfp::KERNEL, true, true, false);
     }
 
     #[test]
     fn v4_7_divides_inactive_by_8_for_gfp_io_and_fs_callers() {
         // inactive 1000 >> 3 = 125: 126 isolated pages throttle GFP_KERNEL ...
-        assert!(too_many_isolated(
-            &zone(1000, 126),
-            false,
-            Gfp::KERNEL,
-            false,
-            true
-        ));
-        assert!(!too_many_isolated(
-            &zone(1000, 125),
-            false,
-            Gfp::KERNEL,
-            false,
-            true
-        ));
+        check(1000, 126, Gfp::KERNEL, false, true, true);
+        check(1000, 125, Gfp::KERNEL, false, true, false);
         // ... but not GFP_NOFS (no __GFP_FS) or GFP_NOIO (neither) callers, which may
         // isolate up to the whole inactive list (kcryptd keeps going).
-        assert!(!too_many_isolated(
-            &zone(1000, 126),
-            false,
-            Gfp::NOFS,
-            false,
-            true
-        ));
-        assert!(!too_many_isolated(
-            &zone(1000, 1000),
-            false,
-            Gfp::NOIO,
-            false,
-            true
-        ));
-        assert!(too_many_isolated(
-            &zone(1000, 1001),
-            false,
-            Gfp::NOIO,
-            false,
-            true
-        ));
+        check(1000, 126, Gfp::NOFS, false, true, false);
+        check(1000, 1000, Gfp::NOIO, false, true, false);
+        check(1000, 1001, Gfp::NOIO, false, true, true);
     }
 
     #[test]
