@@ -2,7 +2,7 @@
 //! common case and checked field by field when read back.
 //!
 //! ```text
-//! ?v=2&s=dm-crypt-swap&p=linux-4.7&k=mempool_variant:neilbrown&t=12.5
+//! ?v=3&s=dm-crypt-swap&p=linux-4.7&k=mempool_variant:neilbrown&t=12.5
 //!  v     model version the link was made with        s    built-in scenario
 //!  p     preset                                      k    knobs changed from the preset
 //!  seed  seed (if not the scenario's)                t    time in seconds (ms precision)
@@ -407,7 +407,10 @@ mod tests {
         assert!(errors.is_empty(), "{errors:?}");
         assert_eq!(st.scenario, "dm-crypt-swap");
         assert_eq!(st.tick, 12_500);
-        assert_eq!(format(&st), "?v=2&s=dm-crypt-swap&p=linux-4.7&t=12.5");
+        assert_eq!(
+            format(&st),
+            format!("?v={MODEL_VERSION}&s=dm-crypt-swap&p=linux-4.7&t=12.5")
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! - `determinism`: same input, same trace hash; snapshots restore exactly.
 //! - `golden`: per-scenario trace lines, reviewed as diffs.
 //! - `invariants`: page conservation and friends after every tick of every scenario.
+//! - `lowmem`: ZONE_DMA's lowmem_reserve holds against all but ALLOC_NO_WATERMARKS.
 //! - `properties`: invariants on drawn machines (proptest).
 //! - `reclaim`: too_many_isolated throttles direct reclaim, as the kernel does.
 //! - `scenarios`: bad scenario files are refused with the field, value and allowed range.
@@ -14,6 +15,7 @@ mod cli;
 mod determinism;
 mod golden;
 mod invariants;
+mod lowmem;
 mod matrix;
 mod properties;
 mod reclaim;

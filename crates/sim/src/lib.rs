@@ -47,12 +47,14 @@ use policy::Knobs;
 use stack::{Frame, StackTables};
 use state::{Counters, Device, Mempool, State, Task, Wait, WaitQueue, Zone};
 use time::Tick;
-use watermarks::{default_min_free_kbytes, setup_per_zone_wmarks, ZoneSize};
+use watermarks::{
+    default_min_free_kbytes, setup_per_zone_lowmem_reserve, setup_per_zone_wmarks, ZoneSize,
+};
 
 /// The model's version: bump it whenever a change alters any trace (the golden traces in
 /// `tests/golden` show it in review), so a shared link made with an older model can say
 /// plainly that the numbers may differ.
-pub const MODEL_VERSION: u32 = 2;
+pub const MODEL_VERSION: u32 = 3;
 
 /// What a resumable kernel path did this tick.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -551,6 +553,7 @@ impl Sim {
         let st = State {
             tick: 0,
             wmarks: Vec::new(),
+            lowmem_reserve: Vec::new(),
             knobs: knobs.clone(),
             zones,
             swap_used: 0,
@@ -597,7 +600,8 @@ impl Sim {
         sim
     }
 
-    /// Recomputes min/low/high from the knobs (`setup_per_zone_wmarks` after a sysctl write).
+    /// Recomputes min/low/high from the knobs (`setup_per_zone_wmarks` after a sysctl write)
+    /// and the zones' `lowmem_reserve`.
     fn apply_watermarks(&mut self) {
         let sizes: Vec<ZoneSize> = self
             .cfg
@@ -612,6 +616,7 @@ impl Sim {
         let mfk = knobs
             .min_free_kbytes
             .unwrap_or_else(|| default_min_free_kbytes(self.cfg.lowmem_pages()));
+        self.st.lowmem_reserve = setup_per_zone_lowmem_reserve(&sizes);
         self.st.wmarks = setup_per_zone_wmarks(
             &sizes,
             mfk,

@@ -46,7 +46,11 @@ pub fn get_page_from_freelist(
             break;
         }
         let wm = ctx.st.wmarks[zone_idx];
-        let floor = order0_floor(wm.get(mark), af.high, af.harder, af.no_watermarks);
+        // __zone_watermark_ok: `free <= min + lowmem_reserve[classzone_idx]` fails; the
+        // ALLOC_NO_WATERMARKS attempt skips the test, reserve and all.
+        let lowmem_reserve = lowmem_reserve(ctx, zone_idx);
+        let floor = order0_floor(wm.get(mark), af.high, af.harder, af.no_watermarks)
+            .map(|m| m + lowmem_reserve);
         let zone = &mut ctx.st.zones[zone_idx];
         let n = pages_allowed(zone.free, floor, want - got);
         if n == 0 {
@@ -83,6 +87,11 @@ pub fn get_page_from_freelist(
         got += n;
     }
     got
+}
+
+/// `zone->lowmem_reserve[classzone_idx]` (0 for a machine with one zone).
+pub fn lowmem_reserve(ctx: &Ctx, zone_idx: usize) -> u64 {
+    ctx.st.lowmem_reserve.get(zone_idx).copied().unwrap_or(0)
 }
 
 /// Why an allocation may take pages below min, for the event log and the gauges.
@@ -134,17 +143,20 @@ pub fn wakeup_kswapd(ctx: &mut Ctx) {
     }
 }
 
-/// `pfmemalloc_watermark_ok` (3.6 vmscan.c): free in zones ≤ NORMAL above half their min.
+/// `pfmemalloc_watermark_ok` (3.6 … 4.7 vmscan.c): free in zones ≤ NORMAL above half
+/// their min. Zones without reclaimable pages (`zone_reclaimable_pages() == 0`) are left
+/// out of both sums; with no reserve left to count it does not throttle.
 pub fn pfmemalloc_watermark_ok(ctx: &Ctx) -> bool {
+    let swap_room = ctx.swap_room();
     let (mut free, mut reserve) = (0, 0);
     for (zone_idx, zone) in ctx.st.zones.iter().enumerate() {
-        if ctx.cfg.zones[zone_idx].highmem {
+        if ctx.cfg.zones[zone_idx].highmem || zone.reclaimable(swap_room) == 0 {
             continue;
         }
         free += zone.free;
         reserve += ctx.st.wmarks[zone_idx].min();
     }
-    free > reserve / 2
+    reserve == 0 || free > reserve / 2
 }
 
 /// Starts an allocation request for the task (the caller then drives `alloc_pages`).
@@ -235,11 +247,13 @@ fn slowpath(ctx: &mut Ctx, task: usize, use_: PageUse, req: &mut AllocReq, got: 
         if flags.memalloc || flags.memdie {
             return fail(ctx, task, req, "__alloc_pages_slowpath");
         }
-        // throttle_direct_reclaim (3.6+, kernel-mm.md §7.6): kernel threads exempt; a
-        // GFP_TRANSIENT allocation is never throttled (§14.2).
+        // throttle_direct_reclaim (3.6+, kernel-mm.md §7.6): kernel threads and tasks with
+        // a fatal signal pending are exempt; a GFP_TRANSIENT allocation is never throttled
+        // (§14.2).
         if ctx.st.knobs.pfmemalloc_reserves
             && shape != AllocSlowpath::V2_6_35
             && !flags.kthread
+            && !ctx.st.tasks[task].killed
             && !req.gfp.has(Gfp::TRANSIENT)
             && !pfmemalloc_watermark_ok(ctx)
         {
@@ -359,10 +373,13 @@ fn should_reclaim_retry(ctx: &Ctx, no_progress_loops: u32) -> bool {
     (0..ctx.st.zones.len()).any(|z| {
         let zone = &ctx.st.zones[z];
         let reclaimable = zone.reclaimable(swap_room);
-        let available = zone.free
-            + reclaimable * u64::from(MAX_RECLAIM_RETRIES - no_progress_loops)
-                / u64::from(MAX_RECLAIM_RETRIES);
-        available > ctx.st.wmarks[z].min()
+        // available = reclaimable - DIV_ROUND_UP(loops * reclaimable, 16) + free, tested
+        // by __zone_watermark_ok against min + lowmem_reserve[classzone_idx].
+        let discount = (reclaimable * u64::from(no_progress_loops))
+            .div_ceil(u64::from(MAX_RECLAIM_RETRIES))
+            .min(reclaimable);
+        let available = zone.free + reclaimable - discount;
+        available > ctx.st.wmarks[z].min() + lowmem_reserve(ctx, z)
     })
 }
 

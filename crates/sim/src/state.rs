@@ -412,6 +412,10 @@ pub struct State {
     pub tick: Tick,
     pub knobs: Knobs,
     pub wmarks: Vec<Watermarks>,
+    /// `zone->lowmem_reserve[classzone]` with the highest zone as classzone
+    /// (`setup_per_zone_lowmem_reserve`).
+    #[serde(default)]
+    pub lowmem_reserve: Vec<u64>,
     pub zones: Vec<Zone>,
     pub swap_used: u64,
     pub devices: Vec<Device>,

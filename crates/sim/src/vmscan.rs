@@ -278,7 +278,12 @@ fn reclaim_loop(ctx: &mut Ctx, task: usize, rc: &mut ReclaimCtx, who: Reclaimer)
             }
             continue;
         }
-        // End of a priority pass.
+        // End of a priority pass. balance_pgdat (4.7) wakes pgdat->pfmemalloc_wait here,
+        // after the zone loop, once pfmemalloc_watermark_ok holds — never from inside
+        // shrink_zone, where kswapd may sleep in mempool_alloc or throttle_vm_writeout.
+        if who == Reclaimer::Kswapd && super::page_alloc::pfmemalloc_watermark_ok(ctx) {
+            ctx.wake_queue(WaitQueue::PfmemallocWait);
+        }
         let batch = swap_cluster_max(ctx);
         if rc.nr_reclaimed >= batch {
             return Step::Done;
@@ -661,10 +666,6 @@ pub fn kswapd_run(ctx: &mut Ctx, task: usize) {
         }
         let mut rc = ctx.st.tasks[task].reclaim.clone().expect("kswapd pass");
         let step = reclaim_loop(ctx, task, &mut rc, Reclaimer::Kswapd);
-        // balance_pgdat wakes pgdat->pfmemalloc_wait once the reserve is restored.
-        if super::page_alloc::pfmemalloc_watermark_ok(ctx) {
-            ctx.wake_queue(WaitQueue::PfmemallocWait);
-        }
         match step {
             Step::Sleep | Step::Yield => {
                 ctx.st.tasks[task].reclaim = Some(rc);

@@ -125,6 +125,30 @@ pub fn setup_per_zone_wmarks(
 }
 
 /// Which watermark a `__zone_watermark_ok` call compares against.
+/// `sysctl_lowmem_reserve_ratio` (mm/page_alloc.c, 2.6.35 … 4.7): 256 for ZONE_DMA and
+/// ZONE_DMA32, 32 for ZONE_NORMAL (whose reserve only counts against HighMem/Movable).
+pub const LOWMEM_RESERVE_RATIO: u64 = 256;
+pub const LOWMEM_RESERVE_RATIO_BELOW_HIGHMEM: u64 = 32;
+
+/// `setup_per_zone_lowmem_reserve` (mm/page_alloc.c, 2.6.35 … 4.7), for the highest zone
+/// as the allocation's classzone: a lower zone keeps `managed pages of every zone above
+/// it / sysctl_lowmem_reserve_ratio[lower]` pages that an allocation which could have
+/// used the higher zones may not take (`__zone_watermark_ok`: `free <= min +
+/// lowmem_reserve[classzone_idx]` fails). ALLOC_NO_WATERMARKS ignores it. Every modelled
+/// allocation may use every zone (no GFP_DMA callers), so the highest zone is the classzone.
+pub fn setup_per_zone_lowmem_reserve(zones: &[ZoneSize]) -> Vec<u64> {
+    (0..zones.len())
+        .map(|i| {
+            let above: u64 = zones[i + 1..].iter().map(|z| z.managed_pages).sum();
+            let ratio = match zones.get(i + 1) {
+                Some(next) if next.highmem => LOWMEM_RESERVE_RATIO_BELOW_HIGHMEM,
+                _ => LOWMEM_RESERVE_RATIO,
+            };
+            above / ratio
+        })
+        .collect()
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Mark {
     Min,
@@ -227,6 +251,41 @@ mod tests {
         check(
             262_144,
             expect!["mfk=65536 min=16384 classic=20480/24576 scale=83492/150600"],
+        );
+    }
+
+    #[test]
+    fn lowmem_reserve_of_dma_against_dma32() {
+        // 1 GiB x86-64: DMA (16 MiB, 3975 managed pages in a real boot; 4096 here) keeps
+        // DMA32's 258048 pages / 256 = 1008 pages from GFP_HIGHUSER/GFP_KERNEL callers.
+        let zones = [
+            ZoneSize {
+                managed_pages: 4096,
+                highmem: false,
+            },
+            ZoneSize {
+                managed_pages: 258_048,
+                highmem: false,
+            },
+        ];
+        assert_eq!(setup_per_zone_lowmem_reserve(&zones), vec![1008, 0]);
+        let with_highmem = [
+            ZoneSize {
+                managed_pages: 4096,
+                highmem: false,
+            },
+            ZoneSize {
+                managed_pages: 225_280,
+                highmem: false,
+            },
+            ZoneSize {
+                managed_pages: 32_768,
+                highmem: true,
+            },
+        ];
+        assert_eq!(
+            setup_per_zone_lowmem_reserve(&with_highmem),
+            vec![(225_280 + 32_768) / 256, 32_768 / 32, 0]
         );
     }
 
