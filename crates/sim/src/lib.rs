@@ -157,6 +157,13 @@ impl Ctx<'_> {
         self.task_of_kind(|k| matches!(k, TaskKind::Kcryptd { device: d } | TaskKind::Nfsd { device: d } if *d == device))
     }
 
+    /// A HZ/10 sleep on the congestion wait queue (`congestion_wqh`, woken when a device
+    /// leaves congestion — `clear_bdi_congested`): congestion_wait, wait_iff_congested,
+    /// throttle_vm_writeout and too_many_isolated all nap this way (mm/backing-dev.c).
+    pub fn congestion_nap(&mut self, task: usize, function: SleepFn) {
+        self.sleep(task, function, time::HZ_DIV_10, WaitQueue::Congestion);
+    }
+
     pub fn sleep(&mut self, task: usize, function: SleepFn, timeout: Tick, queue: WaitQueue) {
         let since = self.st.tick;
         let t = &mut self.st.tasks[task];

@@ -7,7 +7,7 @@ use super::event::{Event, SleepFn};
 use super::gfp::{gfp_to_alloc_flags, AllocFlags, Gfp};
 use super::policy::AllocSlowpath;
 use super::state::{AllocReq, SlowStage, WaitQueue};
-use super::time::{HZ, HZ_DIV_10, HZ_DIV_50};
+use super::time::{HZ, HZ_DIV_50};
 use super::watermarks::{order0_floor, pages_allowed, Mark};
 use super::{oom_kill, vmscan, Ctx, Step};
 
@@ -330,12 +330,7 @@ fn slowpath(ctx: &mut Ctx, task: usize, use_: PageUse, req: &mut AllocReq, got: 
             };
             if should_reclaim_retry(ctx, req.no_progress_loops) {
                 if !progress && dirty_writeback_heavy(ctx) {
-                    ctx.sleep(
-                        task,
-                        SleepFn::CongestionWait,
-                        HZ_DIV_10,
-                        WaitQueue::Congestion,
-                    );
+                    ctx.congestion_nap(task, SleepFn::CongestionWait);
                     return Step::Sleep;
                 }
                 return Step::Yield;

@@ -9,7 +9,6 @@ use super::event::{Event, SleepFn};
 use super::gfp::Gfp;
 use super::policy::{AllocSlowpath, ReclaimNap};
 use super::state::{ReclaimCtx, WaitQueue};
-use super::time::HZ_DIV_10;
 use super::{block, writeback, Ctx, Step};
 
 /// `DEF_PRIORITY` (include/linux/mmzone.h).
@@ -202,12 +201,7 @@ fn reclaim_loop(ctx: &mut Ctx, task: usize, rc: &mut ReclaimCtx, who: Reclaimer)
                         rc.zone_idx += 1;
                         return Step::Done;
                     }
-                    ctx.sleep(
-                        task,
-                        SleepFn::TooManyIsolated,
-                        HZ_DIV_10,
-                        WaitQueue::Congestion,
-                    );
+                    ctx.congestion_nap(task, SleepFn::TooManyIsolated);
                     return Step::Sleep;
                 }
                 rc.nr_scanned += shrunk.scanned;
@@ -227,12 +221,7 @@ fn reclaim_loop(ctx: &mut Ctx, task: usize, rc: &mut ReclaimCtx, who: Reclaimer)
                     && may_throttle(ctx, task, rc.gfp)
                     && ctx.any_congested()
                 {
-                    ctx.sleep(
-                        task,
-                        SleepFn::WaitIffCongested,
-                        HZ_DIV_10,
-                        WaitQueue::Congestion,
-                    );
+                    ctx.congestion_nap(task, SleepFn::WaitIffCongested);
                     rc.zone_idx += 1;
                     return Step::Sleep;
                 }
@@ -247,12 +236,7 @@ fn reclaim_loop(ctx: &mut Ctx, task: usize, rc: &mut ReclaimCtx, who: Reclaimer)
                 && rc.last_writeback_met * 2 >= rc.last_scanned
             {
                 rc.zone_idx += 1;
-                ctx.sleep(
-                    task,
-                    SleepFn::CongestionWait,
-                    HZ_DIV_10,
-                    WaitQueue::Congestion,
-                );
+                ctx.congestion_nap(task, SleepFn::CongestionWait);
                 return Step::Sleep;
             }
             // shrink_zone ends in throttle_vm_writeout(sc->gfp_mask) (until 4.9).
@@ -262,12 +246,7 @@ fn reclaim_loop(ctx: &mut Ctx, task: usize, rc: &mut ReclaimCtx, who: Reclaimer)
                 let loops = rc.gfp.has(Gfp::IO) && rc.gfp.has(Gfp::FS);
                 if !rc.in_throttle || loops {
                     rc.in_throttle = true;
-                    ctx.sleep(
-                        task,
-                        SleepFn::ThrottleVmWriteout,
-                        HZ_DIV_10,
-                        WaitQueue::Congestion,
-                    );
+                    ctx.congestion_nap(task, SleepFn::ThrottleVmWriteout);
                     return Step::Sleep;
                 }
             }
@@ -300,7 +279,7 @@ fn reclaim_loop(ctx: &mut Ctx, task: usize, rc: &mut ReclaimCtx, who: Reclaimer)
                 ReclaimNap::WaitIffCongested => SleepFn::WaitIffCongested,
             };
             if function == SleepFn::CongestionWait || ctx.any_congested() {
-                ctx.sleep(task, function, HZ_DIV_10, WaitQueue::Congestion);
+                ctx.congestion_nap(task, function);
                 return Step::Sleep;
             }
             continue;
@@ -627,7 +606,7 @@ fn shrink_anon(
         // The submit would block (get_request_wait / sk_stream_wait_memory): the
         // reclaimer sleeps there until the device gives back a slot, then resumes.
         out.blocked = true;
-        ctx.sleep(task, SleepFn::IoWait, HZ_DIV_10, WaitQueue::Congestion);
+        ctx.congestion_nap(task, SleepFn::IoWait);
         return;
     }
     let room = ctx.swap_free_slots();
