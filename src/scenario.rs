@@ -591,7 +591,10 @@ pub fn validate(file: ScenarioFile) -> Result<Scenario, ScenarioError> {
     for (i, d) in file.devices.iter().enumerate() {
         let path = format!("devices[{i}]");
         let nr_requests = range(&format!("{path}.nr_requests"), d.nr_requests, 16, 4096)?;
-        let request_pages = range(&format!("{path}.request_pages"), d.request_pages, 1, 1024)?;
+        // A device of a widened machine stands for `parallelism` queues side by side:
+        // its requests carry that many times the pages (ScenarioFile::widened).
+        let request_pages =
+            range(&format!("{path}.request_pages"), d.request_pages, 1, 1024)? * parallelism;
         let net = |protocol, n: &NetDeviceFile| -> Result<DeviceKind, ScenarioError> {
             Ok(DeviceKind::Network {
                 protocol,

@@ -41,8 +41,7 @@ fn enqueue_disk(
     else {
         unreachable!("enqueue_disk on a non-disk device");
     };
-    // A device stands for `parallelism` queues side by side: requests that much larger.
-    let request_pages = ctx.cfg.devices[device].request_pages * ctx.cfg.parallelism;
+    let request_pages = ctx.cfg.devices[device].request_pages;
     let service = |n: u64| (n * 1000).div_ceil(bandwidth_pages_per_s.max(1));
     let now = ctx.st.tick;
     let mut left = pages;

@@ -65,7 +65,8 @@ pub struct DeviceConfig {
     pub kind: DeviceKind,
     /// `q->nr_requests` (BLKDEV_MAX_RQ = 128 by default).
     pub nr_requests: u64,
-    /// Pages merged into one request (aggregation: one request object carries this many pages).
+    /// Pages merged into one request (aggregation: one request object carries this many
+    /// pages), times `Config::parallelism` for a widened machine.
     pub request_pages: u64,
 }
 
@@ -174,10 +175,11 @@ pub struct Config {
     pub hung_task_timeout_ticks: Tick,
     /// How many CPUs each modelled thread, and how many request queues each device, stand
     /// for (≥ 1). Per-thread batches and budgets — SWAP_CLUSTER_MAX batches, the reclaim
-    /// scan budget, kcryptd's chunk — and each device's request size are multiplied by
-    /// it, so a machine scaled up N× in RAM and rates behaves like the original with N×
-    /// the CPUs and I/O width: every modelled thread aggregates N of them, as every page
-    /// count aggregates pages. 1 in every built-in scenario.
+    /// scan budget, kcryptd's chunk, the 2.6.35 writer's chunk — are multiplied by it, and
+    /// so is each device's request size (already in `DeviceConfig::request_pages`), so a
+    /// machine scaled up N× in RAM and rates behaves like the original with N× the CPUs
+    /// and I/O width: every modelled thread aggregates N of them, as every page count
+    /// aggregates pages. 1 in every built-in scenario.
     pub parallelism: u64,
     pub zones: Vec<ZoneConfig>,
     pub devices: Vec<DeviceConfig>,

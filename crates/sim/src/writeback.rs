@@ -119,7 +119,7 @@ pub const BANDWIDTH_INTERVAL_TICKS: u64 = HZ / 5;
 /// once past freerun); here it runs every interval — a stand-in for the file dirtying a
 /// real machine always has (logs, journals), which the scenarios do not model. Measured
 /// (branch `wbdomain`, not merged): with the literal v4.7 rule, a machine where nothing
-/// dirties files keeps its boot-time limit, and dm-crypt-swap under 4.8 loses kcryptd's
+/// dirties files keeps its boot-time limit, and swap on dm-crypt under 4.8 loses kcryptd's
 /// throttle_vm_writeout sleeps (42 % → 1 % of the run) — the story Mikulas reported.
 pub fn update_dirty_limit(cfg: &Config, st: &mut State) {
     if !st.tick.is_multiple_of(BANDWIDTH_INTERVAL_TICKS) {
@@ -173,7 +173,7 @@ pub fn balance_dirty_pages(ctx: &mut Ctx, task: usize, device: usize) -> Step {
         DirtyThrottling::V2_6_35 => {
             // The writer writes up to write_chunk pages of its own BDI itself…
             if ctx.is_local_fs(device) && !block::queue_full(ctx, device) {
-                write_some(ctx, device, WRITE_CHUNK_PAGES);
+                write_some(ctx, device, WRITE_CHUNK_PAGES * ctx.cfg.parallelism);
             }
             if nr <= limit {
                 ctx.st.tasks[task].bdp_pause_ticks = 0;
