@@ -5,8 +5,10 @@
 // The fork shows in the URL and the fork list; undo restores the first branch.
 // The last test is the teaching contract as the model reproduces it (docs/scenarios.md):
 // under f9054c70 mempool allocations in PF_MEMALLOC context drain the reserve below min
-// (≥ 3/4 of it) and the run crawls; under neilbrown no reserve is used and it completes
-// sooner. (History records an OOM kill or hang under 4.7; the model does not reach it.)
+// (≥ 3/4 of it) and the hog does not finish within the run; under neilbrown no reserve is
+// used and it completes. (History records an OOM kill under 4.7; the model stalls short of
+// it — the hog waits in pfmemalloc_wait and throttle_vm_writeout, never reaching the OOM
+// killer — so the test asserts "does not finish", not "OOM kill".)
 
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
@@ -81,7 +83,8 @@ describe('live policy fork in dm-crypt-swap', { timeout: 240_000 }, () => {
     }
   });
 
-  it('teaching contract: f9054c70 drains the reserve, neilbrown does not and finishes sooner', () => {
+  it('teaching contract: f9054c70 drains the reserve and does not finish, neilbrown completes', () => {
+    assert.notEqual(seen.f9054c70, 'completed', `f9054c70 ended ${seen.f9054c70}`);
     assert.equal(seen.neilbrown, 'completed');
     // min is 1024 pages in this scenario (1 GiB, scale-factor watermarks).
     assert.ok(seen.reserveF9054c70 >= 768, `reserve used under f9054c70: ${seen.reserveF9054c70}`);
