@@ -41,19 +41,9 @@ fn machine(preset: &str, inactive: u64, isolated: u64, gfp: Gfp) -> Sim {
         queue: WaitQueue::Timer,
     });
     holder.reclaim = Some(ReclaimCtx {
-        gfp: Gfp::KERNEL,
-        priority: 12,
-        zone_idx: 0,
-        nr_reclaimed: 0,
-        nr_scanned: 0,
-        may_writepage: true,
-        in_throttle: false,
-        in_nap: false,
         pending_swap_submit: isolated,
         pending_zone: DMA32,
-        last_scanned: 0,
-        last_reclaimed: 0,
-        last_writeback_met: 0,
+        ..ReclaimCtx::new(Gfp::KERNEL)
     });
     st.tasks[HOG].alloc = Some(AllocReq {
         gfp,

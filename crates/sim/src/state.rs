@@ -171,6 +171,28 @@ pub struct ReclaimCtx {
     pub last_writeback_met: u64,
 }
 
+impl ReclaimCtx {
+    /// A fresh reclaim pass (`struct scan_control` as try_to_free_pages and balance_pgdat
+    /// set it up): DEF_PRIORITY, nothing scanned or reclaimed, writepage allowed.
+    pub fn new(gfp: Gfp) -> ReclaimCtx {
+        ReclaimCtx {
+            gfp,
+            priority: super::vmscan::DEF_PRIORITY,
+            zone_idx: 0,
+            nr_reclaimed: 0,
+            nr_scanned: 0,
+            may_writepage: true,
+            in_throttle: false,
+            in_nap: false,
+            pending_swap_submit: 0,
+            pending_zone: 0,
+            last_scanned: 0,
+            last_reclaimed: 0,
+            last_writeback_met: 0,
+        }
+    }
+}
+
 /// A `mempool_alloc` in progress: which variant round we are in.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MempoolCtx {

@@ -75,26 +75,8 @@ pub fn begin_direct_reclaim(ctx: &mut Ctx, task: usize, gfp: Gfp) {
     let t = &mut ctx.st.tasks[task];
     // __perform_reclaim: PF_MEMALLOC around try_to_free_pages.
     t.flags.memalloc = true;
-    t.reclaim = Some(new_ctx(gfp));
+    t.reclaim = Some(ReclaimCtx::new(gfp));
     ctx.emit(Event::DirectReclaimStart { task });
-}
-
-fn new_ctx(gfp: Gfp) -> ReclaimCtx {
-    ReclaimCtx {
-        gfp,
-        priority: DEF_PRIORITY,
-        zone_idx: 0,
-        nr_reclaimed: 0,
-        nr_scanned: 0,
-        may_writepage: true,
-        in_throttle: false,
-        in_nap: false,
-        pending_swap_submit: 0,
-        pending_zone: 0,
-        last_scanned: 0,
-        last_reclaimed: 0,
-        last_writeback_met: 0,
-    }
 }
 
 /// Ends the pass: clears PF_MEMALLOC, returns pages reclaimed.
@@ -641,7 +623,7 @@ pub fn kswapd_run(ctx: &mut Ctx, task: usize) {
                 kswapd_sleep(ctx, task);
                 return;
             }
-            ctx.st.tasks[task].reclaim = Some(new_ctx(Gfp::KERNEL));
+            ctx.st.tasks[task].reclaim = Some(ReclaimCtx::new(Gfp::KERNEL));
         }
         let mut rc = ctx.st.tasks[task].reclaim.clone().expect("kswapd pass");
         let step = reclaim_loop(ctx, task, &mut rc, Reclaimer::Kswapd);
