@@ -335,9 +335,6 @@ impl Held {
         }
         out
     }
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
 }
 
 /// A request in flight at a device, completing at `done_tick`.
