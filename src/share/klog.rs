@@ -6,7 +6,7 @@
 //! Entries are rendered while the run is recorded, from the state right after the event's
 //! tick, so the numbers are the ones the kernel would have printed then.
 
-use crate::sim::event::Event;
+use crate::sim::event::{Event, MemInfo, ZoneMemInfo};
 use crate::sim::Sim;
 
 /// Allocation-failure reports printed before the rest are only counted (`__ratelimit`'s
@@ -70,7 +70,10 @@ impl Klog {
     pub fn record(&mut self, tick: u64, ev: &Event, sim: &Sim) {
         let name = |t: usize| sim.config().tasks[t].name.clone();
         let (kind, lines) = match ev {
-            Event::OomKill { victim, trigger, anon_pages } => ("oom", oom_report(sim, *victim, *trigger, *anon_pages)),
+            Event::OomKill { victim, trigger, rss_pages, swap_pages, points, mem_info } => {
+                let seen = OomKillSeen { rss_pages: *rss_pages, swap_pages: *swap_pages, points: *points, mem_info };
+                ("oom", oom_report(sim, *victim, *trigger, seen))
+            }
             Event::OomReaped { victim, pages } => ("reaped", vec![format!("oom_reaper: reaped process {} ({}), now anon-rss:0kB, file-rss:0kB, shmem-rss:0kB ({} kB freed)", pid(sim, *victim), name(*victim), pages * 4)]),
             Event::HungTask { task, function, blocked_ms } => {
                 let mut l = vec![
@@ -102,61 +105,76 @@ impl Klog {
     }
 }
 
-fn oom_report(sim: &Sim, victim: usize, trigger: usize, anon_pages: u64) -> Vec<String> {
+/// `dump_header` + `oom_kill_process` (4.7): the Mem-Info summary as the killer saw it, the
+/// score and the victim's sizes.
+fn oom_report(sim: &Sim, victim: usize, trigger: usize, kill: OomKillSeen) -> Vec<String> {
     let cfg = sim.config();
-    let st = sim.state();
     let kb = |pages: u64| pages * 4;
-    let mut l = vec![format!("{} invoked oom-killer: gfp_mask=0x24201ca(GFP_HIGHUSER_MOVABLE), order=0, oom_score_adj=0", cfg.tasks[trigger].name), "Mem-Info:".to_string()];
-    let sum = |f: fn(&crate::sim::state::Zone) -> u64| st.zones.iter().map(f).sum::<u64>();
-    l.push(format!(
-        "active_anon:{} inactive_anon:{} isolated_anon:0 active_file:{} inactive_file:{} isolated_file:0 dirty:{} writeback:{} free:{} slab_unreclaimable:{}",
-        sum(|z| z.anon_active),
-        sum(|z| z.anon_inactive + z.anon_swapped_clean),
-        sum(|z| z.file_active),
-        sum(|z| z.file_inactive),
-        sum(|z| z.file_dirty_total()),
-        sum(|z| z.file_writeback_total() + z.anon_writeback),
-        sum(|z| z.free),
-        sum(|z| z.kernel),
-    ));
-    for (z, zone) in st.zones.iter().enumerate() {
-        let w = &st.wmarks[z];
+    let info = kill.mem_info;
+    let sum = |f: fn(&ZoneMemInfo) -> u64| info.zones.iter().map(f).sum::<u64>();
+    let mut l = vec![
+        format!(
+            "{} invoked oom-killer: gfp_mask=0x24201ca(GFP_HIGHUSER_MOVABLE), order=0, oom_score_adj=0",
+            cfg.tasks[trigger].name
+        ),
+        "Mem-Info:".to_string(),
+        format!(
+            "active_anon:{} inactive_anon:{} isolated_anon:{} active_file:{} inactive_file:{} isolated_file:0 dirty:{} writeback:{} free:{} slab_unreclaimable:{}",
+            sum(|z| z.active_anon),
+            sum(|z| z.inactive_anon),
+            sum(|z| z.isolated_anon),
+            sum(|z| z.active_file),
+            sum(|z| z.inactive_file),
+            sum(|z| z.dirty),
+            sum(|z| z.writeback),
+            sum(|z| z.free),
+            sum(|z| z.slab),
+        ),
+    ];
+    for (zc, z) in cfg.zones.iter().zip(&info.zones) {
         l.push(format!(
             "Node 0 {} free:{}kB min:{}kB low:{}kB high:{}kB active_anon:{}kB inactive_anon:{}kB active_file:{}kB inactive_file:{}kB writeback:{}kB present:{}kB",
-            cfg.zones[z].name,
-            kb(zone.free),
-            kb(w.min()),
-            kb(w.low()),
-            kb(w.high()),
-            kb(zone.anon_active),
-            kb(zone.anon_inactive + zone.anon_swapped_clean),
-            kb(zone.file_active),
-            kb(zone.file_inactive),
-            kb(zone.file_writeback_total() + zone.anon_writeback),
-            kb(cfg.zones[z].managed_pages),
+            zc.name,
+            kb(z.free),
+            kb(z.min),
+            kb(z.low),
+            kb(z.high),
+            kb(z.active_anon),
+            kb(z.inactive_anon),
+            kb(z.active_file),
+            kb(z.inactive_file),
+            kb(z.writeback),
+            kb(zc.managed_pages),
         ));
     }
-    if let Some(swap) = &cfg.swap {
-        l.push(format!(
-            "Free swap  = {}kB",
-            kb(swap.total_pages.saturating_sub(st.swap_used))
-        ));
-        l.push(format!("Total swap = {}kB", kb(swap.total_pages)));
+    if info.swap_total > 0 {
+        l.push(format!("Free swap  = {}kB", kb(info.swap_free)));
+        l.push(format!("Total swap = {}kB", kb(info.swap_total)));
     }
     let name = &cfg.tasks[victim].name;
     l.push(format!(
-        "Out of memory: Kill process {} ({}) score 900 or sacrifice child",
+        "Out of memory: Kill process {} ({}) score {} or sacrifice child",
         pid(sim, victim),
-        name
+        name,
+        kill.points
     ));
     l.push(format!(
         "Killed process {} ({}) total-vm:{}kB, anon-rss:{}kB, file-rss:0kB, shmem-rss:0kB",
         pid(sim, victim),
         name,
-        kb(anon_pages) + 4096,
-        kb(anon_pages)
+        // total_vm: the anonymous mapping the program touched, resident or swapped.
+        kb(kill.rss_pages + kill.swap_pages),
+        kb(kill.rss_pages)
     ));
     l
+}
+
+/// What `Event::OomKill` carries besides the two tasks.
+struct OomKillSeen<'e> {
+    rss_pages: u64,
+    swap_pages: u64,
+    points: u64,
+    mem_info: &'e MemInfo,
 }
 
 fn overflow_report(sim: &Sim, task: usize, depth: u64, thread_size: u64) -> Vec<String> {
@@ -265,6 +283,63 @@ mod tests {
             entry.lines[4].contains(&depth.to_string()),
             "{}",
             entry.lines[4]
+        );
+    }
+
+    /// The OOM report prints the kernel's score, worked out from the victim's pages:
+    /// (rss + swap entries + one page-table page per 512) × 1000 / (RAM + swap pages).
+    #[test]
+    fn oom_report_scores_the_victim_like_oom_badness() {
+        let sc =
+            crate::scenario::validate(crate::scenario::builtin("dm-crypt-swap").unwrap()).unwrap();
+        let mut knobs = (crate::sim::policy::preset("linux-4.9").unwrap().knobs)();
+        knobs.set("mempool_variant", "f9054c70").unwrap();
+        let mut sim = Sim::new(sc.config.clone(), knobs);
+        let mut log = Klog::default();
+        let mut kill = None;
+        while !sim.is_finished() && kill.is_none() {
+            let t = sim.tick();
+            let events = sim.step().to_vec();
+            for ev in &events {
+                log.record(t, ev, &sim);
+                if let Event::OomKill {
+                    rss_pages,
+                    swap_pages,
+                    points,
+                    ..
+                } = ev
+                {
+                    kill = Some((*rss_pages, *swap_pages, *points));
+                }
+            }
+        }
+        let (rss, swap, points) = kill.expect("4.9's reclaim with the 4.7 mempool OOMs here");
+        let touched = rss + swap;
+        // 1 GiB of RAM (262144 pages) + 4 GiB of swap (1048576 pages).
+        assert_eq!(
+            points,
+            (touched + touched.div_ceil(512)) * 1000 / (262_144 + 1_048_576)
+        );
+        assert!(points > 0 && points < 1000, "{points}");
+        let entry = log
+            .entries()
+            .iter()
+            .find(|e| e.kind == "oom")
+            .expect("logged");
+        let text = entry.lines.join("\n");
+        assert!(
+            text.contains(&format!(
+                "Kill process 1000 (hog) score {points} or sacrifice child"
+            )),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!(
+                "total-vm:{}kB, anon-rss:{}kB",
+                touched * 4,
+                rss * 4
+            )),
+            "{text}"
         );
     }
 }

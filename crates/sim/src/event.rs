@@ -67,6 +67,34 @@ impl SleepFn {
     }
 }
 
+/// One zone's line of the `show_mem` summary `dump_header` prints with an OOM kill.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct ZoneMemInfo {
+    pub free: u64,
+    pub min: u64,
+    pub low: u64,
+    pub high: u64,
+    pub active_anon: u64,
+    /// NR_INACTIVE_ANON: swapped-clean pages and pages under writeback included.
+    pub inactive_anon: u64,
+    pub isolated_anon: u64,
+    pub active_file: u64,
+    pub inactive_file: u64,
+    pub dirty: u64,
+    /// NR_WRITEBACK: file and swap pages.
+    pub writeback: u64,
+    pub slab: u64,
+}
+
+/// The memory state at the moment of an OOM kill, in pages — taken by the killer itself,
+/// as `dump_header` prints it before anything (the reaper, an exit) frees a page.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct MemInfo {
+    pub zones: Vec<ZoneMemInfo>,
+    pub swap_free: u64,
+    pub swap_total: u64,
+}
+
 /// What happened, with the task, the zone or the pool and the kernel function involved.
 /// Task, zone, pool and device fields are indices into the run's `Config`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -150,11 +178,15 @@ pub enum Event {
         device: usize,
         reason: &'static str,
     },
-    /// `oom_kill_process`: victim chosen and marked TIF_MEMDIE.
+    /// `oom_kill_process`: victim chosen and marked TIF_MEMDIE. `points` is the score the
+    /// kernel prints: `oom_badness` normalised to 0–1000 of RAM + swap (4.7).
     OomKill {
         victim: usize,
         trigger: usize,
-        anon_pages: u64,
+        rss_pages: u64,
+        swap_pages: u64,
+        points: u64,
+        mem_info: Box<MemInfo>,
     },
     /// The OOM reaper unmapped the victim's anonymous memory.
     OomReaped {
@@ -325,7 +357,14 @@ mod tests {
             Event::OomKill {
                 victim: 10,
                 trigger: 11,
-                anon_pages: 5,
+                rss_pages: 5,
+                swap_pages: 2,
+                points: 7,
+                mem_info: Box::new(super::MemInfo {
+                    zones: Vec::new(),
+                    swap_free: 0,
+                    swap_total: 0,
+                }),
             },
             Event::OomReaped {
                 victim: 10,

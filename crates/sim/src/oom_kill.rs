@@ -6,7 +6,7 @@
 //! apart, then clears TIF_MEMDIE so another victim may be chosen.
 
 use super::config::TaskKind;
-use super::event::Event;
+use super::event::{Event, MemInfo, ZoneMemInfo};
 use super::gfp::Gfp;
 use super::state::WaitQueue;
 use super::time::HZ_DIV_10;
@@ -15,10 +15,53 @@ use super::Ctx;
 /// `MAX_OOM_REAP_RETRIES`.
 pub const MAX_OOM_REAP_RETRIES: u32 = 10;
 
-/// `oom_badness`: resident anon + swap entries (page tables and oom_score_adj ignored).
+/// `PTRS_PER_PTE` (x86-64): one page-table page maps this many pages.
+const PTRS_PER_PTE: u64 = 512;
+
+/// `oom_badness` (4.7): resident pages + swap entries + page-table pages (`nr_ptes`; one
+/// per 512 pages the task has touched). oom_score_adj is 0 for every modelled task.
 fn badness(ctx: &Ctx, task: usize) -> u64 {
     let t = &ctx.st.tasks[task];
-    t.anon_resident + t.anon_swapped
+    let touched = t.anon_resident + t.anon_swapped;
+    touched + touched.div_ceil(PTRS_PER_PTE)
+}
+
+/// The score `oom_kill_process` prints: `select_bad_process` normalises the badness to
+/// thousandths of `totalpages` = totalram_pages + total_swap_pages (`constrained_alloc`).
+fn points(ctx: &Ctx, badness: u64) -> u64 {
+    let swap_pages = ctx.cfg.swap.as_ref().map_or(0, |s| s.total_pages);
+    let totalpages = (ctx.cfg.managed_pages() + swap_pages).max(1);
+    badness * 1000 / totalpages
+}
+
+/// `show_mem` as `dump_header` calls it: every zone's counters and watermarks, and swap.
+fn mem_info(ctx: &Ctx) -> MemInfo {
+    let zones = ctx
+        .st
+        .zones
+        .iter()
+        .zip(&ctx.st.wmarks)
+        .map(|(z, w)| ZoneMemInfo {
+            free: z.free,
+            min: w.min(),
+            low: w.low(),
+            high: w.high(),
+            active_anon: z.anon_active,
+            inactive_anon: z.nr_inactive_anon(),
+            isolated_anon: z.anon_isolated,
+            active_file: z.file_active,
+            inactive_file: z.nr_inactive_file(),
+            dirty: z.file_dirty_total(),
+            writeback: z.file_writeback_total() + z.anon_writeback,
+            slab: z.kernel,
+        })
+        .collect();
+    let swap_total = ctx.cfg.swap.as_ref().map_or(0, |s| s.total_pages);
+    MemInfo {
+        zones,
+        swap_free: swap_total.saturating_sub(ctx.st.swap_used),
+        swap_total,
+    }
 }
 
 pub fn out_of_memory(ctx: &mut Ctx, trigger: usize, gfp: Gfp) {
@@ -44,7 +87,11 @@ pub fn out_of_memory(ctx: &mut Ctx, trigger: usize, gfp: Gfp) {
         .filter(|&t| !ctx.st.tasks[t].exited && !ctx.st.tasks[t].killed)
         .max_by_key(|&t| (badness(ctx, t), std::cmp::Reverse(t)));
     let Some(victim) = victim else { return };
-    let anon_pages = badness(ctx, victim);
+    let points = points(ctx, badness(ctx, victim));
+    let (rss_pages, swap_pages) = (
+        ctx.st.tasks[victim].anon_resident,
+        ctx.st.tasks[victim].anon_swapped,
+    );
     let now = ctx.st.tick;
     let v = &mut ctx.st.tasks[victim];
     v.killed = true;
@@ -59,7 +106,10 @@ pub fn out_of_memory(ctx: &mut Ctx, trigger: usize, gfp: Gfp) {
     ctx.emit(Event::OomKill {
         victim,
         trigger,
-        anon_pages,
+        rss_pages,
+        swap_pages,
+        points,
+        mem_info: Box::new(mem_info(ctx)),
     });
     // SIGKILL ends killable and interruptible sleeps only (not TASK_UNINTERRUPTIBLE I/O waits).
     if ctx.st.tasks[victim]

@@ -1,0 +1,58 @@
+'use strict';
+// The 4.7 mempool's reserve depletion ending in an OOM kill, and NeilBrown's mempool
+// turning it into completion — toggled live in dm-crypt-swap. The kernel here is 4.9's
+// reclaim (throttle_vm_writeout removed) with f9054c70 put back: under linux-4.7 itself the
+// same depletion ends in a freeze instead, because throttle_vm_writeout holds every
+// GFP_KERNEL reclaimer (tests/it/matrix.rs, docs/scenarios.md). The kernel log must show
+// the kill as dmesg would, with the Mem-Info taken at the kill (free below min, most of
+// the inactive anon list under writeback), not after the reaper freed the victim.
+
+const { describe, it, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const { launchBrowser, screenshotPath, assertNoErrors } = require('./helpers.cjs');
+const { openApp, waitTick, waitOutcome, key } = require('./ui-lib.cjs');
+
+describe('OOM kill under the 4.7 mempool, toggled to neilbrown', { timeout: 240_000 }, () => {
+  let browser;
+  before(async () => {
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    if (browser) await browser.close();
+  });
+
+  it('f9054c70 ends in an OOM kill with a dmesg-style report; neilbrown completes', async () => {
+    const { context, page, errors } = await openApp(browser, '/?s=dm-crypt-swap&p=linux-4.9&k=mempool_variant:f9054c70');
+    try {
+      await key(page, 'End');
+      assert.equal(await waitOutcome(page), 'oom_kill');
+
+      await page.screenshot({ path: screenshotPath('oom-dm-crypt-swap-f9054c70') });
+      await page.click('#tab-klog');
+      const log = await page.waitForSelector('#kernel-log');
+      const text = await log.textContent();
+      assert.match(text, /hog invoked oom-killer: gfp_mask=0x24201ca\(GFP_HIGHUSER_MOVABLE\)/);
+      assert.match(text, /Out of memory: Kill process 1000 \(hog\) score \d+ or sacrifice child/);
+      const score = Number(text.match(/score (\d+) or sacrifice/)[1]);
+      assert.ok(score > 0 && score < 1000, `score ${score}`);
+      // The Mem-Info is the one at the kill: DMA32 below its min watermark.
+      const dma32 = text.match(/Node 0 DMA32 free:(\d+)kB min:(\d+)kB/);
+      assert.ok(dma32, text);
+      assert.ok(Number(dma32[1]) < Number(dma32[2]), `DMA32 free ${dma32[1]} kB, min ${dma32[2]} kB`);
+      await log.screenshot({ path: screenshotPath('oom-dm-crypt-swap-f9054c70-kernel-log') });
+
+      // Live toggle at 1 s (before any pool runs dry): the future is recomputed.
+      await page.fill('#jump-time', '1');
+      await page.press('#jump-time', 'Enter');
+      await waitTick(page, 1000);
+      await page.click('#tab-policy');
+      await page.selectOption('#knob-mempool_variant', 'neilbrown');
+      await page.waitForFunction(() => /f=1000@mempool_variant:neilbrown/.test(location.search));
+      await key(page, 'End');
+      assert.equal(await waitOutcome(page), 'completed');
+      assertNoErrors(errors);
+    } finally {
+      await context.close();
+    }
+  });
+});
