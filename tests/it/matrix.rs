@@ -153,7 +153,8 @@ fn dm_crypt_swap_under_the_policies_argued_for() {
     // then throttle_vm_writeout, kcryptd in throttle_vm_writeout) but kcryptd still
     // completes 60–80 pages/s, and once released the hog's own reclaim loops in
     // throttle_vm_writeout while that writeback is there, never reaching
-    // should_reclaim_retry's OOM exit: `incomplete` (docs/scenarios.md).
+    // should_reclaim_retry's OOM exit: `incomplete` (docs/scenarios.md). Without
+    // throttle_vm_writeout the same depletion does end in an OOM kill (next test).
     assert_eq!(v47.outcome, "incomplete");
     assert!(
         v47.metrics.swapout_pages_per_s * 4 < neil_rate(1, 1),
