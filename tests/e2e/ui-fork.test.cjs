@@ -9,6 +9,8 @@
 // used and it completes. (History records an OOM kill under 4.7; the model stalls short of
 // it — the hog waits in pfmemalloc_wait and throttle_vm_writeout, never reaching the OOM
 // killer — so the test asserts "does not finish", not "OOM kill".)
+// ui-oom.test.cjs shows the OOM kill on 4.9's reclaim, where nothing holds the hog in
+// throttle_vm_writeout, and the same live toggle to neilbrown turning it into completion.
 
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
