@@ -21,6 +21,24 @@ describe('OOM kill under the 4.7 mempool, toggled to neilbrown', { timeout: 240_
     if (browser) await browser.close();
   });
 
+  it('under linux-4.7 itself the depletion freezes the machine: khungtaskd reports the hog', async () => {
+    const { context, page, errors } = await openApp(browser, '/?s=dm-crypt-swap&p=linux-4.7');
+    try {
+      await key(page, 'End');
+      assert.equal(await waitOutcome(page), 'incomplete');
+      await page.click('#tab-klog');
+      const log = await page.waitForSelector('#kernel-log');
+      const text = await log.textContent();
+      assert.match(text, /\[ +32\.600000\] INFO: task hog:1000 blocked for more than 30 seconds\./);
+      assert.match(text, /pfmemalloc_wait/);
+      assert.doesNotMatch(text, /oom-killer/);
+      await log.screenshot({ path: screenshotPath('hung-task-dm-crypt-swap-linux-4.7-kernel-log') });
+      assertNoErrors(errors);
+    } finally {
+      await context.close();
+    }
+  });
+
   it('f9054c70 ends in an OOM kill with a dmesg-style report; neilbrown completes', async () => {
     const { context, page, errors } = await openApp(browser, '/?s=dm-crypt-swap&p=linux-4.9&k=mempool_variant:f9054c70');
     try {
