@@ -7,6 +7,7 @@
 //! - `properties`: invariants on drawn machines (proptest).
 //! - `reclaim`: too_many_isolated throttles direct reclaim, as the kernel does.
 //! - `scenarios`: bad scenario files are refused with the field, value and allowed range.
+//! - `stacks`: a sleeping task's call stack is the one the seed traces show.
 //! - `cli`: the command-line contract other tools rely on.
 //! - `matrix`: the outcome matrix of the seed scenarios (issue "The seed situations").
 //! - `tidy`: no scenario or preset name steers the core; every scenario file is built in.
@@ -20,6 +21,7 @@ mod matrix;
 mod properties;
 mod reclaim;
 mod scenarios;
+mod stacks;
 mod tidy;
 
 use pressure_lab::report::{self, RunSummary};

@@ -393,31 +393,19 @@ impl Ctx<'_> {
     }
 }
 
-/// A task's current call stack as frames, outermost first; a sleeping function appears
-/// as its own frame above the scheduler's.
+/// A task's current call stack as frames, outermost first.
 fn frames_of(cfg: &Config, st: &State, stacks: &StackTables, task: usize) -> Vec<Frame> {
-    let mut frames: Vec<Frame> = Vec::new();
-    let sleeping = st.tasks[task]
-        .wait
-        .as_ref()
-        .filter(|w| w.function != SleepFn::Idle)
-        .map(|w| w.function);
-    for seg in call_stack_segments(cfg, st, stacks, task).iter() {
-        if std::ptr::eq(seg, &stacks.sleep) {
-            if let Some(f) = sleeping {
-                frames.push(Frame {
-                    function: f.name().to_string(),
-                    bytes: 0,
-                    estimated: true,
-                });
-            }
-        }
-        frames.extend(seg.frames.iter().cloned());
-    }
-    frames
+    call_stack_segments(cfg, st, stacks, task)
+        .iter()
+        .flat_map(|seg| seg.frames.iter().cloned())
+        .collect()
 }
 
-/// The segments making up a task's stack, outermost first.
+/// The segments making up a task's stack, outermost first. Where the task is decides the
+/// nesting: dm core's `mempool_alloc` for a swap write sits inside reclaim
+/// (shrink_page_list → swap_writepage → … → __split_and_process_bio), while kcryptd's
+/// reclaim sits inside its `mempool_alloc`; a task asleep on `pool->wait` is in
+/// mempool_alloc itself, not in the slab allocation it tried before.
 fn call_stack_segments<'t>(
     cfg: &Config,
     st: &State,
@@ -426,7 +414,7 @@ fn call_stack_segments<'t>(
 ) -> Segments<'t> {
     let t = &st.tasks[task];
     let mut segs = Segments {
-        list: [&stacks.kthread; 7],
+        list: [&stacks.kthread; SEGMENTS_MAX],
         len: 0,
     };
     if t.exited {
@@ -442,6 +430,12 @@ fn call_stack_segments<'t>(
         TaskKind::OomReaper => &stacks.kthread,
         TaskKind::User { .. } => stacks.base(cfg.tasks[task].stack_base),
     });
+    let sleeping = t
+        .wait
+        .as_ref()
+        .map(|w| w.function)
+        .filter(|&f| f != SleepFn::Idle);
+    let kswapd = matches!(cfg.tasks[task].kind, TaskKind::Kswapd);
     let idle = t.wait.as_ref().is_some_and(|w| w.function == SleepFn::Idle);
     if matches!(cfg.tasks[task].kind, TaskKind::Kcryptd { .. }) && !idle {
         segs.push(&stacks.kcryptd_work);
@@ -449,29 +443,66 @@ fn call_stack_segments<'t>(
             segs.push(&stacks.kcryptd_bio_alloc);
         }
     }
-    if t.mempool.is_some() {
-        segs.push(&stacks.mempool);
-    }
-    if t.reclaim.is_some() && matches!(cfg.tasks[task].kind, TaskKind::Kswapd) {
-        segs.push(&stacks.kswapd_shrink);
+    // 4.7's frames where they differ from the 2.6.33 traces (alloc_slowpath stands for
+    // the kernel generation).
+    let v4_7 = st.knobs.alloc_slowpath == policy::AllocSlowpath::V4_7;
+    let mempool = if sleeping == Some(SleepFn::MempoolAlloc) {
+        &stacks.mempool_wait
+    } else if v4_7 {
+        &stacks.mempool_slub_4_7
     } else {
+        &stacks.mempool
+    };
+    let in_swap_submit = t
+        .reclaim
+        .as_ref()
+        .is_some_and(|rc| rc.pending_swap_submit > 0);
+    let reclaim_segments = |segs: &mut Segments<'t>| {
+        if kswapd {
+            if t.reclaim.is_some() {
+                segs.push(&stacks.kswapd_shrink);
+            }
+            return;
+        }
         if t.alloc.is_some() {
             segs.push(&stacks.alloc);
         }
-        if t.reclaim.is_some() {
-            segs.push(&stacks.direct_reclaim);
+        // throttle_direct_reclaim runs at the top of try_to_free_pages, before any
+        // shrink_zone; its frames come with the sleep.
+        if t.reclaim.is_some() && sleeping != Some(SleepFn::PfmemallocWait) {
+            segs.push(if v4_7 {
+                &stacks.direct_reclaim_memcg
+            } else {
+                &stacks.direct_reclaim
+            });
         }
+    };
+    if t.mempool.is_some() && in_swap_submit {
+        // pageout → swap_writepage → submit_bio → dm_request → mempool_alloc.
+        reclaim_segments(&mut segs);
+        segs.push(&stacks.shrink_page_list);
+        segs.push(&stacks.swap_writepage);
+        segs.push(mempool);
+    } else if t.mempool.is_some() {
+        segs.push(mempool);
+        if sleeping != Some(SleepFn::MempoolAlloc) {
+            reclaim_segments(&mut segs);
+        }
+    } else {
+        reclaim_segments(&mut segs);
     }
-    if t.wait.is_some() && !idle {
-        segs.push(&stacks.sleep);
+    if let Some(f) = sleeping {
+        segs.push(stacks.sleeping_in(f));
     }
     segs
 }
 
-/// At most seven segments make up a stack: a fixed array, so the per-tick depth
-/// accounting allocates nothing.
+/// The most segments a stack is made of: a direct reclaimer asleep in dm core's
+/// mempool_alloc has base, alloc, reclaim, shrink_page_list, swap_writepage, mempool, sleep.
+const SEGMENTS_MAX: usize = 8;
+
 struct Segments<'t> {
-    list: [&'t stack::Segment; 7],
+    list: [&'t stack::Segment; SEGMENTS_MAX],
     len: usize,
 }
 

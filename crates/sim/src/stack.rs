@@ -3,6 +3,7 @@
 //! `data/stack-traces/` (Chinner 2010, Gorman 2010) where those exist; frames the traces do
 //! not show are estimates and are marked so (kernel-mm.md §11.3, §14.8).
 
+use super::event::SleepFn;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -119,6 +120,8 @@ pub struct StackTables {
     pub alloc: Segment,
     /// `try_to_free_pages` → `do_try_to_free_pages` → `shrink_zone` (Chinner sizes).
     pub direct_reclaim: Segment,
+    /// The same in 4.5+, where `shrink_zone` calls `shrink_zone_memcg` (kcryptd trace).
+    pub direct_reclaim_memcg: Segment,
     /// `shrink_zone` as kswapd calls it from `balance_pgdat`.
     pub kswapd_shrink: Segment,
     /// `shrink_page_list` (384 bytes); `pageout` is inlined in Chinner's trace.
@@ -130,8 +133,13 @@ pub struct StackTables {
     /// `mempool_alloc` → `mempool_alloc_slab` → `kmem_cache_alloc` → slab refill (estimated
     /// from the 2010 traces' sizes of the same functions).
     pub mempool: Segment,
-    /// `schedule_timeout` … `schedule` under any sleeping function (estimated).
-    pub sleep: Segment,
+    /// The same with 4.7's SLUB, whose refill goes through `___slab_alloc` (kcryptd trace).
+    pub mempool_slub_4_7: Segment,
+    /// `mempool_alloc` asleep on `pool->wait` (it calls io_schedule_timeout itself).
+    pub mempool_wait: Segment,
+    /// The frames of each way to sleep, from the function that decides to sleep down to
+    /// `schedule` (estimated sizes), indexed by `SleepFn::index`; see [`sleep_frames`].
+    pub sleeping: Vec<Segment>,
 }
 
 impl StackTables {
@@ -202,6 +210,10 @@ impl StackTables {
                 "__alloc_pages_nodemask",
             )),
             direct_reclaim: Segment::new(slice(&chinner, "try_to_free_pages", "shrink_zone")),
+            direct_reclaim_memcg: with(
+                &slice(&chinner, "try_to_free_pages", "shrink_zone"),
+                est(&[("shrink_zone_memcg", 112)]),
+            ),
             kswapd_shrink: Segment::new(slice(&chinner, "shrink_zone", "shrink_zone")),
             shrink_page_list: Segment::new(slice(&chinner, "shrink_page_list", "shrink_page_list")),
             xfs_writepage: Segment::new(slice(&chinner, "xfs_vm_writepage", "mempool_alloc_slab")),
@@ -221,12 +233,26 @@ impl StackTables {
                 ("new_slab", 48),
                 ("alloc_pages_current", 48),
             ])),
-            sleep: Segment::new(est(&[
-                ("io_schedule_timeout", 48),
-                ("schedule_timeout", 96),
-                ("schedule", 176),
+            mempool_slub_4_7: Segment::new(est(&[
+                ("mempool_alloc", 144),
+                ("mempool_alloc_slab", 16),
+                ("kmem_cache_alloc", 64),
+                ("__slab_alloc", 32),
+                ("___slab_alloc", 96),
+                ("new_slab", 48),
+                ("alloc_pages_current", 48),
             ])),
+            mempool_wait: Segment::new(est(&[("mempool_alloc", 144)])),
+            sleeping: SleepFn::ALL
+                .iter()
+                .map(|&f| Segment::new(est(sleep_frames(f))))
+                .collect(),
         }
+    }
+
+    /// The frames a task sleeping in `function` has above the caller's.
+    pub fn sleeping_in(&self, function: SleepFn) -> &Segment {
+        &self.sleeping[function.index()]
     }
 
     pub fn base(&self, base: StackBase) -> &Segment {
@@ -237,6 +263,57 @@ impl StackTables {
             StackBase::Kthread => &self.kthread,
             StackBase::Softirq => &self.softirq,
         }
+    }
+}
+
+/// How each sleep reaches `schedule` (4.7 names; sizes estimated). The kcryptd trace in
+/// seed 001 (and `shared/data/stack-traces/kcryptd-2016.csv`) shows the throttle_vm_writeout
+/// one: `throttle_vm_writeout` → `congestion_wait` → `io_schedule_timeout` →
+/// `schedule_timeout` → `schedule`.
+pub fn sleep_frames(function: SleepFn) -> &'static [(&'static str, u64)] {
+    const TIMEOUT: [(&str, u64); 3] = [
+        ("io_schedule_timeout", 48),
+        ("schedule_timeout", 96),
+        ("schedule", 176),
+    ];
+    match function {
+        SleepFn::ThrottleVmWriteout => &[
+            ("throttle_vm_writeout", 96),
+            ("congestion_wait", 80),
+            TIMEOUT[0],
+            TIMEOUT[1],
+            TIMEOUT[2],
+        ],
+        // congestion_wait from the reclaim nap, kswapd's nr_immediate wait,
+        // should_reclaim_retry, or shrink_inactive_list's too_many_isolated loop.
+        SleepFn::CongestionWait | SleepFn::TooManyIsolated => {
+            &[("congestion_wait", 80), TIMEOUT[0], TIMEOUT[1], TIMEOUT[2]]
+        }
+        SleepFn::WaitIffCongested => &[
+            ("wait_iff_congested", 96),
+            TIMEOUT[0],
+            TIMEOUT[1],
+            TIMEOUT[2],
+        ],
+        // balance_dirty_pages_ratelimited → balance_dirty_pages → io_schedule_timeout(pause).
+        SleepFn::BalanceDirtyPages => &[
+            ("balance_dirty_pages_ratelimited", 48),
+            ("balance_dirty_pages", 176),
+            TIMEOUT[0],
+            TIMEOUT[1],
+            TIMEOUT[2],
+        ],
+        // mempool_alloc's own io_schedule_timeout(5*HZ) on pool->wait.
+        SleepFn::MempoolAlloc => &TIMEOUT,
+        // try_to_free_pages → throttle_direct_reclaim → wait_event_killable(pfmemalloc_wait).
+        SleepFn::PfmemallocWait => &[
+            ("try_to_free_pages", 128),
+            ("throttle_direct_reclaim", 96),
+            ("schedule", 176),
+        ],
+        // A blocked request allocation, a full socket send buffer, a page lock for a read.
+        SleepFn::IoWait => &[("io_schedule", 32), ("schedule", 176)],
+        SleepFn::Idle => &[("schedule", 176)],
     }
 }
 

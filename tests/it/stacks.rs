@@ -1,0 +1,112 @@
+//! Call stacks read like the kernel's: where a task sleeps, its stack is the one the seed
+//! threads' traces show, frame for frame in the same order.
+
+use pressure_lab::scenario;
+use pressure_lab::sim::event::SleepFn;
+use pressure_lab::sim::{policy, Sim};
+
+/// kcryptd's trace from NeilBrown's reply (seed 001), outermost frame first.
+fn kcryptd_trace() -> Vec<String> {
+    let csv = include_str!("../../data/stack-traces/kcryptd-2016.csv");
+    let mut frames: Vec<String> = csv
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split(',').nth(2))
+        .map(str::to_string)
+        .collect();
+    frames.reverse();
+    frames
+}
+
+/// Runs dm-crypt-swap under `preset` until `task` sleeps in `function`; its stack then.
+fn stack_when_asleep(preset: &str, task: &str, function: SleepFn) -> Vec<String> {
+    let sc = scenario::validate(scenario::builtin("dm-crypt-swap").unwrap()).unwrap();
+    let idx = sc.config.tasks.iter().position(|t| t.name == task).unwrap();
+    let mut sim = Sim::new(sc.config.clone(), (policy::preset(preset).unwrap().knobs)());
+    while !sim.is_finished() {
+        sim.step();
+        if sim.state().tasks[idx].wait.as_ref().map(|w| w.function) == Some(function) {
+            return sim
+                .call_stack(idx)
+                .into_iter()
+                .map(|f| f.function)
+                .collect();
+        }
+    }
+    panic!("{task} never slept in {function:?} under {preset}");
+}
+
+#[test]
+fn kcryptd_throttled_in_reclaim_has_the_stack_of_neilbrowns_trace() {
+    let model = stack_when_asleep("linux-4.8", "kcryptd", SleepFn::ThrottleVmWriteout);
+    // Every frame of the trace, in order (4.7's shrink_zone_memcg and SLUB's ___slab_alloc
+    // included).
+    assert_eq!(model, kcryptd_trace());
+}
+
+/// The last `n` frames (deepest last).
+fn deepest(stack: &[String], n: usize) -> Vec<&str> {
+    stack[stack.len() - n..]
+        .iter()
+        .map(String::as_str)
+        .collect()
+}
+
+#[test]
+fn a_mempool_waiter_sleeps_in_mempool_alloc_not_in_the_slab_allocator() {
+    let model = stack_when_asleep("linux-4.7+neilbrown", "kcryptd", SleepFn::MempoolAlloc);
+    assert_eq!(
+        deepest(&model, 5),
+        [
+            "bio_alloc_bioset",
+            "mempool_alloc",
+            "io_schedule_timeout",
+            "schedule_timeout",
+            "schedule"
+        ]
+    );
+    assert_eq!(model.iter().filter(|f| *f == "mempool_alloc").count(), 1);
+}
+
+#[test]
+fn kswapd_waiting_for_a_dm_io_sleeps_under_swap_writepage() {
+    // dm core's allocation for a swap write runs in the submitter's context, inside
+    // reclaim: balance_pgdat → shrink_zone → shrink_page_list → swap_writepage → … →
+    // __split_and_process_bio → mempool_alloc (Rientjes' trace has the same call site).
+    let model = stack_when_asleep("linux-4.7", "kswapd0", SleepFn::MempoolAlloc);
+    let at = |f: &str| {
+        model
+            .iter()
+            .position(|m| m == f)
+            .unwrap_or_else(|| panic!("{f} in {model:?}"))
+    };
+    assert!(at("balance_pgdat") < at("shrink_zone"));
+    assert!(at("shrink_zone") < at("shrink_page_list"));
+    assert!(at("shrink_page_list") < at("swap_writepage"));
+    assert!(at("swap_writepage") < at("__split_and_process_bio"));
+    assert_eq!(
+        deepest(&model, 5),
+        [
+            "__split_and_process_bio",
+            "mempool_alloc",
+            "io_schedule_timeout",
+            "schedule_timeout",
+            "schedule"
+        ]
+    );
+}
+
+#[test]
+fn a_throttled_direct_reclaimer_sleeps_in_throttle_direct_reclaim() {
+    let model = stack_when_asleep("linux-4.7", "hog", SleepFn::PfmemallocWait);
+    assert_eq!(
+        deepest(&model, 4),
+        [
+            "__alloc_pages_nodemask",
+            "try_to_free_pages",
+            "throttle_direct_reclaim",
+            "schedule"
+        ]
+    );
+    assert_eq!(model.first().map(String::as_str), Some("page_fault"));
+}
