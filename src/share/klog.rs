@@ -76,13 +76,22 @@ impl Klog {
             }
             Event::OomReaped { victim, pages } => ("reaped", vec![format!("oom_reaper: reaped process {} ({}), now anon-rss:0kB, file-rss:0kB, shmem-rss:0kB ({} kB freed)", pid(sim, *victim), name(*victim), pages * 4)]),
             Event::HungTask { task, function, blocked_ms } => {
+                let mut stack = sim.call_stack(*task);
+                let depth: u64 = stack.iter().map(|f| f.bytes).sum();
                 let mut l = vec![
                     format!("INFO: task {}:{} blocked for more than {} seconds.", name(*task), pid(sim, *task), blocked_ms / 1000),
                     "\"echo 0 > /proc/sys/kernel/hung_task_timeout_secs\" disables this message.".to_string(),
-                    format!("{:<16} D    0 {:5}      2 0x00000000", name(*task), pid(sim, *task)),
+                    // sched_show_task (4.7): comm, state, free stack bytes (THREAD_SIZE
+                    // minus the depth now), pid, parent pid (init or kthreadd), flags.
+                    format!(
+                        "{:<15.15} D {:5} {:5} {:6} 0x00000000",
+                        name(*task),
+                        u64::from(sim.state().knobs.thread_size).saturating_sub(depth),
+                        pid(sim, *task),
+                        if pid(sim, *task) >= 1000 { 1 } else { 2 },
+                    ),
                     "Call Trace:".to_string(),
                 ];
-                let mut stack = sim.call_stack(*task);
                 stack.reverse();
                 l.extend(stack.iter().map(|f| format!(" {}+0x0/0x0", f.function)));
                 if stack.is_empty() {
