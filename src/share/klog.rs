@@ -249,6 +249,34 @@ fn overflow_report(sim: &Sim, task: usize, depth: u64, thread_size: u64) -> Vec<
 mod tests {
     use super::*;
 
+    /// Runs a built-in scenario under `preset` (plus `sets`), logging every event, until
+    /// the end or the first event `stop` picks; returns the sim, the log and that event.
+    fn logged_run(
+        name: &str,
+        preset: &str,
+        sets: &[(&str, &str)],
+        stop: impl Fn(&Event) -> bool,
+    ) -> (Sim, Klog, Option<Event>) {
+        let sc = crate::scenario::validate(crate::scenario::builtin(name).unwrap()).unwrap();
+        let mut knobs = (crate::sim::policy::preset(preset).unwrap().knobs)();
+        for (k, v) in sets {
+            knobs.set(k, v).unwrap();
+        }
+        let mut sim = Sim::new(sc.config.clone(), knobs);
+        let mut log = Klog::default();
+        while !sim.is_finished() {
+            let t = sim.tick();
+            let events = sim.step().to_vec();
+            for ev in events {
+                log.record(t, &ev, &sim);
+                if stop(&ev) {
+                    return (sim, log, Some(ev));
+                }
+            }
+        }
+        (sim, log, None)
+    }
+
     #[test]
     fn timestamps_look_like_printk() {
         assert_eq!(timestamp(0), "[    0.000000]");
@@ -260,20 +288,9 @@ mod tests {
     /// ->writepage path and the seeded extra depth, deepest first, depths adding up.
     #[test]
     fn overflow_report_lists_the_overflowing_stack() {
-        let sc = crate::scenario::validate(
-            crate::scenario::builtin("direct-reclaim-writepage-xfs").unwrap(),
-        )
-        .unwrap();
-        let knobs = (crate::sim::policy::preset("linux-2.6.33").unwrap().knobs)();
-        let mut sim = Sim::new(sc.config.clone(), knobs);
-        let mut log = Klog::default();
-        while !sim.is_finished() {
-            let t = sim.tick();
-            let events = sim.step().to_vec();
-            for ev in &events {
-                log.record(t, ev, &sim);
-            }
-        }
+        let (sim, log, _) = logged_run("direct-reclaim-writepage-xfs", "linux-2.6.33", &[], |_| {
+            false
+        });
         let entry = log
             .entries()
             .iter()
@@ -299,29 +316,21 @@ mod tests {
     /// (rss + swap entries + one page-table page per 512) × 1000 / (RAM + swap pages).
     #[test]
     fn oom_report_scores_the_victim_like_oom_badness() {
-        let sc =
-            crate::scenario::validate(crate::scenario::builtin("dm-crypt-swap").unwrap()).unwrap();
-        let mut knobs = (crate::sim::policy::preset("linux-4.9").unwrap().knobs)();
-        knobs.set("mempool_variant", "f9054c70").unwrap();
-        let mut sim = Sim::new(sc.config.clone(), knobs);
-        let mut log = Klog::default();
-        let mut kill = None;
-        while !sim.is_finished() && kill.is_none() {
-            let t = sim.tick();
-            let events = sim.step().to_vec();
-            for ev in &events {
-                log.record(t, ev, &sim);
-                if let Event::OomKill {
-                    rss_pages,
-                    swap_pages,
-                    points,
-                    ..
-                } = ev
-                {
-                    kill = Some((*rss_pages, *swap_pages, *points));
-                }
-            }
-        }
+        let (_, log, kill) = logged_run(
+            "dm-crypt-swap",
+            "linux-4.9",
+            &[("mempool_variant", "f9054c70")],
+            |ev| matches!(ev, Event::OomKill { .. }),
+        );
+        let kill = kill.map(|ev| match ev {
+            Event::OomKill {
+                rss_pages,
+                swap_pages,
+                points,
+                ..
+            } => (rss_pages, swap_pages, points),
+            _ => unreachable!("stopped at the kill"),
+        });
         let (rss, swap, points) = kill.expect("4.9's reclaim with the 4.7 mempool OOMs here");
         let touched = rss + swap;
         // 1 GiB of RAM (262144 pages) + 4 GiB of swap (1048576 pages).
