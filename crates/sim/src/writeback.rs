@@ -98,9 +98,19 @@ fn hard_dirty_limit(st: &State, thresh: u64) -> u64 {
 /// `throttle_vm_writeout`'s test: writeback + unstable above 110 % of the caller's
 /// (hard) dirty threshold (PF_LESS_THROTTLE inflates the threshold).
 pub fn vm_writeout_over_limit(ctx: &Ctx, task: usize) -> bool {
+    let writeback = global_writeback(ctx);
+    // Called at the end of every shrink_zone: skip computing the threshold when writeback
+    // is within 110 % of a floor the hard limit never goes below (the same answer).
+    let floor = match ctx.st.knobs.dirty_throttling {
+        DirtyThrottling::IoLess => ctx.st.dirty_limit_pages,
+        DirtyThrottling::V2_6_35 => 0,
+    };
+    if writeback <= floor + floor / 10 {
+        return false;
+    }
     let (_, dirty) = dirty_limits(ctx, Some(task));
     let dirty = hard_dirty_limit(ctx.st, dirty);
-    global_writeback(ctx) > dirty + dirty / 10
+    writeback > dirty + dirty / 10
 }
 
 /// The limit `throttle_vm_writeout` compares against for an ordinary task (for charts).
