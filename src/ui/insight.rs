@@ -138,21 +138,47 @@ pub fn why_stuck(e: &Engine) -> Html {
         return html! {};
     }
     let pane = &e.single;
-    let Some(o) = pane.outcome_at_cursor() else {
-        return html! {};
-    };
-    if !matches!(o.kind, OutcomeKind::Deadlocked | OutcomeKind::Stalled) {
-        return html! {};
-    }
-    let words = if o.chain.is_empty() {
-        html! { <p>{ format!("No task has made progress since {} s, but no closed wait-for chain was found: every blocked task waits on a timer or on I/O that keeps timing out.", format_seconds(o.at_tick)) }</p> }
+    let final_outcome = pane
+        .outcome_at_cursor()
+        .filter(|o| matches!(o.kind, OutcomeKind::Deadlocked | OutcomeKind::Stalled));
+    let (title, chain, closes_at, none_words) = if let Some(o) = final_outcome {
+        let title = format!(
+            "Why is it stuck? ({} since {} s)",
+            outcome_words(o.kind),
+            format_seconds(o.at_tick)
+        );
+        let none = format!("No task has made progress since {} s, but no closed wait-for chain was found: every blocked task waits on a timer or on I/O that keeps timing out.", format_seconds(o.at_tick));
+        (title, o.chain.clone(), o.chain_closes_at, Some(none))
     } else {
-        html! { <ol class="chain-words">{ for o.chain.iter().map(|c| html! { <li>{ c }</li> }) }</ol> }
+        // Not (yet) a verdict, but a task that must finish has slept for a whole stall
+        // window: show who waits for whom right now, if the waits close into a cycle.
+        let sim = &pane.cursor;
+        let Some((task, since)) = sim.longest_blocked() else {
+            return html! {};
+        };
+        let asleep = sim.tick().saturating_sub(since);
+        if asleep < sim.config().stall_window_ticks {
+            return html! {};
+        }
+        let (chain, closes_at) = sim.wait_for_chain_now();
+        if chain.is_empty() {
+            return html! {};
+        }
+        let title = format!(
+            "Why is {} stuck? (asleep for {} s: a cycle of waits)",
+            sim.config().tasks[task].name,
+            format_seconds(asleep)
+        );
+        (title, chain, closes_at, None)
+    };
+    let words = if chain.is_empty() {
+        html! { <p>{ none_words.unwrap_or_default() }</p> }
+    } else {
+        html! { <ol class="chain-words">{ for chain.iter().map(|c| html! { <li>{ c }</li> }) }</ol> }
     };
     // The graph: each link's first two parts (task → what it sleeps in), then back to the
     // task where the cycle closes (not always the first: a path may lead into the cycle).
-    let nodes: Vec<(String, String)> = o
-        .chain
+    let nodes: Vec<(String, String)> = chain
         .iter()
         .map(|link| {
             let mut parts = link.split(" → ");
@@ -165,12 +191,12 @@ pub fn why_stuck(e: &Engine) -> Html {
     let graph = (!nodes.is_empty()).then(|| html! {
         <div class="chain-graph" aria-hidden="true">
             { for nodes.iter().map(|(task, waits)| html! { <><span class="node">{ task }</span><span class="edge">{ format!("→ {waits} →") }</span></> }) }
-            <span class="node back">{ format!("↺ {}", nodes.get(o.chain_closes_at).unwrap_or(&nodes[0]).0) }</span>
+            <span class="node back">{ format!("↺ {}", nodes.get(closes_at).unwrap_or(&nodes[0]).0) }</span>
         </div>
     });
     html! {
         <section id="why-stuck" class="why panel" aria-label="Why is it stuck?">
-            <h2>{ format!("Why is it stuck? ({} since {} s)", outcome_words(o.kind), format_seconds(o.at_tick)) }</h2>
+            <h2>{ title }</h2>
             { for graph }
             { words }
         </section>

@@ -34,6 +34,19 @@ describe('OOM kill under the 4.7 mempool, toggled to neilbrown', { timeout: 240_
       assert.match(text, /schedule\+0x0\/0x0.*throttle_direct_reclaim\+0x0\/0x0.*try_to_free_pages/);
       assert.doesNotMatch(text, /oom-killer/);
       await log.screenshot({ path: screenshotPath('hung-task-dm-crypt-swap-linux-4.7-kernel-log') });
+
+      // Mid-freeze, "Why is it stuck?" shows the cycle of waits although the run goes on.
+      await page.fill('#jump-time', '30');
+      await page.press('#jump-time', 'Enter');
+      await waitTick(page, 30000);
+      const why = await page.waitForSelector('#why-stuck');
+      const whyText = await why.textContent();
+      assert.match(whyText, /Why is hog stuck\? \(asleep for 2\d\.\d+ s/);
+      assert.match(whyText, /hog → pfmemalloc_wait → kswapd0/);
+      assert.match(whyText, /kswapd0 → mempool_alloc\(dm-io\) → elements held by I\/O on dm-0 that only kcryptd completes/);
+      assert.match(whyText, /kcryptd → throttle_vm_writeout → writeback of dm-0 pages that only kcryptd completes/);
+      assert.match(whyText, /↺ kcryptd/);
+      await why.screenshot({ path: screenshotPath('why-stuck-dm-crypt-swap-linux-4.7-at-30s') });
       assertNoErrors(errors);
     } finally {
       await context.close();

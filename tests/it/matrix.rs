@@ -273,6 +273,44 @@ fn dm_crypt_reserve_depletion_ends_in_an_oom_kill_without_throttle_vm_writeout()
     assert_eq!(v47.metrics.oom_kills, 0);
 }
 
+/// linux-4.7's freeze is a wait-for cycle that a trickle of kcryptd's writes keeps from
+/// being a deadlock: at 30 s the hog waits for kswapd, kswapd for dm-io elements held by
+/// writeback only kcryptd completes, kcryptd in throttle_vm_writeout for that same
+/// writeback — the chain closes at kcryptd (the "Why is it stuck?" panel shows it).
+#[test]
+fn dm_crypt_4_7_freeze_is_a_wait_for_cycle_while_writeback_trickles() {
+    let sc = scenario::validate(scenario::builtin("dm-crypt-swap").unwrap()).unwrap();
+    let mut sim = pressure_lab::sim::Sim::new(
+        sc.config.clone(),
+        (policy::preset("linux-4.7").unwrap().knobs)(),
+    );
+    while sim.tick() < 30_000 {
+        sim.step();
+    }
+    let (hog, since) = sim.longest_blocked().expect("the hog is asleep");
+    assert_eq!(sc.config.tasks[hog].name, "hog");
+    assert!(30_000 - since > 25_000, "asleep since {since} ms");
+    let (chain, closes_at) = sim.wait_for_chain_now();
+    assert_eq!(chain.len(), 3, "{chain:#?}");
+    assert!(
+        chain[0].starts_with("hog → pfmemalloc_wait → kswapd0"),
+        "{}",
+        chain[0]
+    );
+    assert!(
+        chain[1].starts_with("kswapd0 → mempool_alloc(dm-io) →")
+            && chain[1].ends_with("only kcryptd completes"),
+        "{}",
+        chain[1]
+    );
+    assert!(
+        chain[2].starts_with("kcryptd → throttle_vm_writeout →"),
+        "{}",
+        chain[2]
+    );
+    assert_eq!(closes_at, 2, "kcryptd waits for itself");
+}
+
 fn neil_rate(num: u64, den: u64) -> u64 {
     run_scaled(
         "dm-crypt-swap",

@@ -192,6 +192,15 @@ pub struct Config {
     pub roles: Roles,
 }
 
+impl Config {
+    /// The worker that completes I/O queued at `device` (kcryptd, nfsd).
+    pub fn worker_of(&self, device: usize) -> Option<usize> {
+        self.tasks.iter().position(|t| {
+            matches!(t.kind, TaskKind::Kcryptd { device: d } | TaskKind::Nfsd { device: d } if d == device)
+        })
+    }
+}
+
 /// Where the singleton kernel threads are in the task list.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Roles {

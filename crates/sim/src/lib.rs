@@ -140,9 +140,6 @@ impl Ctx<'_> {
         self.events.push(event);
     }
 
-    fn task_of_kind(&self, pred: impl Fn(&TaskKind) -> bool) -> Option<usize> {
-        self.cfg.tasks.iter().position(|t| pred(&t.kind))
-    }
     pub fn kswapd_task(&self) -> Option<usize> {
         self.cfg.roles.kswapd
     }
@@ -154,7 +151,7 @@ impl Ctx<'_> {
     }
     /// The worker that completes I/O queued at `device` (kcryptd, nfsd).
     pub fn worker_of(&self, device: usize) -> Option<usize> {
-        self.task_of_kind(|k| matches!(k, TaskKind::Kcryptd { device: d } | TaskKind::Nfsd { device: d } if *d == device))
+        self.cfg.worker_of(device)
     }
 
     /// A HZ/10 sleep on the congestion wait queue (`congestion_wqh`, woken when a device
@@ -712,6 +709,25 @@ impl Sim {
     /// function's frames (`throttle_vm_writeout` → `congestion_wait` → …).
     pub fn call_stack(&self, task: usize) -> Vec<Frame> {
         frames_of(&self.cfg, &self.st, &self.stacks, task)
+    }
+
+    /// The wait-for chain as it stands now (kernel-mm.md §14.9), whatever the outcome, and
+    /// the link where it closes; empty when no chain closes. The verdict uses it once the
+    /// stall window has passed without progress; the UI shows it whenever a task that must
+    /// finish has been blocked that long, progress or not (a machine all but frozen).
+    pub fn wait_for_chain_now(&self) -> (Vec<String>, usize) {
+        outcome::wait_for_chain(&self.cfg, &self.st)
+    }
+
+    /// The task that must finish and has been asleep longest, with the tick it fell asleep.
+    pub fn longest_blocked(&self) -> Option<(usize, Tick)> {
+        (0..self.cfg.tasks.len())
+            .filter(|&t| self.cfg.tasks[t].must_finish && !self.st.tasks[t].exited)
+            .filter_map(|t| {
+                let w = self.st.tasks[t].wait.as_ref()?;
+                (w.function != SleepFn::Idle).then_some((t, w.since))
+            })
+            .min_by_key(|&(t, since)| (since, t))
     }
 
     /// The call stack at the moment a stack overflowed (outermost first, deepest frames

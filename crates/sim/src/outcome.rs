@@ -5,9 +5,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::config::{DeviceKind, TaskKind};
+use super::config::{Config, DeviceKind, TaskKind};
 use super::event::{Event, SleepFn};
-use super::state::WaitQueue;
+use super::state::{State, WaitQueue};
 use super::time::Tick;
 use super::Ctx;
 
@@ -157,7 +157,7 @@ fn end_of_time(ctx: &Ctx) -> Outcome {
             chain_closes_at: 0,
         };
     }
-    let (chain, chain_closes_at) = wait_for_chain(ctx);
+    let (chain, chain_closes_at) = wait_for_chain(ctx.cfg, ctx.st);
     let kind = if chain.is_empty() {
         OutcomeKind::Stalled
     } else {
@@ -172,25 +172,24 @@ fn end_of_time(ctx: &Ctx) -> Outcome {
 }
 
 /// One link: what `task` waits for, and which task alone can provide it.
-fn waits_for(ctx: &Ctx, task: usize) -> Option<(String, Option<usize>)> {
-    let name = &ctx.cfg.tasks[task].name;
-    let Some(w) = ctx.st.tasks[task].wait.as_ref() else {
+fn waits_for(cfg: &Config, st: &State, task: usize) -> Option<(String, Option<usize>)> {
+    let name = &cfg.tasks[task].name;
+    let Some(w) = st.tasks[task].wait.as_ref() else {
         // Not asleep, but retrying an allocation while an OOM victim keeps TIF_MEMDIE:
         // out_of_memory picks nobody else (OOM_SCAN_ABORT), so each retry re-blocks on
         // the same condition until that victim exits (§8, before the reaper).
-        let t = &ctx.st.tasks[task];
-        let victim = ctx
-            .st
+        let t = &st.tasks[task];
+        let victim = st
             .oom
             .victims
             .iter()
             .map(|&(v, _, _)| v)
-            .find(|&v| v != task && ctx.st.tasks[v].flags.memdie)?;
+            .find(|&v| v != task && st.tasks[v].flags.memdie)?;
         return t.alloc.is_some().then(|| {
             (
                 format!(
                     "{name} → out_of_memory → no new kill while {} (TIF_MEMDIE) lives",
-                    ctx.cfg.tasks[victim].name
+                    cfg.tasks[victim].name
                 ),
                 Some(victim),
             )
@@ -198,16 +197,15 @@ fn waits_for(ctx: &Ctx, task: usize) -> Option<(String, Option<usize>)> {
     };
     let writeback_owner = || {
         // The device whose writeback cannot complete without a worker, and that worker.
-        (0..ctx.cfg.devices.len()).find_map(|d| {
-            let pending = !ctx.st.devices[d].work.is_empty();
-            match ctx.cfg.devices[d].kind {
+        (0..cfg.devices.len()).find_map(|d| {
+            let pending = !st.devices[d].work.is_empty();
+            match cfg.devices[d].kind {
                 DeviceKind::DmCrypt { .. } | DeviceKind::NfsLoopback { .. } if pending => {
-                    ctx.worker_of(d).map(|wk| (d, Some(wk)))
+                    cfg.worker_of(d).map(|wk| (d, Some(wk)))
                 }
-                DeviceKind::Network { .. } if !ctx.st.devices[d].replies.is_empty() => Some((
+                DeviceKind::Network { .. } if !st.devices[d].replies.is_empty() => Some((
                     d,
-                    ctx.cfg
-                        .tasks
+                    cfg.tasks
                         .iter()
                         .position(|t| matches!(t.kind, TaskKind::NetRx)),
                 )),
@@ -221,12 +219,12 @@ fn waits_for(ctx: &Ctx, task: usize) -> Option<(String, Option<usize>)> {
         | SleepFn::WaitIffCongested
         | SleepFn::BalanceDirtyPages => {
             let (d, next) = writeback_owner()?;
-            let who = next.map_or("nobody".to_string(), |n| ctx.cfg.tasks[n].name.clone());
+            let who = next.map_or("nobody".to_string(), |n| cfg.tasks[n].name.clone());
             Some((
                 format!(
                     "{name} → {} → writeback of {} pages that only {who} completes",
                     w.function.name(),
-                    ctx.cfg.devices[d].name
+                    cfg.devices[d].name
                 ),
                 next,
             ))
@@ -238,59 +236,58 @@ fn waits_for(ctx: &Ctx, task: usize) -> Option<(String, Option<usize>)> {
             // dm's clones wait on current->bio_list until the whole bio is mapped: when every
             // element out is one the waiter holds that way, none can come back — it waits
             // for itself (the §11.5 victim under NOMEMALLOC).
-            let own = ctx.st.tasks[task]
+            let own = st.tasks[task]
                 .mempool
                 .as_ref()
                 .filter(|m| m.pool == pool && m.hold_partial)
                 .map_or(0, |m| m.got);
-            if own > 0 && own >= ctx.st.pools[pool].outstanding {
+            if own > 0 && own >= st.pools[pool].outstanding {
                 return Some((
                     format!(
                         "{name} → mempool_alloc({}) → all {own} elements out are its own clones, \
                          held on current->bio_list until the bio is mapped: none can come back",
-                        ctx.cfg.pools[pool].name
+                        cfg.pools[pool].name
                     ),
                     Some(task),
                 ));
             }
             let (d, next) = writeback_owner()?;
-            let who = next.map_or("nobody".to_string(), |n| ctx.cfg.tasks[n].name.clone());
-            Some((format!("{name} → mempool_alloc({}) → elements held by I/O on {} that only {who} completes", ctx.cfg.pools[pool].name, ctx.cfg.devices[d].name), next))
+            let who = next.map_or("nobody".to_string(), |n| cfg.tasks[n].name.clone());
+            Some((format!("{name} → mempool_alloc({}) → elements held by I/O on {} that only {who} completes", cfg.pools[pool].name, cfg.devices[d].name), next))
         }
         SleepFn::TooManyIsolated => {
             // The isolated pages go back to the LRU only when their holder's swap submit
             // (blocked in dm core's mempool_alloc) finishes.
-            let holder = (0..ctx.st.tasks.len()).find(|&t| {
+            let holder = (0..st.tasks.len()).find(|&t| {
                 t != task
-                    && ctx.st.tasks[t]
+                    && st.tasks[t]
                         .reclaim
                         .as_ref()
                         .is_some_and(|r| r.pending_swap_submit > 0)
             });
-            let who = holder.map_or("nobody".to_string(), |h| ctx.cfg.tasks[h].name.clone());
+            let who = holder.map_or("nobody".to_string(), |h| cfg.tasks[h].name.clone());
             Some((
                 format!("{name} → too_many_isolated → pages isolated by {who}"),
                 holder,
             ))
         }
-        SleepFn::PfmemallocWait => Some((
-            format!("{name} → pfmemalloc_wait → kswapd"),
-            ctx.kswapd_task(),
-        )),
+        SleepFn::PfmemallocWait => {
+            let kswapd = cfg.roles.kswapd;
+            let who = kswapd.map_or("kswapd", |k| cfg.tasks[k].name.as_str());
+            Some((format!("{name} → pfmemalloc_wait → {who}"), kswapd))
+        }
         SleepFn::IoWait if w.queue == WaitQueue::Congestion => {
             // Blocked submitting to a full request queue or socket send buffer.
             let (d, next) = writeback_owner()?;
-            let who = next.map_or("nobody".to_string(), |n| ctx.cfg.tasks[n].name.clone());
-            Some((format!("{name} → io_schedule (queue or send buffer full) → writeback of {} pages that only {who} completes", ctx.cfg.devices[d].name), next))
+            let who = next.map_or("nobody".to_string(), |n| cfg.tasks[n].name.clone());
+            Some((format!("{name} → io_schedule (queue or send buffer full) → writeback of {} pages that only {who} completes", cfg.devices[d].name), next))
         }
         SleepFn::IoWait | SleepFn::Idle => {
-            if matches!(ctx.cfg.tasks[task].kind, TaskKind::NetRx)
-                && ctx.st.counters.packets_dropped > 0
-            {
+            if matches!(cfg.tasks[task].kind, TaskKind::NetRx) && st.counters.packets_dropped > 0 {
                 // NET_RX is stuck when its skb allocations fail: memory comes back only when
                 // swap writeback completes, which needs these very replies.
                 let (d, _) = writeback_owner()?;
-                return Some((format!("{name} → skb allocation fails below the atomic reserve → memory freed only by writeback on {}", ctx.cfg.devices[d].name), Some(task)));
+                return Some((format!("{name} → skb allocation fails below the atomic reserve → memory freed only by writeback on {}", cfg.devices[d].name), Some(task)));
             }
             None
         }
@@ -300,20 +297,18 @@ fn waits_for(ctx: &Ctx, task: usize) -> Option<(String, Option<usize>)> {
 /// Follows the wait-for links from the first blocked task that must finish; returns the
 /// chain if it closes on itself (a cycle) with the index of the link it closes at, else
 /// an empty chain.
-pub fn wait_for_chain(ctx: &Ctx) -> (Vec<String>, usize) {
-    for start in (0..ctx.cfg.tasks.len())
-        .filter(|&t| ctx.cfg.tasks[t].must_finish && !ctx.st.tasks[t].exited)
-    {
+pub fn wait_for_chain(cfg: &Config, st: &State) -> (Vec<String>, usize) {
+    for start in (0..cfg.tasks.len()).filter(|&t| cfg.tasks[t].must_finish && !st.tasks[t].exited) {
         let mut chain = Vec::new();
         let mut tasks = Vec::new();
         let mut cur = start;
         // A blocked kernel thread that `start` waits on may itself be mid-reclaim: follow it.
-        for _ in 0..ctx.cfg.tasks.len() + 1 {
+        for _ in 0..cfg.tasks.len() + 1 {
             if let Some(at) = tasks.iter().position(|&t| t == cur) {
                 return (chain, at);
             }
             tasks.push(cur);
-            let Some((link, next)) = waits_for(ctx, cur) else {
+            let Some((link, next)) = waits_for(cfg, st, cur) else {
                 break;
             };
             chain.push(link);
