@@ -22,8 +22,14 @@ use crate::sim::{Sim, Snapshot};
 
 use super::klog;
 
-/// Ticks between two snapshots: replaying at most this many ticks is ~0.3 ms.
-pub const SNAPSHOT_EVERY: u64 = 256;
+/// Ticks between two snapshots. Replaying at most this many ticks takes ~0.7 ms natively
+/// in the costliest scenario (swap-over-nbd, ~1.4 µs a tick): quick enough for step back
+/// and scrubbing. Snapshots cost more than they look: every 256 ticks, cloning the state
+/// (kcryptd's queue of bios under 4.7 holds hundreds of requests) was two thirds of
+/// recording dm-crypt-swap (15.7 ms; 9.9 ms every 512 ticks) and 11 ms of swap-over-nbd's
+/// 70. At most 512, so playing at ×1000 and ×5000 still lands on snapshot ticks (a restore,
+/// no replay, per frame: see `Engine`'s play step).
+pub const SNAPSHOT_EVERY: u64 = 512;
 /// Timeline points kept per run at most (a point every `stride` ticks).
 pub const POINTS_MAX: u64 = 60_000;
 
