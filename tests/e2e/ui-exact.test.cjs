@@ -5,7 +5,7 @@
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { launchBrowser, assertNoErrors } = require('./helpers.cjs');
-const { openApp, waitTick, metricsText, key } = require('./ui-lib.cjs');
+const { openApp, waitTick, metricsText, key, jumpTo } = require('./ui-lib.cjs');
 
 describe('exact time travel', { timeout: 120_000 }, () => {
   let browser;
@@ -41,12 +41,8 @@ describe('exact time travel', { timeout: 120_000 }, () => {
   it('a far seek and back lands on the same numbers', async () => {
     const { page } = opened;
     const here = await metricsText(page);
-    await page.fill('#jump-time', '31.7');
-    await page.press('#jump-time', 'Enter');
-    await waitTick(page, 31700);
-    await page.fill('#jump-time', '5');
-    await page.press('#jump-time', 'Enter');
-    await waitTick(page, 5000);
+    await jumpTo(page, 31.7);
+    await jumpTo(page, 5);
     assert.equal(await metricsText(page), here);
     assertNoErrors(opened.errors);
   });

@@ -15,7 +15,7 @@
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { launchBrowser, screenshotPath, assertNoErrors } = require('./helpers.cjs');
-const { openApp, waitTick, waitOutcome, metricsText, key } = require('./ui-lib.cjs');
+const { openApp, waitOutcome, metricsText, key, jumpTo } = require('./ui-lib.cjs');
 
 const outcomeText = (page) => page.$eval('#outcome', (el) => el.textContent);
 /** A metric's value from the metrics table, as a number. */
@@ -48,9 +48,7 @@ describe('live policy fork in dm-crypt-swap', { timeout: 240_000 }, () => {
       seen.endF9054c70 = await page.$eval('#sim-time', (el) => Number(el.getAttribute('data-tick')));
       const firstText = await outcomeText(page);
 
-      await page.fill('#jump-time', '1');
-      await page.press('#jump-time', 'Enter');
-      await waitTick(page, 1000);
+      await jumpTo(page, 1);
       await page.click('#tab-policy');
       assert.equal(await page.$eval('#knob-mempool_variant', (el) => el.value), 'f9054c70');
       await page.selectOption('#knob-mempool_variant', 'neilbrown');

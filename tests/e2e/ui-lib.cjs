@@ -22,6 +22,13 @@ async function waitTick(page, t, timeout = RUN_TIMEOUT) {
   await page.waitForFunction((want) => document.querySelector('#sim-time').getAttribute('data-tick') === String(want), t, { timeout });
 }
 
+/** Type `seconds` into the jump-to-time box, press Enter, wait until the cursor is there. */
+async function jumpTo(page, seconds) {
+  await page.fill('#jump-time', String(seconds));
+  await page.press('#jump-time', 'Enter');
+  await waitTick(page, Math.round(seconds * 1000));
+}
+
 /** Wait until `selector`'s data-outcome is a final outcome (the cursor at the run's end). */
 async function waitOutcome(page, selector = '#outcome', timeout = RUN_TIMEOUT) {
   await page.waitForFunction(
@@ -44,4 +51,4 @@ async function key(page, k) {
   await page.keyboard.press(k);
 }
 
-module.exports = { APP_TIMEOUT, RUN_TIMEOUT, OUTCOMES, openApp, tick, waitTick, waitOutcome, metricsText, key };
+module.exports = { APP_TIMEOUT, RUN_TIMEOUT, OUTCOMES, openApp, tick, waitTick, jumpTo, waitOutcome, metricsText, key };

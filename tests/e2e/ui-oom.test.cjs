@@ -10,7 +10,7 @@
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { launchBrowser, screenshotPath, assertNoErrors } = require('./helpers.cjs');
-const { openApp, waitTick, waitOutcome, key } = require('./ui-lib.cjs');
+const { openApp, waitOutcome, key, jumpTo } = require('./ui-lib.cjs');
 
 describe('OOM kill under the 4.7 mempool, toggled to neilbrown', { timeout: 240_000 }, () => {
   let browser;
@@ -36,9 +36,7 @@ describe('OOM kill under the 4.7 mempool, toggled to neilbrown', { timeout: 240_
       await log.screenshot({ path: screenshotPath('hung-task-dm-crypt-swap-linux-4.7-kernel-log') });
 
       // Mid-freeze, "Why is it stuck?" shows the cycle of waits although the run goes on.
-      await page.fill('#jump-time', '30');
-      await page.press('#jump-time', 'Enter');
-      await waitTick(page, 30000);
+      await jumpTo(page, 30);
       const why = await page.waitForSelector('#why-stuck');
       const whyText = await why.textContent();
       assert.match(whyText, /Why is hog stuck\? \(asleep for 2\d\.\d+ s/);
@@ -74,9 +72,7 @@ describe('OOM kill under the 4.7 mempool, toggled to neilbrown', { timeout: 240_
       await log.screenshot({ path: screenshotPath('oom-dm-crypt-swap-f9054c70-kernel-log') });
 
       // Live toggle at 1 s (before any pool runs dry): the future is recomputed.
-      await page.fill('#jump-time', '1');
-      await page.press('#jump-time', 'Enter');
-      await waitTick(page, 1000);
+      await jumpTo(page, 1);
       await page.click('#tab-policy');
       await page.selectOption('#knob-mempool_variant', 'neilbrown');
       await page.waitForFunction(() => /f=1000@mempool_variant:neilbrown/.test(location.search));

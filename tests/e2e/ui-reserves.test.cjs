@@ -8,7 +8,7 @@
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { launchBrowser, screenshotPath, assertNoErrors } = require('./helpers.cjs');
-const { openApp, waitTick, waitOutcome, key } = require('./ui-lib.cjs');
+const { openApp, waitTick, waitOutcome, key, jumpTo } = require('./ui-lib.cjs');
 
 describe('reserves and stacks', { timeout: 180_000 }, () => {
   let browser;
@@ -40,9 +40,7 @@ describe('reserves and stacks', { timeout: 180_000 }, () => {
       assert.ok(marks.some((x) => x === 0), `${marks}`);
       await page.screenshot({ path: screenshotPath('reserve-floors-swap-over-nbd') });
       // Far from any dip, no floor is marked.
-      await page.fill('#jump-time', '1');
-      await page.press('#jump-time', 'Enter');
-      await waitTick(page, 1000);
+      await jumpTo(page, 1);
       assert.equal(await page.$$eval('.floor-note', (els) => els.length), 0);
       assertNoErrors(errors);
     } finally {

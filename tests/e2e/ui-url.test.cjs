@@ -6,7 +6,7 @@
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { launchBrowser, baseUrl, screenshotPath, assertNoErrors } = require('./helpers.cjs');
-const { openApp, waitTick, metricsText, tick } = require('./ui-lib.cjs');
+const { openApp, waitTick, metricsText, tick, jumpTo } = require('./ui-lib.cjs');
 
 describe('shareable URL', { timeout: 180_000 }, () => {
   let browser;
@@ -28,9 +28,7 @@ describe('shareable URL', { timeout: 180_000 }, () => {
     await a.page.fill('input[data-pointer="/pools/2/min_nr"]', '128');
     await a.page.press('input[data-pointer="/pools/2/min_nr"]', 'Enter');
     await a.page.waitForFunction(() => /[?&]e=/.test(location.search));
-    await a.page.fill('#jump-time', '7.25');
-    await a.page.press('#jump-time', 'Enter');
-    await waitTick(a.page, 7250);
+    await jumpTo(a.page, 7.25);
     await a.page.click('#btn-step');
     await waitTick(a.page, 7251);
     await a.page.waitForFunction(() => /[?&]t=7\.251(&|$)/.test(location.search));
