@@ -8,7 +8,7 @@ use std::rc::Rc;
 use yew::prelude::*;
 
 use super::engine::Engine;
-use super::insight::{metric_rows, outcome_badge};
+use super::insight::{chain_graph, metric_rows, outcome_badge, stuck};
 use super::player::Action;
 use super::timeline::EngineRef;
 use super::{cb, lanes, timeline, zones, Dispatch};
@@ -64,6 +64,15 @@ pub fn view(e: &Engine, d: &Dispatch, engine: &Rc<RefCell<Engine>>) -> Html {
                 { zones::zones_view(pane, true) }
                 <lanes::Lanes engine={EngineRef(engine.clone())} pane={i} data_rev={pane.data_rev} tick={pane.tick()} end={e.end_tick()}
                     selected={lanes::selected_task(e, pane)} hide_future={hide} on_select={cb(d, |t| Action::SelectTask(Some(t)))} />
+                // Each pane's wait-for cycle, compact: side by side, which policy freezes.
+                if !hide {
+                    if let Some(st) = stuck(pane) {
+                        <div class="pane-stuck" id={format!("stuck-{i}")} title={st.chain.join("\n")}>
+                            <span class="pane-stuck-title">{ &st.title }</span>
+                            { chain_graph(&st.chain, st.closes_at) }
+                        </div>
+                    }
+                }
             </section>
         }
     });

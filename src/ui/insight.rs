@@ -133,71 +133,90 @@ pub fn outcome_badge(e: &Engine, pane: &Pane, id: Option<&'static str>) -> Html 
 }
 
 /// "Why is it stuck?": shown when the run at the cursor ended deadlocked or stalled.
+/// What the "Why is it stuck?" panel shows for a pane at its cursor, if anything.
+pub struct Stuck {
+    pub title: String,
+    pub chain: Vec<String>,
+    pub closes_at: usize,
+    /// Words for a verdict without a chain (stalled).
+    pub no_chain: Option<String>,
+}
+
+/// The deadlock or stall verdict at the end of the run, or — before any verdict — the
+/// wait-for cycle as it stands once a task that must finish has slept a whole stall window.
+pub fn stuck(pane: &Pane) -> Option<Stuck> {
+    if let Some(o) = pane
+        .outcome_at_cursor()
+        .filter(|o| matches!(o.kind, OutcomeKind::Deadlocked | OutcomeKind::Stalled))
+    {
+        return Some(Stuck {
+            title: format!(
+                "Why is it stuck? ({} since {} s)",
+                outcome_words(o.kind),
+                format_seconds(o.at_tick)
+            ),
+            chain: o.chain.clone(),
+            closes_at: o.chain_closes_at,
+            no_chain: Some(format!("No task has made progress since {} s, but no closed wait-for chain was found: every blocked task waits on a timer or on I/O that keeps timing out.", format_seconds(o.at_tick))),
+        });
+    }
+    let sim = &pane.cursor;
+    let (task, since) = sim.longest_blocked()?;
+    let asleep = sim.tick().saturating_sub(since);
+    if asleep < sim.config().stall_window_ticks {
+        return None;
+    }
+    let (chain, closes_at) = sim.wait_for_chain_now();
+    (!chain.is_empty()).then(|| Stuck {
+        title: format!(
+            "Why is {} stuck? (asleep for {} s: a cycle of waits)",
+            sim.config().tasks[task].name,
+            format_seconds(asleep)
+        ),
+        chain,
+        closes_at,
+        no_chain: None,
+    })
+}
+
+/// The chain as a small graph: each link's first two parts (task → what it sleeps in),
+/// then back to the task where the cycle closes (not always the first: a path may lead
+/// into the cycle).
+pub fn chain_graph(chain: &[String], closes_at: usize) -> Html {
+    let nodes: Vec<(&str, &str)> = chain
+        .iter()
+        .map(|link| {
+            let mut parts = link.split(" → ");
+            (parts.next().unwrap_or(""), parts.next().unwrap_or(""))
+        })
+        .collect();
+    let Some(first) = nodes.first() else {
+        return html! {};
+    };
+    html! {
+        <div class="chain-graph" aria-hidden="true">
+            { for nodes.iter().map(|(task, waits)| html! { <><span class="node">{ *task }</span><span class="edge">{ format!("→ {waits} →") }</span></> }) }
+            <span class="node back">{ format!("↺ {}", nodes.get(closes_at).unwrap_or(first).0) }</span>
+        </div>
+    }
+}
+
 pub fn why_stuck(e: &Engine) -> Html {
     if e.compare_on || (e.predict && !e.revealed) {
         return html! {};
     }
-    let pane = &e.single;
-    let final_outcome = pane
-        .outcome_at_cursor()
-        .filter(|o| matches!(o.kind, OutcomeKind::Deadlocked | OutcomeKind::Stalled));
-    let (title, chain, closes_at, none_words) = if let Some(o) = final_outcome {
-        let title = format!(
-            "Why is it stuck? ({} since {} s)",
-            outcome_words(o.kind),
-            format_seconds(o.at_tick)
-        );
-        let none = format!("No task has made progress since {} s, but no closed wait-for chain was found: every blocked task waits on a timer or on I/O that keeps timing out.", format_seconds(o.at_tick));
-        (title, o.chain.clone(), o.chain_closes_at, Some(none))
-    } else {
-        // Not (yet) a verdict, but a task that must finish has slept for a whole stall
-        // window: show who waits for whom right now, if the waits close into a cycle.
-        let sim = &pane.cursor;
-        let Some((task, since)) = sim.longest_blocked() else {
-            return html! {};
-        };
-        let asleep = sim.tick().saturating_sub(since);
-        if asleep < sim.config().stall_window_ticks {
-            return html! {};
-        }
-        let (chain, closes_at) = sim.wait_for_chain_now();
-        if chain.is_empty() {
-            return html! {};
-        }
-        let title = format!(
-            "Why is {} stuck? (asleep for {} s: a cycle of waits)",
-            sim.config().tasks[task].name,
-            format_seconds(asleep)
-        );
-        (title, chain, closes_at, None)
+    let Some(st) = stuck(&e.single) else {
+        return html! {};
     };
-    let words = if chain.is_empty() {
-        html! { <p>{ none_words.unwrap_or_default() }</p> }
+    let words = if st.chain.is_empty() {
+        html! { <p>{ st.no_chain.clone().unwrap_or_default() }</p> }
     } else {
-        html! { <ol class="chain-words">{ for chain.iter().map(|c| html! { <li>{ c }</li> }) }</ol> }
+        html! { <ol class="chain-words">{ for st.chain.iter().map(|c| html! { <li>{ c }</li> }) }</ol> }
     };
-    // The graph: each link's first two parts (task → what it sleeps in), then back to the
-    // task where the cycle closes (not always the first: a path may lead into the cycle).
-    let nodes: Vec<(String, String)> = chain
-        .iter()
-        .map(|link| {
-            let mut parts = link.split(" → ");
-            (
-                parts.next().unwrap_or("").to_string(),
-                parts.next().unwrap_or("").to_string(),
-            )
-        })
-        .collect();
-    let graph = (!nodes.is_empty()).then(|| html! {
-        <div class="chain-graph" aria-hidden="true">
-            { for nodes.iter().map(|(task, waits)| html! { <><span class="node">{ task }</span><span class="edge">{ format!("→ {waits} →") }</span></> }) }
-            <span class="node back">{ format!("↺ {}", nodes.get(closes_at).unwrap_or(&nodes[0]).0) }</span>
-        </div>
-    });
     html! {
         <section id="why-stuck" class="why panel" aria-label="Why is it stuck?">
-            <h2>{ title }</h2>
-            { for graph }
+            <h2>{ &st.title }</h2>
+            { chain_graph(&st.chain, st.closes_at) }
             { words }
         </section>
     }

@@ -51,6 +51,20 @@ describe('OOM kill under the 4.7 mempool, toggled to neilbrown', { timeout: 240_
     }
   });
 
+  it('compare mode shows each pane\'s wait-for cycle: 4.7 freezes, NeilBrown does not', async () => {
+    const { context, page, errors } = await openApp(browser, '/?s=dm-crypt-swap&cmp=linux-4.7,linux-4.7%2Bneilbrown');
+    try {
+      await jumpTo(page, 30);
+      const stuck = await page.waitForSelector('#stuck-0');
+      assert.match(await stuck.textContent(), /Why is hog stuck\?.*hog.*pfmemalloc_wait.*kswapd0.*mempool_alloc\(dm-io\).*kcryptd.*throttle_vm_writeout.*↺ kcryptd/s);
+      assert.equal(await page.$('#stuck-1'), null, 'neilbrown is not stuck');
+      await page.screenshot({ path: screenshotPath('compare-dm-crypt-swap-stuck-at-30s') });
+      assertNoErrors(errors);
+    } finally {
+      await context.close();
+    }
+  });
+
   it('f9054c70 ends in an OOM kill with a dmesg-style report; neilbrown completes', async () => {
     const { context, page, errors } = await openApp(browser, '/?s=dm-crypt-swap&p=linux-4.9&k=mempool_variant:f9054c70');
     try {
