@@ -155,6 +155,9 @@ fn single_view(e: &Engine, d: &super::Dispatch, engine: &Rc<RefCell<Engine>>) ->
                 <lanes::Lanes engine={timeline::EngineRef(engine.clone())} pane={0} data_rev={pane.data_rev} tick={pane.tick()}
                     end={e.end_tick()} selected={lanes::selected_task(e, pane)} hide_future={false} on_select={cb(d, |t| Action::SelectTask(Some(t)))} />
                 { lanes::legend() }
+                if !e.predict || e.revealed {
+                    { insight::stuck_line(pane, "stuck-line".to_string()) }
+                }
             </section>
             <aside class="right">
                 // Presenter mode folds the side column; the zone gauge moves here.

@@ -201,6 +201,21 @@ pub fn chain_graph(chain: &[String], closes_at: usize) -> Html {
     }
 }
 
+/// The compact form under a pane's lanes, where it is always on screen (single view,
+/// presenter mode, each compare pane): the title and the graph; the words are in the
+/// full panel and in the tooltip.
+pub fn stuck_line(pane: &Pane, id: String) -> Html {
+    let Some(st) = stuck(pane) else {
+        return html! {};
+    };
+    html! {
+        <div class="pane-stuck" id={id} title={st.chain.join("\n")}>
+            <span class="pane-stuck-title">{ &st.title }</span>
+            { chain_graph(&st.chain, st.closes_at) }
+        </div>
+    }
+}
+
 pub fn why_stuck(e: &Engine) -> Html {
     if e.compare_on || (e.predict && !e.revealed) {
         return html! {};

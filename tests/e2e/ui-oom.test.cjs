@@ -45,6 +45,9 @@ describe('OOM kill under the 4.7 mempool, toggled to neilbrown', { timeout: 240_
       assert.match(whyText, /kcryptd → throttle_vm_writeout → writeback of dm-0 pages that only kcryptd completes/);
       assert.match(whyText, /↺ kcryptd/);
       await why.screenshot({ path: screenshotPath('why-stuck-dm-crypt-swap-linux-4.7-at-30s') });
+      // The compact line under the lanes says the same where it is always on screen.
+      const line = await page.$eval('#stuck-line', (el) => el.textContent);
+      assert.match(line, /Why is hog stuck\?.*↺ kcryptd/s);
       assertNoErrors(errors);
     } finally {
       await context.close();
