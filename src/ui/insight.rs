@@ -209,7 +209,8 @@ pub fn stuck_line(pane: &Pane, id: String) -> Html {
         return html! {};
     };
     html! {
-        <div class="pane-stuck" id={id} title={st.chain.join("\n")}>
+        <div class="pane-stuck" id={id} role="note" title={st.chain.join("\n")}
+            aria-label={format!("{}: {}", st.title, st.chain.join("; "))}>
             <span class="pane-stuck-title">{ &st.title }</span>
             { chain_graph(&st.chain, st.closes_at) }
         </div>
