@@ -30,9 +30,16 @@ pub fn about(e: &Engine, d: &Dispatch) -> Html {
     let file = &e.scenario.file;
     let ticks = e.chapter_ticks();
     let current = e.current_chapter();
+    // A chapter pinned to an event that never happened under this policy says so once the
+    // run is computed (NeilBrown's run never freezes, so "The machine freezes" never comes).
+    let unreached = if e.panes()[0].rec.is_done() {
+        "does not happen in this run"
+    } else {
+        "not reached yet"
+    };
     let chapters = file.chapters.iter().enumerate().map(|(i, c)| {
         let at = ticks.get(i).copied().flatten();
-        let when = at.map_or("not reached yet".to_string(), |t| format!("{} s", format_seconds(t)));
+        let when = at.map_or(unreached.to_string(), |t| format!("{} s", format_seconds(t)));
         let onclick = at.map(|t| cb(d, move |_| Action::Seek(t)));
         html! {
             <li class={classes!((current == Some(i)).then_some("current"))} aria-current={(current == Some(i)).then_some("step")}>
