@@ -33,7 +33,10 @@ const ROWS: &[(&str, &str)] = &[
         "pgsteal_direct",
         "pgsteal_direct: pages reclaimed in direct reclaim",
     ),
-    ("pages_swapped_out", "pswpout: pages written to swap"),
+    (
+        "pages_swapped_out",
+        "pages whose swap write completed (the kernel's pswpout counts them when submitted)",
+    ),
     ("pages_written_back", "pages whose writeback completed"),
     ("oom_kills", "oom_kill: processes killed by the OOM killer"),
     ("alloc_failures", "allocations that failed for good"),
