@@ -277,6 +277,14 @@ mod tests {
         (sim, log, None)
     }
 
+    /// The first logged entry of `kind`.
+    fn entry_of<'l>(log: &'l Klog, kind: &str) -> &'l Entry {
+        log.entries()
+            .iter()
+            .find(|e| e.kind == kind)
+            .unwrap_or_else(|| panic!("no {kind} entry logged"))
+    }
+
     #[test]
     fn timestamps_look_like_printk() {
         assert_eq!(timestamp(0), "[    0.000000]");
@@ -291,11 +299,7 @@ mod tests {
         let (sim, log, _) = logged_run("direct-reclaim-writepage-xfs", "linux-2.6.33", &[], |_| {
             false
         });
-        let entry = log
-            .entries()
-            .iter()
-            .find(|e| e.kind == "overflow")
-            .expect("linux-2.6.33 overflows the stack here");
+        let entry = entry_of(&log, "overflow");
         let text = entry.lines.join("\n");
         assert!(text.contains("xfs_vm_writepage"), "{text}");
         assert!(text.contains("mempool_alloc_slab"), "{text}");
@@ -339,11 +343,7 @@ mod tests {
             (touched + touched.div_ceil(512)) * 1000 / (262_144 + 1_048_576)
         );
         assert!(points > 0 && points < 1000, "{points}");
-        let entry = log
-            .entries()
-            .iter()
-            .find(|e| e.kind == "oom")
-            .expect("logged");
+        let entry = entry_of(&log, "oom");
         let text = entry.lines.join("\n");
         assert!(
             text.contains(&format!(
