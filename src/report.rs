@@ -26,6 +26,8 @@ pub struct Metrics {
     pub oom_reap_delay_ms_max: u64,
     /// Swap in use at the first OOM kill (pages); absent without a kill.
     pub swap_used_pages_at_first_oom_kill: Option<u64>,
+    /// Swap in use when the first stall was found (pages); absent without a stall.
+    pub swap_used_pages_at_stall: Option<u64>,
     pub max_stack_bytes: u64,
     pub max_stack_bytes_direct_reclaim: u64,
     pub throttled_ms_total: u64,
@@ -105,6 +107,7 @@ pub fn metrics(sim: &Sim) -> Metrics {
         oom_kills: c.oom_kills,
         oom_reap_delay_ms_max: c.oom_reap_delay_ms_max,
         swap_used_pages_at_first_oom_kill: c.swap_used_at_first_oom_kill,
+        swap_used_pages_at_stall: c.swap_used_at_stall,
         max_stack_bytes: st.max_stack_bytes,
         max_stack_bytes_direct_reclaim: st.max_stack_bytes_direct_reclaim,
         throttled_ms_total,

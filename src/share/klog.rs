@@ -257,7 +257,17 @@ mod tests {
         sets: &[(&str, &str)],
         stop: impl Fn(&Event) -> bool,
     ) -> (Sim, Klog, Option<Event>) {
-        let sc = crate::scenario::validate(crate::scenario::builtin(name).unwrap()).unwrap();
+        logged_run_file(crate::scenario::builtin(name).unwrap(), preset, sets, stop)
+    }
+
+    /// As [`logged_run`], for an edited scenario file.
+    fn logged_run_file(
+        file: crate::scenario::ScenarioFile,
+        preset: &str,
+        sets: &[(&str, &str)],
+        stop: impl Fn(&Event) -> bool,
+    ) -> (Sim, Klog, Option<Event>) {
+        let sc = crate::scenario::validate(file).unwrap();
         let mut knobs = (crate::sim::policy::preset(preset).unwrap().knobs)();
         for (k, v) in sets {
             knobs.set(k, v).unwrap();
@@ -283,6 +293,42 @@ mod tests {
             .iter()
             .find(|e| e.kind == kind)
             .unwrap_or_else(|| panic!("no {kind} entry logged"))
+    }
+
+    /// khungtaskd reports a task in an uninterruptible sleep that outlasts the timeout
+    /// (kswapd0 in mempool_alloc's 5 s io_schedule_timeout, with the timeout at 1 s), and
+    /// never one in pfmemalloc_wait: wait_event_killable is TASK_KILLABLE, which
+    /// check_hung_uninterruptible_tasks skips.
+    #[test]
+    fn hung_task_reports_uninterruptible_sleeps_only() {
+        let mut file = crate::scenario::builtin("dm-crypt-swap").unwrap();
+        file.hung_task_timeout_ms = 1000;
+        let (sim, log, _) = logged_run_file(file, "linux-4.7", &[], |_| false);
+        let hung: Vec<&Entry> = log.entries().iter().filter(|e| e.kind == "hung").collect();
+        assert!(!hung.is_empty());
+        let text = hung[0].lines.join("\n");
+        assert!(
+            text.contains("INFO: task kswapd0:")
+                && text.contains("blocked for more than 1 seconds."),
+            "{text}"
+        );
+        assert!(text.contains("mempool_alloc"), "{text}");
+        let hog = sim
+            .config()
+            .tasks
+            .iter()
+            .position(|t| t.name == "hog")
+            .unwrap();
+        let hog_slept_ms = sim.state().tasks[hog].sleep_ms_by_fn
+            [crate::sim::event::SleepFn::PfmemallocWait.index()];
+        assert!(
+            hog_slept_ms > 1000,
+            "the hog slept {hog_slept_ms} ms in pfmemalloc_wait"
+        );
+        assert!(
+            hung.iter().all(|e| !e.lines[0].contains("task hog:")),
+            "the hog's killable wait is not reported"
+        );
     }
 
     #[test]

@@ -143,6 +143,8 @@ pub struct Stuck {
     pub closes_at: usize,
     /// Words for a verdict without a chain (stalled).
     pub no_chain: Option<String>,
+    /// Why a stall with a cycle of waits is not a deadlock.
+    pub note: Option<String>,
 }
 
 /// The deadlock or stall verdict at the end of the run, or — before any verdict — the
@@ -161,6 +163,9 @@ pub fn stuck(pane: &Pane) -> Option<Stuck> {
             chain: o.chain.clone(),
             closes_at: o.chain_closes_at,
             no_chain: Some(format!("No task has made progress since {} s, but no closed wait-for chain was found: every blocked task waits on a timer or on I/O that keeps timing out.", format_seconds(o.at_tick))),
+            note: (o.kind == OutcomeKind::Stalled && !o.chain.is_empty()).then(|| {
+                "Stalled, not deadlocked: the worker this cycle waits for still completes some I/O — far too little for the tasks that must finish.".to_string()
+            }),
         });
     }
     let sim = &pane.cursor;
@@ -179,6 +184,7 @@ pub fn stuck(pane: &Pane) -> Option<Stuck> {
         chain,
         closes_at,
         no_chain: None,
+        note: None,
     })
 }
 
@@ -237,6 +243,7 @@ pub fn why_stuck(e: &Engine) -> Html {
             <h2>{ &st.title }</h2>
             { chain_graph(&st.chain, st.closes_at) }
             { words }
+            if let Some(note) = &st.note { <p class="chain-note">{ note }</p> }
         </section>
     }
 }

@@ -391,6 +391,7 @@ pub fn complete_request(ctx: &mut Ctx, req: Request) {
                 left -= n;
             }
             ctx.progress();
+            ctx.workload_progress(task);
             // The reader waits for the whole bio: the last of its requests wakes it.
             let more = ctx
                 .st
@@ -515,6 +516,7 @@ pub fn kcryptd_run(ctx: &mut Ctx, task: usize, device: usize) {
         elements.add(crypt_bio_pool, n);
         elements.add(page_pool, n);
         enqueue_disk(ctx, lower, n, payload, elements, zone);
+        ctx.st.devices[device].worker_done_tick = ctx.st.tick;
         update_congestion(ctx, device);
     }
 }
@@ -566,6 +568,7 @@ pub fn net_rx_run(ctx: &mut Ctx, task: usize) {
             let held = req.held_pages;
             let dev = &mut ctx.st.devices[device];
             dev.tx_held_pages -= held.min(dev.tx_held_pages);
+            dev.worker_done_tick = now;
             complete_request(ctx, req);
         }
         update_congestion(ctx, device);

@@ -61,6 +61,16 @@ impl SleepFn {
             SleepFn::Idle => "idle",
         }
     }
+    /// Whether khungtaskd can report a task asleep here. `check_hung_uninterruptible_tasks`
+    /// (kernel/hung_task.c, 2.6.30 … 5.x) tests `t->state == TASK_UNINTERRUPTIBLE`, which
+    /// skips TASK_KILLABLE: throttle_direct_reclaim waits on pfmemalloc_wait with
+    /// `wait_event_killable` (__GFP_FS callers) or interruptibly for at most HZ (others),
+    /// and idle kernel threads and userspace sleeps are interruptible. The remaining
+    /// sleeps are uninterruptible; a timed one is reported only if a single sleep outlasts
+    /// the timeout (the switch count changes on every wake-up).
+    pub fn hung_task_checked(self) -> bool {
+        !matches!(self, SleepFn::PfmemallocWait | SleepFn::Idle)
+    }
     /// Counted as throttling (not as an idle kernel thread or plain I/O wait).
     pub fn is_throttle(self) -> bool {
         !matches!(self, SleepFn::Idle | SleepFn::IoWait)

@@ -54,7 +54,7 @@ use watermarks::{
 /// The model's version: bump it whenever a change alters any trace (the golden traces in
 /// `tests/golden` show it in review), so a shared link made with an older model can say
 /// plainly that the numbers may differ.
-pub const MODEL_VERSION: u32 = 4;
+pub const MODEL_VERSION: u32 = 5;
 
 /// What a resumable kernel path did this tick.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -247,6 +247,14 @@ impl Ctx<'_> {
 
     pub fn progress(&mut self) {
         self.st.last_progress_tick = self.st.tick;
+    }
+
+    /// `task` got what it asked for (pages, its read, its exit): if it is one of the tasks
+    /// that must finish, the workload is not stalled.
+    pub fn workload_progress(&mut self, task: usize) {
+        if self.cfg.tasks[task].must_finish {
+            self.st.workload_progress_tick = self.st.tick;
+        }
     }
 
     pub fn pfmemalloc_pages(&self) -> u64 {
@@ -603,6 +611,7 @@ impl Sim {
             flusher_kick_pages: 0,
             dirty_limit_pages: 0,
             last_progress_tick: 0,
+            workload_progress_tick: 0,
             reserve_pages_used_max: 0,
             min_free_pages: u64::MAX,
             max_stack_bytes: 0,
@@ -612,6 +621,7 @@ impl Sim {
             trace_hash: TraceHasher::new(cfg.seed).finish(),
             finished: false,
             outcome: None,
+            stall: None,
             verdicts: Vec::new(),
         };
         let mut sim = Sim {
@@ -876,6 +886,17 @@ fn run_if_ready(ctx: &mut Ctx, task: usize) {
 /// Phase 3: per-task sleep time and stack depth, reserve use, hung tasks.
 fn account(ctx: &mut Ctx) {
     let now = ctx.st.tick;
+    // A task that must finish sleeping in userspace (an `Op::Sleep`) is not held up.
+    if (0..ctx.cfg.tasks.len()).any(|t| {
+        ctx.cfg.tasks[t].must_finish
+            && !ctx.st.tasks[t].exited
+            && ctx.st.tasks[t]
+                .wait
+                .as_ref()
+                .is_some_and(|w| w.function == SleepFn::Idle)
+    }) {
+        ctx.st.workload_progress_tick = now;
+    }
     for task in 0..ctx.st.tasks.len() {
         if ctx.st.tasks[task].exited {
             continue;
@@ -886,7 +907,7 @@ fn account(ctx: &mut Ctx) {
         let idx = w.function.index();
         ctx.st.tasks[task].sleep_ms_by_fn[idx] += 1;
         let hung_timeout = ctx.cfg.hung_task_timeout_ticks;
-        if w.function != SleepFn::Idle
+        if w.function.hung_task_checked()
             && !ctx.st.tasks[task].hung_reported
             && now - w.since >= hung_timeout
             && w.until - w.since > hung_timeout

@@ -120,59 +120,110 @@ pub fn check(ctx: &mut Ctx) {
             chain_closes_at: 0,
         })
     } else if must().all(|t| ctx.st.tasks[t].finished_at.is_some()) {
-        Some(Outcome {
+        // A stall on the way outranks the completion (the order in the module doc).
+        Some(ctx.st.stall.clone().unwrap_or(Outcome {
             kind: OutcomeKind::Completed,
             at_tick: now,
             chain: Vec::new(),
             chain_closes_at: 0,
-        })
+        }))
+    } else if let Some(deadlock) = check_stall(ctx) {
+        Some(deadlock)
     } else if now + 1 >= ctx.cfg.duration_ticks {
-        Some(end_of_time(ctx))
+        Some(ctx.st.stall.clone().unwrap_or(Outcome {
+            kind: OutcomeKind::Incomplete,
+            at_tick: now,
+            chain: Vec::new(),
+            chain_closes_at: 0,
+        }))
     } else {
         None
     };
     if let Some(outcome) = decided {
-        ctx.st.verdicts.push(Verdict {
-            kind: outcome.kind.name().to_string(),
-            at_ms: outcome.at_tick,
-            detail: VerdictDetail {
-                task: None,
-                function: None,
-                chain: outcome.chain.clone(),
-            },
-        });
+        // A stall already has its verdict, from the tick it was found.
+        if ctx.st.stall.as_ref() != Some(&outcome) {
+            push_verdict(ctx.st, &outcome);
+        }
         ctx.st.outcome = Some(outcome);
         ctx.st.finished = true;
     }
 }
 
-fn end_of_time(ctx: &Ctx) -> Outcome {
-    let now = ctx.st.tick;
-    let quiet = now.saturating_sub(ctx.st.last_progress_tick);
-    if quiet < ctx.cfg.stall_window_ticks {
-        return Outcome {
-            kind: OutcomeKind::Incomplete,
-            at_tick: now,
-            chain: Vec::new(),
-            chain_closes_at: 0,
-        };
+fn push_verdict(st: &mut State, outcome: &Outcome) {
+    st.verdicts.push(Verdict {
+        kind: outcome.kind.name().to_string(),
+        at_ms: outcome.at_tick,
+        detail: VerdictDetail {
+            task: None,
+            function: None,
+            chain: outcome.chain.clone(),
+        },
+    });
+}
+
+/// Once per stall window while the tasks that must finish make no progress: a deadlock
+/// ends the run (nothing it waits for can come); the first stall is recorded as a
+/// verdict and the run goes on — the workload may resume, or things may get worse.
+fn check_stall(ctx: &mut Ctx) -> Option<Outcome> {
+    let window = ctx.cfg.stall_window_ticks;
+    let quiet = ctx.st.tick - ctx.st.workload_progress_tick;
+    if quiet < window || !quiet.is_multiple_of(window) {
+        return None;
     }
-    let (chain, chain_closes_at) = wait_for_chain(ctx.cfg, ctx.st);
-    let kind = if chain.is_empty() {
-        OutcomeKind::Stalled
-    } else {
+    let found = stall(ctx);
+    if found.kind == OutcomeKind::Deadlocked {
+        return Some(found);
+    }
+    if ctx.st.stall.is_none() {
+        ctx.st.counters.swap_used_at_stall = Some(ctx.st.swap_used);
+        push_verdict(ctx.st, &found);
+        ctx.st.stall = Some(found);
+    }
+    None
+}
+
+/// The tasks that must finish have made no progress for the stall window (§14.9): the run
+/// has failed. It is *deadlocked* when nothing else moved either (no writeback completed,
+/// no pool element came back) and the blocked tasks form a wait-for chain; otherwise
+/// *stalled* — the workload is frozen although something still trickles (swap on dm-crypt
+/// under 4.7: kcryptd completes 60–80 pages/s while the hog waits for 50 s).
+fn stall(ctx: &Ctx) -> Outcome {
+    let now = ctx.st.tick;
+    let window = ctx.cfg.stall_window_ticks;
+    let (links, chain_closes_at) = chain_links(ctx.cfg, ctx.st);
+    // A cycle is a deadlock only if what it waits for has not come for the window: the
+    // worker each link depends on (kcryptd, nfsd, NET_RX) has moved none of that
+    // device's work. Other devices' writeback may still complete meanwhile.
+    let stuck = links
+        .iter()
+        .filter_map(|l| l.device)
+        .all(|d| now - ctx.st.devices[d].worker_done_tick >= window);
+    let kind = if !links.is_empty() && stuck {
         OutcomeKind::Deadlocked
+    } else {
+        OutcomeKind::Stalled
     };
     Outcome {
         kind,
-        at_tick: ctx.st.last_progress_tick,
-        chain,
+        at_tick: ctx.st.workload_progress_tick,
+        // Reported for a stall too: who waits for whom while the trickle goes on.
+        chain: links.into_iter().map(|l| l.words).collect(),
         chain_closes_at,
     }
 }
 
+/// One link of a wait-for chain.
+struct Link {
+    /// What the task waits for, in words.
+    words: String,
+    /// The task that alone can provide it.
+    next: Option<usize>,
+    /// The device whose worker (kcryptd, nfsd, NET_RX) must move for it to come.
+    device: Option<usize>,
+}
+
 /// One link: what `task` waits for, and which task alone can provide it.
-fn waits_for(cfg: &Config, st: &State, task: usize) -> Option<(String, Option<usize>)> {
+fn waits_for(cfg: &Config, st: &State, task: usize) -> Option<Link> {
     let name = &cfg.tasks[task].name;
     let Some(w) = st.tasks[task].wait.as_ref() else {
         // Not asleep, but retrying an allocation while an OOM victim keeps TIF_MEMDIE:
@@ -185,14 +236,13 @@ fn waits_for(cfg: &Config, st: &State, task: usize) -> Option<(String, Option<us
             .iter()
             .map(|&(v, _, _)| v)
             .find(|&v| v != task && st.tasks[v].flags.memdie)?;
-        return t.alloc.is_some().then(|| {
-            (
-                format!(
-                    "{name} → out_of_memory → no new kill while {} (TIF_MEMDIE) lives",
-                    cfg.tasks[victim].name
-                ),
-                Some(victim),
-            )
+        return t.alloc.is_some().then(|| Link {
+            words: format!(
+                "{name} → out_of_memory → no new kill while {} (TIF_MEMDIE) lives",
+                cfg.tasks[victim].name
+            ),
+            next: Some(victim),
+            device: None,
         });
     };
     let writeback_owner = || {
@@ -220,14 +270,15 @@ fn waits_for(cfg: &Config, st: &State, task: usize) -> Option<(String, Option<us
         | SleepFn::BalanceDirtyPages => {
             let (d, next) = writeback_owner()?;
             let who = next.map_or("nobody".to_string(), |n| cfg.tasks[n].name.clone());
-            Some((
-                format!(
+            Some(Link {
+                words: format!(
                     "{name} → {} → writeback of {} pages that only {who} completes",
                     w.function.name(),
                     cfg.devices[d].name
                 ),
                 next,
-            ))
+                device: Some(d),
+            })
         }
         SleepFn::MempoolAlloc => {
             let WaitQueue::Pool(pool) = w.queue else {
@@ -242,18 +293,23 @@ fn waits_for(cfg: &Config, st: &State, task: usize) -> Option<(String, Option<us
                 .filter(|m| m.pool == pool && m.hold_partial)
                 .map_or(0, |m| m.got);
             if own > 0 && own >= st.pools[pool].outstanding {
-                return Some((
-                    format!(
+                return Some(Link {
+                    words: format!(
                         "{name} → mempool_alloc({}) → all {own} elements out are its own clones, \
                          held on current->bio_list until the bio is mapped: none can come back",
                         cfg.pools[pool].name
                     ),
-                    Some(task),
-                ));
+                    next: Some(task),
+                    device: None,
+                });
             }
             let (d, next) = writeback_owner()?;
             let who = next.map_or("nobody".to_string(), |n| cfg.tasks[n].name.clone());
-            Some((format!("{name} → mempool_alloc({}) → elements held by I/O on {} that only {who} completes", cfg.pools[pool].name, cfg.devices[d].name), next))
+            Some(Link {
+                words: format!("{name} → mempool_alloc({}) → elements held by I/O on {} that only {who} completes", cfg.pools[pool].name, cfg.devices[d].name),
+                next,
+                device: Some(d),
+            })
         }
         SleepFn::TooManyIsolated => {
             // The isolated pages go back to the LRU only when their holder's swap submit
@@ -266,28 +322,41 @@ fn waits_for(cfg: &Config, st: &State, task: usize) -> Option<(String, Option<us
                         .is_some_and(|r| r.pending_swap_submit > 0)
             });
             let who = holder.map_or("nobody".to_string(), |h| cfg.tasks[h].name.clone());
-            Some((
-                format!("{name} → too_many_isolated → pages isolated by {who}"),
-                holder,
-            ))
+            Some(Link {
+                words: format!("{name} → too_many_isolated → pages isolated by {who}"),
+                next: holder,
+                device: None,
+            })
         }
         SleepFn::PfmemallocWait => {
             let kswapd = cfg.roles.kswapd;
             let who = kswapd.map_or("kswapd", |k| cfg.tasks[k].name.as_str());
-            Some((format!("{name} → pfmemalloc_wait → {who}"), kswapd))
+            Some(Link {
+                words: format!("{name} → pfmemalloc_wait → {who}"),
+                next: kswapd,
+                device: None,
+            })
         }
         SleepFn::IoWait if w.queue == WaitQueue::Congestion => {
             // Blocked submitting to a full request queue or socket send buffer.
             let (d, next) = writeback_owner()?;
             let who = next.map_or("nobody".to_string(), |n| cfg.tasks[n].name.clone());
-            Some((format!("{name} → io_schedule (queue or send buffer full) → writeback of {} pages that only {who} completes", cfg.devices[d].name), next))
+            Some(Link {
+                words: format!("{name} → io_schedule (queue or send buffer full) → writeback of {} pages that only {who} completes", cfg.devices[d].name),
+                next,
+                device: Some(d),
+            })
         }
         SleepFn::IoWait | SleepFn::Idle => {
             if matches!(cfg.tasks[task].kind, TaskKind::NetRx) && st.counters.packets_dropped > 0 {
                 // NET_RX is stuck when its skb allocations fail: memory comes back only when
                 // swap writeback completes, which needs these very replies.
                 let (d, _) = writeback_owner()?;
-                return Some((format!("{name} → skb allocation fails below the atomic reserve → memory freed only by writeback on {}", cfg.devices[d].name), Some(task)));
+                return Some(Link {
+                    words: format!("{name} → skb allocation fails below the atomic reserve → memory freed only by writeback on {}", cfg.devices[d].name),
+                    next: Some(task),
+                    device: Some(d),
+                });
             }
             None
         }
@@ -298,8 +367,13 @@ fn waits_for(cfg: &Config, st: &State, task: usize) -> Option<(String, Option<us
 /// chain if it closes on itself (a cycle) with the index of the link it closes at, else
 /// an empty chain.
 pub fn wait_for_chain(cfg: &Config, st: &State) -> (Vec<String>, usize) {
+    let (links, closes_at) = chain_links(cfg, st);
+    (links.into_iter().map(|l| l.words).collect(), closes_at)
+}
+
+fn chain_links(cfg: &Config, st: &State) -> (Vec<Link>, usize) {
     for start in (0..cfg.tasks.len()).filter(|&t| cfg.tasks[t].must_finish && !st.tasks[t].exited) {
-        let mut chain = Vec::new();
+        let mut chain: Vec<Link> = Vec::new();
         let mut tasks = Vec::new();
         let mut cur = start;
         // A blocked kernel thread that `start` waits on may itself be mid-reclaim: follow it.
@@ -308,9 +382,10 @@ pub fn wait_for_chain(cfg: &Config, st: &State) -> (Vec<String>, usize) {
                 return (chain, at);
             }
             tasks.push(cur);
-            let Some((link, next)) = waits_for(cfg, st, cur) else {
+            let Some(link) = waits_for(cfg, st, cur) else {
                 break;
             };
+            let next = link.next;
             chain.push(link);
             match next {
                 Some(n) => cur = n,

@@ -374,6 +374,9 @@ pub struct Device {
     pub replies: VecDeque<Request>,
     /// Network: socket-buffer pages held by writes not yet acknowledged.
     pub tx_held_pages: u64,
+    /// Last tick this device's worker (kcryptd, nfsd, NET_RX) passed work on towards
+    /// completion: whether a wait-for cycle through it is a deadlock or a trickle.
+    pub worker_done_tick: Tick,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -407,6 +410,8 @@ pub struct Counters {
     pub oom_reap_delay_ms_max: u64,
     /// Swap in use when the first OOM kill happened (pages).
     pub swap_used_at_first_oom_kill: Option<u64>,
+    /// Swap in use when the first stall was found (the tick the window ran out).
+    pub swap_used_at_stall: Option<u64>,
     pub packets_dropped: u64,
     pub kswapd_wakeups: u64,
     pub alloc_failures: u64,
@@ -452,6 +457,9 @@ pub struct State {
     /// Last tick with forward progress (a writeback completion, a pool element returned,
     /// or an allocation by a task that must finish).
     pub last_progress_tick: Tick,
+    /// Last tick a task that must finish made progress (got pages, had its read
+    /// complete, exited, or was asleep in userspace): the stall verdict's clock.
+    pub workload_progress_tick: Tick,
     pub reserve_pages_used_max: u64,
     pub min_free_pages: u64,
     pub max_stack_bytes: u64,
@@ -462,5 +470,8 @@ pub struct State {
     pub trace_hash: u64,
     pub finished: bool,
     pub outcome: Option<super::outcome::Outcome>,
+    /// The first stall of the run (the workload made no progress for a stall window
+    /// without a deadlock); the run goes on, and ends `stalled` unless worse follows.
+    pub stall: Option<super::outcome::Outcome>,
     pub verdicts: Vec<super::outcome::Verdict>,
 }

@@ -167,6 +167,7 @@ fn op_step(ctx: &mut Ctx, task: usize, op: &Op) -> OpStep {
             }
         }
         Op::Sleep { ms } => {
+            ctx.workload_progress(task);
             let now = ctx.st.tick;
             let until = *ctx.st.tasks[task].sleep_op_until.get_or_insert(now + ms);
             if now >= until {
@@ -181,6 +182,7 @@ fn op_step(ctx: &mut Ctx, task: usize, op: &Op) -> OpStep {
             OpStep::Continue
         }
         Op::FreeAnon => {
+            ctx.workload_progress(task);
             ctx.free_task_anon(task);
             OpStep::Next
         }
@@ -220,6 +222,7 @@ fn fault_pages(
     }
     if got > 0 && must_finish {
         ctx.progress();
+        ctx.workload_progress(task);
     }
     if step == Step::Fail && gfp.can_direct_reclaim() && !ctx.st.tasks[task].killed {
         // A sleeping allocation that failed (NORETRY callers); try again next tick.
@@ -249,4 +252,5 @@ pub fn exit_task(ctx: &mut Ctx, task: usize, killed: bool) {
         Event::TaskExit { task }
     });
     ctx.progress();
+    ctx.workload_progress(task);
 }

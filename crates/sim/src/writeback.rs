@@ -290,6 +290,7 @@ pub fn nfsd_run(ctx: &mut Ctx, task: usize, device: usize) {
                 .pop_front()
                 .expect("nfsd holds a request");
             ctx.st.tasks[task].op_done = 0;
+            ctx.st.devices[device].worker_done_tick = ctx.st.tick;
             block::complete_request(ctx, req);
             continue;
         }
