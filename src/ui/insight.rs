@@ -98,8 +98,8 @@ fn outcome_help(name: &str) -> &'static str {
     match name {
         "completed" => "every task that must finish finished",
         "incomplete" => "the scenario's time ran out while tasks were still making progress",
-        "stalled" => "no progress for the stall window, and no closed wait-for chain",
-        "deadlocked" => "no progress, and the blocked tasks wait on each other in a cycle",
+        "stalled" => "the tasks that must finish made no progress for a whole stall window (the I/O they wait for still trickles, or nothing closes a cycle of waits)",
+        "deadlocked" => "the tasks that must finish made no progress, the blocked tasks wait on each other in a cycle, and nothing that cycle waits for moved",
         "oom_kill" => "the OOM killer killed a task that had to finish",
         "stack_overflow" => "a kernel stack grew past THREAD_SIZE",
         "hidden" => "predict mode: outcomes are hidden until you reveal them",
