@@ -107,6 +107,23 @@ fn outcome_help(name: &str) -> &'static str {
     }
 }
 
+/// ", then completed at N s" when a stalled run's tasks went on to finish (a stall is
+/// history and stays the verdict, e.g. after a live toggle to a policy that recovers).
+fn resumed_after_stall(pane: &Pane, o: &crate::sim::outcome::Outcome) -> String {
+    let sim = &pane.cursor;
+    let must = || (0..sim.config().tasks.len()).filter(|&t| sim.config().tasks[t].must_finish);
+    if o.kind != OutcomeKind::Stalled || must().any(|t| sim.state().tasks[t].finished_at.is_none())
+    {
+        return String::new();
+    }
+    must()
+        .filter_map(|t| sim.state().tasks[t].finished_at)
+        .max()
+        .map_or(String::new(), |at| {
+            format!(", then completed at {} s", format_seconds(at))
+        })
+}
+
 /// The outcome badge of a pane: `data-outcome` is `running` until the cursor reaches the
 /// run's end; hidden in predict mode until revealed.
 pub fn outcome_badge(e: &Engine, pane: &Pane, id: Option<&'static str>) -> Html {
@@ -116,9 +133,10 @@ pub fn outcome_badge(e: &Engine, pane: &Pane, id: Option<&'static str>) -> Html 
         Some(o) => (
             o.kind.name(),
             format!(
-                "{} at {} s",
+                "{} at {} s{}",
                 outcome_words(o.kind),
-                format_seconds(o.at_tick)
+                format_seconds(o.at_tick),
+                resumed_after_stall(pane, o)
             ),
         ),
         None if !pane.rec.is_done() => (

@@ -83,6 +83,22 @@ describe('live policy fork in dm-crypt-swap', { timeout: 240_000 }, () => {
     }
   });
 
+  it('a stall is history: toggled to neilbrown after it, the badge keeps the stall and says the hog then completed', async () => {
+    const { context, page, errors } = await openApp(browser, '/?s=dm-crypt-swap&p=linux-4.7');
+    try {
+      await jumpTo(page, 10);
+      await page.click('#tab-policy');
+      await page.selectOption('#knob-mempool_variant', 'neilbrown');
+      await page.waitForSelector('#fork-list li');
+      await key(page, 'End');
+      assert.equal(await waitOutcome(page), 'stalled');
+      assert.match(await outcomeText(page), /^stalled at 2\.53 s, then completed at \d+(\.\d+)? s$/);
+      assertNoErrors(errors);
+    } finally {
+      await context.close();
+    }
+  });
+
   it('teaching contract: f9054c70 drains the reserve and does not finish, neilbrown completes', () => {
     assert.notEqual(seen.f9054c70, 'completed', `f9054c70 ended ${seen.f9054c70}`);
     assert.equal(seen.neilbrown, 'completed');

@@ -352,6 +352,29 @@ fn dm_crypt_4_7_freeze_is_a_wait_for_cycle_while_writeback_trickles() {
     assert_eq!(sim.state().outcome.as_ref(), Some(&o));
 }
 
+/// A stall is history: toggled to NeilBrown's mempool at 10 s, after the stall was found,
+/// the hog goes on to finish and the verdict stays the stall.
+#[test]
+fn a_stall_stays_the_verdict_after_a_toggle_that_recovers() {
+    let sc = scenario::validate(scenario::builtin("dm-crypt-swap").unwrap()).unwrap();
+    let mut sim = pressure_lab::sim::Sim::new(
+        sc.config.clone(),
+        (policy::preset("linux-4.7").unwrap().knobs)(),
+    );
+    sim.run(10_000);
+    assert!(sim.state().stall.is_some(), "stalled by 10 s");
+    let mut knobs = sim.state().knobs.clone();
+    knobs.set("mempool_variant", "neilbrown").unwrap();
+    sim.set_knobs(knobs);
+    sim.run(u64::MAX);
+    let o = sim.state().outcome.clone().unwrap();
+    assert_eq!(o.kind, OutcomeKind::Stalled);
+    assert!(o.at_tick < 3_000);
+    let hog = sc.config.tasks.iter().position(|t| t.name == "hog").unwrap();
+    let done = sim.state().tasks[hog].finished_at.expect("the hog finishes");
+    assert!(done < sc.config.duration_ticks, "finished at {done}");
+}
+
 fn neil_rate(num: u64, den: u64) -> u64 {
     run_scaled(
         "dm-crypt-swap",
