@@ -370,8 +370,15 @@ fn a_stall_stays_the_verdict_after_a_toggle_that_recovers() {
     let o = sim.state().outcome.clone().unwrap();
     assert_eq!(o.kind, OutcomeKind::Stalled);
     assert!(o.at_tick < 3_000);
-    let hog = sc.config.tasks.iter().position(|t| t.name == "hog").unwrap();
-    let done = sim.state().tasks[hog].finished_at.expect("the hog finishes");
+    let hog = sc
+        .config
+        .tasks
+        .iter()
+        .position(|t| t.name == "hog")
+        .unwrap();
+    let done = sim.state().tasks[hog]
+        .finished_at
+        .expect("the hog finishes");
     assert!(done < sc.config.duration_ticks, "finished at {done}");
 }
 
