@@ -390,7 +390,6 @@ pub fn complete_request(ctx: &mut Ctx, req: Request) {
                 z.file_inactive += n;
                 left -= n;
             }
-            ctx.progress();
             ctx.workload_progress(task);
             // The reader waits for the whole bio: the last of its requests wakes it.
             let more = ctx
@@ -406,7 +405,6 @@ pub fn complete_request(ctx: &mut Ctx, req: Request) {
         }
     }
     ctx.st.counters.pages_written_back += req.pages;
-    ctx.progress();
 }
 
 /// Pages kcryptd prepares (bio + ciphertext page each) before encrypting and submitting.

@@ -245,10 +245,6 @@ impl Ctx<'_> {
         mempool::rules(self.st.knobs.mempool_variant).less_throttle
     }
 
-    pub fn progress(&mut self) {
-        self.st.last_progress_tick = self.st.tick;
-    }
-
     /// `task` got what it asked for (pages, its read, its exit): if it is one of the tasks
     /// that must finish, the workload is not stalled.
     pub fn workload_progress(&mut self, task: usize) {
@@ -610,7 +606,6 @@ impl Sim {
             kswapd_awake: false,
             flusher_kick_pages: 0,
             dirty_limit_pages: 0,
-            last_progress_tick: 0,
             workload_progress_tick: 0,
             reserve_pages_used_max: 0,
             min_free_pages: u64::MAX,

@@ -337,7 +337,6 @@ pub fn mempool_free(ctx: &mut Ctx, pool: usize, n: u64) {
         let curr_nr = p.curr_nr;
         ctx.emit(Event::MempoolRefill { pool, curr_nr });
         ctx.wake_queue(WaitQueue::Pool(pool));
-        ctx.progress();
     }
     if to_allocator == 0 {
         return;

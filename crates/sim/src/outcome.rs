@@ -183,8 +183,8 @@ fn check_stall(ctx: &mut Ctx) -> Option<Outcome> {
 }
 
 /// The tasks that must finish have made no progress for the stall window (§14.9): the run
-/// has failed. It is *deadlocked* when nothing else moved either (no writeback completed,
-/// no pool element came back) and the blocked tasks form a wait-for chain; otherwise
+/// has failed. It is *deadlocked* when the blocked tasks form a wait-for chain and no
+/// device worker the chain depends on moved in the window either; otherwise
 /// *stalled* — the workload is frozen although something still trickles (swap on dm-crypt
 /// under 4.7: kcryptd completes 60–80 pages/s while the hog waits for 50 s).
 fn stall(ctx: &Ctx) -> Outcome {

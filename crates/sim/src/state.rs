@@ -454,9 +454,6 @@ pub struct State {
     pub dirty_limit_pages: u64,
     /// Pages reclaim asked the flusher to write (`wakeup_flusher_threads`).
     pub flusher_kick_pages: u64,
-    /// Last tick with forward progress (a writeback completion, a pool element returned,
-    /// or an allocation by a task that must finish).
-    pub last_progress_tick: Tick,
     /// Last tick a task that must finish made progress (got pages, had its read
     /// complete, exited, or was asleep in userspace): the stall verdict's clock.
     pub workload_progress_tick: Tick,

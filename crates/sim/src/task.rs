@@ -211,7 +211,6 @@ fn fault_pages(
     }
     let mut got = 0;
     let step = page_alloc::alloc_pages(ctx, task, use_, &mut got);
-    let must_finish = ctx.cfg.tasks[task].must_finish;
     let t = &mut ctx.st.tasks[task];
     t.op_done += got;
     match use_ {
@@ -220,8 +219,7 @@ fn fault_pages(
         PageUse::Kernel => ctx.free_kernel_pages(got),
         PageUse::FileDirty { .. } | PageUse::FileLocked => {}
     }
-    if got > 0 && must_finish {
-        ctx.progress();
+    if got > 0 {
         ctx.workload_progress(task);
     }
     if step == Step::Fail && gfp.can_direct_reclaim() && !ctx.st.tasks[task].killed {
@@ -251,6 +249,5 @@ pub fn exit_task(ctx: &mut Ctx, task: usize, killed: bool) {
     } else {
         Event::TaskExit { task }
     });
-    ctx.progress();
     ctx.workload_progress(task);
 }
