@@ -297,17 +297,23 @@ fn dm_crypt_reserve_depletion_ends_in_an_oom_kill_without_throttle_vm_writeout()
     assert_eq!(v47.metrics.oom_kills, 0);
 }
 
+/// dm-crypt-swap under linux-4.7, stepped by hand (for the tests that look mid-run).
+fn dm_crypt_swap_under_4_7() -> (scenario::Scenario, pressure_lab::sim::Sim) {
+    let sc = scenario::validate(scenario::builtin("dm-crypt-swap").unwrap()).unwrap();
+    let sim = pressure_lab::sim::Sim::new(
+        sc.config.clone(),
+        (policy::preset("linux-4.7").unwrap().knobs)(),
+    );
+    (sc, sim)
+}
+
 /// linux-4.7's freeze is a wait-for cycle that a trickle of kcryptd's writes keeps from
-/// being a deadlock: at 30 s the hog waits for kswapd, kswapd for dm-io elements held by
+/// being a deadlock: when the stall is found (7.5 s) the hog waits for kswapd, kswapd for dm-io elements held by
 /// writeback only kcryptd completes, kcryptd in throttle_vm_writeout for that same
 /// writeback — the chain closes at kcryptd (the "Why is it stuck?" panel shows it).
 #[test]
 fn dm_crypt_4_7_freeze_is_a_wait_for_cycle_while_writeback_trickles() {
-    let sc = scenario::validate(scenario::builtin("dm-crypt-swap").unwrap()).unwrap();
-    let mut sim = pressure_lab::sim::Sim::new(
-        sc.config.clone(),
-        (policy::preset("linux-4.7").unwrap().knobs)(),
-    );
+    let (sc, mut sim) = dm_crypt_swap_under_4_7();
     // Step until the stall is found, as the UI's cursor would.
     while sim.state().stall.is_none() && !sim.state().finished {
         sim.step();
@@ -362,11 +368,7 @@ fn dm_crypt_4_7_freeze_is_a_wait_for_cycle_while_writeback_trickles() {
 /// the hog goes on to finish and the verdict stays the stall.
 #[test]
 fn a_stall_stays_the_verdict_after_a_toggle_that_recovers() {
-    let sc = scenario::validate(scenario::builtin("dm-crypt-swap").unwrap()).unwrap();
-    let mut sim = pressure_lab::sim::Sim::new(
-        sc.config.clone(),
-        (policy::preset("linux-4.7").unwrap().knobs)(),
-    );
+    let (sc, mut sim) = dm_crypt_swap_under_4_7();
     sim.run(10_000);
     assert!(sim.state().stall.is_some(), "stalled by 10 s");
     let mut knobs = sim.state().knobs.clone();
