@@ -4,6 +4,7 @@
 //! asserted here as what the model does today, each with a FIXME, so a change shows up.
 
 use crate::{run, run_scaled, SCALES};
+use pressure_lab::report::RunSummary;
 use pressure_lab::scenario;
 use pressure_lab::sim::outcome::OutcomeKind;
 use pressure_lab::sim::policy;
@@ -97,25 +98,33 @@ fn nfsd_loopback_needs_pf_less_throttle() {
     assert_eq!(on.outcome, "completed");
 }
 
+/// The linux-3.6 cell of swap over NBD/NFS: completed, free below min but never 0, packets
+/// dropped, direct reclaimers throttled in pfmemalloc_wait.
+fn check_swap_over_network_with_reserves(s: &RunSummary, what: &str) {
+    assert_eq!(s.outcome, "completed", "{what}");
+    let m = &s.metrics;
+    assert!(
+        m.min_free_pages < m.min_watermark_pages,
+        "{what}: free dips below min"
+    );
+    assert!(m.min_free_pages > 0, "{what}: but never to 0");
+    assert!(
+        m.packets_dropped > 0,
+        "{what}: unrelated pfmemalloc packets are dropped"
+    );
+    assert!(
+        m.pgscan_direct_throttle > 0,
+        "{what}: direct reclaim throttled in pfmemalloc_wait"
+    );
+}
+
 #[test]
 fn swap_over_network_survives_with_pfmemalloc_reserves() {
     for name in ["swap-over-nbd", "swap-over-nfs"] {
-        let s = run(name, "linux-3.6", None, &[]);
-        assert_eq!(s.outcome, "completed", "{name}");
-        let m = &s.metrics;
-        assert!(
-            m.min_free_pages < m.min_watermark_pages,
-            "{name}: free dips below min"
-        );
-        assert!(m.min_free_pages > 0, "{name}: but never to 0");
-        assert!(
-            m.packets_dropped > 0,
-            "{name}: unrelated pfmemalloc packets are dropped"
-        );
-        assert!(
-            m.pgscan_direct_throttle > 0,
-            "{name}: direct reclaim throttled in pfmemalloc_wait"
-        );
+        for scale in SCALES {
+            let s = run_scaled(name, "linux-3.6", None, scale, &[]);
+            check_swap_over_network_with_reserves(&s, &format!("{name} {scale:?}"));
+        }
     }
 }
 
