@@ -34,6 +34,10 @@ pub const PARALLELISM_MAX: u64 = 1 << 10;
 pub const RATE_MIB_PER_S_MAX: u64 = 1 << 24;
 pub const SIZE_MIB_MAX: u64 = 64 << 20;
 pub const POOL_MIN_NR_MAX: u64 = 1 << 20;
+/// SLUB's MAX_PARTIAL (mm/slub.c): the most partial slabs a node keeps.
+pub const EMPTY_SLABS_KEPT_MAX: u64 = 10;
+/// One slab's worth: the low end of what SLUB keeps (docs/scenarios.md, dm-crypt-swap).
+pub const EMPTY_SLABS_KEPT_DEFAULT: u64 = 1;
 pub const SCENARIO_BYTES_MAX: usize = 256 * 1024;
 
 /// Built-in scenarios, embedded in the binary: the one list the CLI, UI and tests read.
@@ -227,6 +231,10 @@ pub struct PoolFile {
     pub element: String,
     #[serde(default)]
     pub objs_per_slab: Option<u64>,
+    /// Slab pools: how many slabs' worth of free objects the cache keeps before it frees
+    /// empty slabs (0..=10, SLUB's MAX_PARTIAL; absent = 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub empty_slabs_kept: Option<u64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -546,9 +554,24 @@ pub fn validate(file: ScenarioFile) -> Result<Scenario, ScenarioError> {
         let path = format!("pools[{i}]");
         let min_nr = range(&format!("{path}.min_nr"), p.min_nr, 1, POOL_MIN_NR_MAX)?;
         let element = match (p.element.as_str(), p.objs_per_slab) {
-            ("page", None) => PoolElement::Page,
+            ("page", None) => {
+                if let Some(n) = p.empty_slabs_kept {
+                    return err(
+                        &format!("{path}.empty_slabs_kept"),
+                        n,
+                        "only slab pools have empty_slabs_kept",
+                    );
+                }
+                PoolElement::Page
+            }
             ("slab", Some(n)) => PoolElement::Slab {
                 objs_per_slab: range(&format!("{path}.objs_per_slab"), n, 1, 512)?,
+                empty_slabs_kept: range(
+                    &format!("{path}.empty_slabs_kept"),
+                    p.empty_slabs_kept.unwrap_or(EMPTY_SLABS_KEPT_DEFAULT),
+                    0,
+                    EMPTY_SLABS_KEPT_MAX,
+                )?,
             },
             ("slab", None) => {
                 return err(

@@ -15,6 +15,7 @@ const EDITABLE: &[&str] = &[
     "rtt_ms",
     "encrypt_mib_per_s",
     "min_nr",
+    "empty_slabs_kept",
     "pages",
     "pages_per_s",
     "rx_mib_per_s",

@@ -39,7 +39,7 @@ pub fn run(name: &str, preset: &str, seed: Option<u64>, sets: &[(&str, &str)]) -
     )
 }
 
-fn run_file(
+pub fn run_file(
     file: scenario::ScenarioFile,
     preset: &str,
     seed: Option<u64>,

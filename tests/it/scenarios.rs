@@ -56,6 +56,18 @@ fn rejections_name_the_field_the_value_and_what_is_allowed() {
         |v| v["tasks"][0]["program"][0]["mib_per_s"] = 0.into(),
         expect!["tasks[0].program[0].mib_per_s: value 0 is not allowed; allowed: 1..=16777216"],
     );
+    check(
+        |v| v["pools"] = serde_json::json!([{"name": "p", "min_nr": 4, "element": "slab", "objs_per_slab": 8, "empty_slabs_kept": 5}]),
+        expect!["ok"],
+    );
+    check(
+        |v| v["pools"] = serde_json::json!([{"name": "p", "min_nr": 4, "element": "slab", "objs_per_slab": 8, "empty_slabs_kept": 11}]),
+        expect!["pools[0].empty_slabs_kept: value 11 is not allowed; allowed: 0..=10"],
+    );
+    check(
+        |v| v["pools"] = serde_json::json!([{"name": "p", "min_nr": 4, "element": "page", "empty_slabs_kept": 1}]),
+        expect!["pools[0].empty_slabs_kept: value 1 is not allowed; only slab pools have empty_slabs_kept"],
+    );
     check(|v| v["default_preset"] = "linux-9.9".into(), expect!["default_preset: value 'linux-9.9' is not allowed; must be one of: linux-2.6.33, linux-2.6.35, linux-2.6.35+gorman, linux-3.5, linux-3.6, linux-4.5, linux-4.7, linux-4.7+hocko, linux-4.7+neilbrown, linux-4.7+transient, linux-4.8, linux-4.9"]);
     check(
         |v| v["parallelism"] = 0.into(),

@@ -74,8 +74,13 @@ pub struct DeviceConfig {
 pub enum PoolElement {
     /// `mempool_alloc_pages`: one page per element.
     Page,
-    /// `mempool_alloc_slab`: objects of a slab cache, this many per slab page.
-    Slab { objs_per_slab: u64 },
+    /// `mempool_alloc_slab`: objects of a slab cache, this many per slab page; the cache
+    /// keeps `empty_slabs_kept` slabs' worth of free objects before it frees empty slabs
+    /// (per modelled CPU: `Config::parallelism`).
+    Slab {
+        objs_per_slab: u64,
+        empty_slabs_kept: u64,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -230,7 +230,7 @@ fn alloc_loop(ctx: &mut Ctx, task: usize, mc: &mut MempoolCtx) -> Step {
 fn begin_element_alloc(ctx: &mut Ctx, task: usize, mc: &mut MempoolCtx, gfp: Gfp, need: u64) {
     let pages = match ctx.cfg.pools[mc.pool].element {
         PoolElement::Page => need,
-        PoolElement::Slab { objs_per_slab } => {
+        PoolElement::Slab { objs_per_slab, .. } => {
             mc.cache_objs = take_slab_objects(ctx, task, mc.pool, gfp, need);
             (need - mc.cache_objs).div_ceil(objs_per_slab)
         }
@@ -295,7 +295,7 @@ fn element_alloc(ctx: &mut Ctx, task: usize, mc: &mut MempoolCtx, new_elements: 
     let pfmemalloc_pages = mc.carried_pfmemalloc.min(pages);
     match ctx.cfg.pools[pool].element {
         PoolElement::Page => *new_elements += pages,
-        PoolElement::Slab { objs_per_slab } => {
+        PoolElement::Slab { objs_per_slab, .. } => {
             let objs = pages * objs_per_slab;
             let need = (mc.want - mc.got).saturating_sub(mc.cache_objs);
             let used = objs.min(need);
@@ -343,13 +343,21 @@ pub fn mempool_free(ctx: &mut Ctx, pool: usize, n: u64) {
     }
     match ctx.cfg.pools[pool].element {
         PoolElement::Page => ctx.free_kernel_pages(to_allocator),
-        PoolElement::Slab { objs_per_slab } => {
+        PoolElement::Slab {
+            objs_per_slab,
+            empty_slabs_kept,
+        } => {
+            let keep = empty_slabs_kept * ctx.cfg.parallelism * objs_per_slab;
             let p = &mut ctx.st.pools[pool];
             p.slab_free_objs += to_allocator;
-            // Give whole empty slabs back, keeping one slab's worth of free objects cached.
+            // kmem_cache_free: SLUB discards a slab that became empty only once the node
+            // already holds `min_partial` partial slabs (v4.7 `__slab_free`; per-CPU
+            // partial lists keep more). The model has no partial lists: it keeps
+            // `empty_slabs_kept` slabs' worth of free objects and gives whole empty slabs
+            // back beyond that (docs/scenarios.md says why it matters to swap on dm-crypt).
             let free_objs = p.slab_free_objs + p.slab_free_objs_pfmemalloc;
-            if free_objs >= 2 * objs_per_slab {
-                let pages = ((free_objs - objs_per_slab) / objs_per_slab).min(p.slab_pages);
+            if free_objs >= keep + objs_per_slab {
+                let pages = ((free_objs - keep) / objs_per_slab).min(p.slab_pages);
                 let mut objs = pages * objs_per_slab;
                 let from_pf = objs.min(p.slab_free_objs_pfmemalloc);
                 p.slab_free_objs_pfmemalloc -= from_pf;
@@ -367,7 +375,7 @@ pub fn prefill(ctx: &mut Ctx, pool: usize) {
     let min_nr = ctx.cfg.pools[pool].min_nr;
     let pages = match ctx.cfg.pools[pool].element {
         PoolElement::Page => min_nr,
-        PoolElement::Slab { objs_per_slab } => min_nr.div_ceil(objs_per_slab),
+        PoolElement::Slab { objs_per_slab, .. } => min_nr.div_ceil(objs_per_slab),
     };
     let zone = ctx.st.zones.len() - 1;
     let z = &mut ctx.st.zones[zone];
@@ -376,7 +384,7 @@ pub fn prefill(ctx: &mut Ctx, pool: usize) {
     z.kernel += pages;
     let p = &mut ctx.st.pools[pool];
     p.curr_nr = min_nr;
-    if let PoolElement::Slab { objs_per_slab } = ctx.cfg.pools[pool].element {
+    if let PoolElement::Slab { objs_per_slab, .. } = ctx.cfg.pools[pool].element {
         p.slab_pages = pages;
         p.slab_free_objs = pages * objs_per_slab - min_nr;
     }
