@@ -28,6 +28,9 @@ pub struct Metrics {
     pub swap_used_pages_at_first_oom_kill: Option<u64>,
     /// Swap in use when the first stall was found (pages); absent without a stall.
     pub swap_used_pages_at_stall: Option<u64>,
+    /// When the stalled workload made progress again (ms); absent without a stall or
+    /// while it stays frozen. The stall remains the outcome.
+    pub stall_resumed_at_ms: Option<u64>,
     pub max_stack_bytes: u64,
     pub max_stack_bytes_direct_reclaim: u64,
     pub throttled_ms_total: u64,
@@ -108,6 +111,7 @@ pub fn metrics(sim: &Sim) -> Metrics {
         oom_reap_delay_ms_max: c.oom_reap_delay_ms_max,
         swap_used_pages_at_first_oom_kill: c.swap_used_at_first_oom_kill,
         swap_used_pages_at_stall: c.swap_used_at_stall,
+        stall_resumed_at_ms: st.stall_resumed_at,
         max_stack_bytes: st.max_stack_bytes,
         max_stack_bytes_direct_reclaim: st.max_stack_bytes_direct_reclaim,
         throttled_ms_total,

@@ -107,21 +107,32 @@ fn outcome_help(name: &str) -> &'static str {
     }
 }
 
-/// ", then completed at N s" when a stalled run's tasks went on to finish (a stall is
-/// history and stays the verdict, e.g. after a live toggle to a policy that recovers).
+/// ", then completed at N s" when a stalled run's tasks went on to finish, ", moving
+/// again from N s" when they resumed but had not finished by the end (a stall is history
+/// and stays the verdict, e.g. after a live toggle to a policy that recovers).
 fn resumed_after_stall(pane: &Pane, o: &crate::sim::outcome::Outcome) -> String {
     let sim = &pane.cursor;
-    let must = || (0..sim.config().tasks.len()).filter(|&t| sim.config().tasks[t].must_finish);
-    if o.kind != OutcomeKind::Stalled || must().any(|t| sim.state().tasks[t].finished_at.is_none())
-    {
+    if o.kind != OutcomeKind::Stalled {
         return String::new();
     }
-    must()
-        .filter_map(|t| sim.state().tasks[t].finished_at)
-        .max()
-        .map_or(String::new(), |at| {
-            format!(", then completed at {} s", format_seconds(at))
-        })
+    let must = || (0..sim.config().tasks.len()).filter(|&t| sim.config().tasks[t].must_finish);
+    if must().all(|t| sim.state().tasks[t].finished_at.is_some()) {
+        return must()
+            .filter_map(|t| sim.state().tasks[t].finished_at)
+            .max()
+            .map_or(String::new(), |at| {
+                format!(", then completed at {} s", format_seconds(at))
+            });
+    }
+    stall_resumed_by_cursor(pane).map_or(String::new(), |at| {
+        format!(", moving again from {} s", format_seconds(at))
+    })
+}
+
+/// When the stalled workload started moving again, if it has by the pane's cursor.
+fn stall_resumed_by_cursor(pane: &Pane) -> Option<u64> {
+    let sim = &pane.cursor;
+    sim.state().stall_resumed_at.filter(|&at| at <= sim.tick())
 }
 
 /// The outcome badge of a pane: `data-outcome` is `running` until the cursor reaches the
@@ -172,12 +183,20 @@ pub fn stuck(pane: &Pane) -> Option<Stuck> {
         .outcome_at_cursor()
         .filter(|o| matches!(o.kind, OutcomeKind::Deadlocked | OutcomeKind::Stalled))
     {
-        return Some(Stuck {
-            title: format!(
+        let title = match stall_resumed_by_cursor(pane).filter(|_| o.kind == OutcomeKind::Stalled) {
+            Some(resumed) => format!(
+                "Why was it stuck? (stalled from {} s to {} s; moving again since)",
+                format_seconds(o.at_tick),
+                format_seconds(resumed)
+            ),
+            None => format!(
                 "Why is it stuck? ({} since {} s)",
                 outcome_words(o.kind),
                 format_seconds(o.at_tick)
             ),
+        };
+        return Some(Stuck {
+            title,
             chain: o.chain.clone(),
             closes_at: o.chain_closes_at,
             no_chain: Some(format!("No task has made progress since {} s, but no closed wait-for chain was found: every blocked task waits on a timer or on I/O that keeps timing out.", format_seconds(o.at_tick))),

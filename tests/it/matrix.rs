@@ -183,6 +183,13 @@ fn dm_crypt_swap_under_the_policies_argued_for() {
         "{}",
         v47.outcome_at_ms
     );
+    // The freeze ends near the end of the run (kswapd's batch submitted, it stops taking
+    // the reserve); the stall stays the verdict.
+    let resumed = v47
+        .metrics
+        .stall_resumed_at_ms
+        .expect("the hog moves again");
+    assert!((50_000..60_000).contains(&resumed), "{resumed}");
     let swap_used = v47.metrics.swap_used_pages_at_stall.expect("a stall");
     assert!(
         swap_used * 20 < v47.metrics.swap_total_pages,

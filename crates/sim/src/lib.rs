@@ -617,6 +617,7 @@ impl Sim {
             finished: false,
             outcome: None,
             stall: None,
+            stall_resumed_at: None,
             verdicts: Vec::new(),
         };
         let mut sim = Sim {

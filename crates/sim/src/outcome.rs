@@ -94,6 +94,15 @@ pub fn check(ctx: &mut Ctx) {
         }
     }
     ctx.st.verdicts.extend(new);
+    if ctx.st.stall_resumed_at.is_none()
+        && ctx
+            .st
+            .stall
+            .as_ref()
+            .is_some_and(|s| ctx.st.workload_progress_tick > s.at_tick)
+    {
+        ctx.st.stall_resumed_at = Some(ctx.st.workload_progress_tick);
+    }
 
     // No allocation on this per-tick path: an iterator over the tasks that must finish.
     let must = || (0..ctx.cfg.tasks.len()).filter(|&t| ctx.cfg.tasks[t].must_finish);

@@ -470,5 +470,9 @@ pub struct State {
     /// The first stall of the run (the workload made no progress for a stall window
     /// without a deadlock); the run goes on, and ends `stalled` unless worse follows.
     pub stall: Option<super::outcome::Outcome>,
+    /// The first tick after that stall at which a task that must finish made progress
+    /// again (the freeze ended; the stall stays the verdict).
+    #[serde(default)]
+    pub stall_resumed_at: Option<Tick>,
     pub verdicts: Vec<super::outcome::Verdict>,
 }
