@@ -75,8 +75,7 @@ pub enum PoolElement {
     /// `mempool_alloc_pages`: one page per element.
     Page,
     /// `mempool_alloc_slab`: objects of a slab cache, this many per slab page; the cache
-    /// keeps `empty_slabs_kept` slabs' worth of free objects before it frees empty slabs
-    /// (per modelled CPU: `Config::parallelism`).
+    /// keeps `empty_slabs_kept` slabs' worth of free objects before it frees empty slabs.
     Slab {
         objs_per_slab: u64,
         empty_slabs_kept: u64,

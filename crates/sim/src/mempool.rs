@@ -347,7 +347,9 @@ pub fn mempool_free(ctx: &mut Ctx, pool: usize, n: u64) {
             objs_per_slab,
             empty_slabs_kept,
         } => {
-            let keep = empty_slabs_kept * ctx.cfg.parallelism * objs_per_slab;
+            // One cache, however wide the machine: dm's io cache and the bio slabs are
+            // global, shared by every device's pool (`bio_find_or_create_slab`).
+            let keep = empty_slabs_kept * objs_per_slab;
             let p = &mut ctx.st.pools[pool];
             p.slab_free_objs += to_allocator;
             // kmem_cache_free: SLUB discards a slab that became empty only once the node
