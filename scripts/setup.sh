@@ -130,7 +130,7 @@ pl_setup_npm() {
     # (the stamp holds the lockfile's hash, which survives fresh clones and touch).
     local major sum stamp="$PL_ROOT/node_modules/.pl-lock.sha256"
     if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-        pl_die "node and npm are needed (playwright-core, puppeteer-core, binaryen's wasm-opt)"
+        pl_die "node and npm are needed (playwright-core, puppeteer-core, selenium-webdriver, binaryen's wasm-opt)"
     fi
     major=$(node -p 'process.versions.node.split(".")[0]')
     ((major >= 20)) || pl_die "node >= 20 is needed by playwright-core, found $(node --version)"
@@ -138,7 +138,7 @@ pl_setup_npm() {
     sum=$(sha256sum "$PL_ROOT/package-lock.json" | cut -d' ' -f1)
     if [[ -f $stamp && $(<"$stamp") == "$sum" && -x $PL_ROOT/node_modules/.bin/wasm-opt &&
         -f $PL_ROOT/node_modules/playwright-core/package.json ]]; then
-        pl_say "npm packages (playwright-core, puppeteer-core, binaryen): skip (node_modules matches package-lock.json)"
+        pl_say "npm packages (playwright-core, puppeteer-core, selenium-webdriver, binaryen): skip (node_modules matches package-lock.json)"
     else
         pl_install npm-ci npm ci --prefix "$PL_ROOT" --no-audit --no-fund
         printf '%s\n' "$sum" >"$stamp"
@@ -148,16 +148,20 @@ pl_setup_npm() {
 pl_setup_apt() {
     # Browsers come from Debian (playwright's own downloads fail here): chromium for the
     # playwright-core tests, firefox-esr for the Firefox test (puppeteer-core drives it over
-    # WebDriver BiDi, so no geckodriver). curl and python3 serve and probe dist/ in test.sh.
+    # WebDriver BiDi, so no geckodriver), WebKitGTK's MiniBrowser and WebKitWebDriver under
+    # Xvfb for the WebKit test (Safari's engine; selenium-webdriver talks to the driver).
+    # curl and python3 serve and probe dist/ in test.sh.
     local pkgs=()
     if [[ ${PL_SETUP_SKIP_BROWSER:-0} != 1 ]]; then
         [[ -x /usr/bin/chromium && -x /usr/bin/chromedriver ]] || pkgs+=(chromium chromium-driver)
         [[ -x /usr/bin/firefox-esr ]] || pkgs+=(firefox-esr)
+        [[ -x /usr/bin/WebKitWebDriver ]] || pkgs+=(webkit2gtk-driver)
+        command -v xvfb-run >/dev/null || pkgs+=(xvfb xauth)
     fi
     command -v curl >/dev/null || pkgs+=(curl)
     command -v python3 >/dev/null || pkgs+=(python3)
     if ((${#pkgs[@]} == 0)); then
-        pl_say "apt packages (chromium, chromium-driver, firefox-esr, curl, python3): skip (installed)"
+        pl_say "apt packages (chromium, chromium-driver, firefox-esr, webkit2gtk-driver, xvfb, curl, python3): skip (installed)"
         return
     fi
     [[ $(id -u) == 0 ]] || pl_die "need root to apt-get install ${pkgs[*]}"

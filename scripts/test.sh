@@ -98,4 +98,4 @@ step "cargo clippy (wasm32: the UI)" cargo clippy --workspace --target wasm32-un
 step "cargo test (native, all targets + doctests)" native_tests
 step "wasm-bindgen tests (headless Chromium)" wasm_tests
 step "trunk build --release" trunk build --release
-step "e2e tests (node --test, playwright-core)" e2e
+step "e2e tests (node --test: Chromium, Firefox, WebKit)" e2e

@@ -160,7 +160,7 @@ pub fn outcome_badge(e: &Engine, pane: &Pane, id: Option<&'static str>) -> Html 
         None => ("running", "running".to_string()),
     };
     html! {
-        <span id={id} class={classes!("outcome", format!("o-{name}"))} data-outcome={name} role="status" title={outcome_help(name)}>{ text }</span>
+        <span id={id} class={classes!("outcome", format!("o-{name}"))} data-outcome={name} role="status" title={format!("{text}: {}", outcome_help(name))}>{ text }</span>
     }
 }
 
