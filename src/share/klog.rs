@@ -6,7 +6,10 @@
 //! Entries are rendered while the run is recorded, from the state right after the event's
 //! tick, so the numbers are the ones the kernel would have printed then.
 
+use crate::sim::config::{Op, TaskKind};
 use crate::sim::event::{Event, MemInfo, ZoneMemInfo};
+use crate::sim::gfp::Gfp;
+use crate::sim::policy::AllocSlowpath;
 use crate::sim::Sim;
 
 /// Allocation-failure reports printed before the rest are only counted (`__ratelimit`'s
@@ -114,17 +117,68 @@ impl Klog {
     }
 }
 
-/// `dump_header` + `oom_kill_process` (4.7): the Mem-Info summary as the killer saw it, the
-/// score and the victim's sizes.
+/// The kernel generation whose printk formats the log uses, read off the knobs that date a
+/// kernel: the 4.7 slow path (4.6's `%pGg` flag names, 4.4's GFP bit values), 16 KiB stacks
+/// without it (3.15 … 4.5, printed as 4.5: new bits, hex only), the 3.x slow path, or the
+/// 2.6.35 one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum LogGeneration {
+    V2_6_35,
+    V3_6,
+    V4_5,
+    V4_7,
+}
+
+fn log_generation(sim: &Sim) -> LogGeneration {
+    let knobs = &sim.state().knobs;
+    match knobs.alloc_slowpath {
+        AllocSlowpath::V4_7 => LogGeneration::V4_7,
+        AllocSlowpath::V3_6 if knobs.thread_size > 8192 => LogGeneration::V4_5,
+        AllocSlowpath::V3_6 => LogGeneration::V3_6,
+        AllocSlowpath::V2_6_35 => LogGeneration::V2_6_35,
+    }
+}
+
+/// The allocation that invoked the OOM killer, by what the task was doing: an anonymous
+/// fault or a buffered write (GFP_HIGHUSER_MOVABLE), readahead for a read (the same with
+/// `__GFP_COLD`, `__page_cache_alloc`), or a kernel allocation with its own mask.
+fn oom_gfp_mask(sim: &Sim, task: usize, generation: LogGeneration) -> String {
+    let op = match &sim.config().tasks[task].kind {
+        TaskKind::User { program } => program.get(sim.state().tasks[task].op_index),
+        _ => None,
+    };
+    // (bits before 4.4, bits from 4.4, the name %pGg prints)
+    let (old, new, name) = match op {
+        Some(Op::DmRead { .. }) => (0x201da, 0x24201ca, "GFP_HIGHUSER_MOVABLE|__GFP_COLD"),
+        Some(Op::KernelAlloc { gfp, .. }) if *gfp == Gfp::KERNEL => (0xd0, 0x24000c0, "GFP_KERNEL"),
+        _ => (0x200da, 0x24200ca, "GFP_HIGHUSER_MOVABLE"),
+    };
+    match generation {
+        LogGeneration::V4_7 => format!("{new:#x}({name})"),
+        LogGeneration::V4_5 => format!("{new:#x}"),
+        LogGeneration::V3_6 | LogGeneration::V2_6_35 => format!("{old:#x}"),
+    }
+}
+
+/// `dump_header` + `oom_kill_process`: the Mem-Info summary as the killer saw it, the score
+/// and the victim's sizes, in the printk formats of the kernel generation (2.6.35: `oom_adj`
+/// and "kill process … or a child"; 2.6.36 … 3.6: both adj values; 4.5: shmem-rss).
 fn oom_report(sim: &Sim, victim: usize, trigger: usize, kill: OomKillSeen) -> Vec<String> {
     let cfg = sim.config();
     let kb = |pages: u64| pages * 4;
     let info = kill.mem_info;
     let sum = |f: fn(&ZoneMemInfo) -> u64| info.zones.iter().map(f).sum::<u64>();
+    let generation = log_generation(sim);
+    let adj = match generation {
+        LogGeneration::V2_6_35 => "oom_adj=0",
+        LogGeneration::V3_6 => "oom_adj=0, oom_score_adj=0",
+        LogGeneration::V4_5 | LogGeneration::V4_7 => "oom_score_adj=0",
+    };
     let mut l = vec![
         format!(
-            "{} invoked oom-killer: gfp_mask=0x24201ca(GFP_HIGHUSER_MOVABLE), order=0, oom_score_adj=0",
-            cfg.tasks[trigger].name
+            "{} invoked oom-killer: gfp_mask={}, order=0, {adj}",
+            cfg.tasks[trigger].name,
+            oom_gfp_mask(sim, trigger, generation)
         ),
         "Mem-Info:".to_string(),
         format!(
@@ -161,20 +215,31 @@ fn oom_report(sim: &Sim, victim: usize, trigger: usize, kill: OomKillSeen) -> Ve
         l.push(format!("Total swap = {}kB", kb(info.swap_total)));
     }
     let name = &cfg.tasks[victim].name;
-    l.push(format!(
-        "Out of memory: Kill process {} ({}) score {} or sacrifice child",
-        pid(sim, victim),
-        name,
-        kill.points
-    ));
-    l.push(format!(
-        "Killed process {} ({}) total-vm:{}kB, anon-rss:{}kB, file-rss:0kB, shmem-rss:0kB",
-        pid(sim, victim),
-        name,
-        // total_vm: the anonymous mapping the program touched, resident or swapped.
-        kb(kill.rss_pages + kill.swap_pages),
-        kb(kill.rss_pages)
-    ));
+    let pid = pid(sim, victim);
+    // total_vm: the anonymous mapping the program touched, resident or swapped.
+    let (vm, rss) = (kb(kill.rss_pages + kill.swap_pages), kb(kill.rss_pages));
+    if generation == LogGeneration::V2_6_35 {
+        l.push(format!(
+            "Out of memory: kill process {pid} ({name}) score {} or a child",
+            kill.points
+        ));
+        l.push(format!(
+            "Killed process {pid} ({name}) vsz:{vm}kB, anon-rss:{rss}kB, file-rss:0kB"
+        ));
+    } else {
+        l.push(format!(
+            "Out of memory: Kill process {pid} ({name}) score {} or sacrifice child",
+            kill.points
+        ));
+        let shmem = if generation == LogGeneration::V3_6 {
+            ""
+        } else {
+            ", shmem-rss:0kB"
+        };
+        l.push(format!(
+            "Killed process {pid} ({name}) total-vm:{vm}kB, anon-rss:{rss}kB, file-rss:0kB{shmem}"
+        ));
+    }
     l
 }
 
@@ -360,6 +425,51 @@ mod tests {
             "{}",
             entry.lines[4]
         );
+    }
+
+    /// The OOM header and kill lines in each kernel generation's printk format, with the
+    /// mask of the allocation that invoked the killer: a readahead page (`__GFP_COLD`) or
+    /// an anonymous fault, in pre-4.4 or 4.4+ bit values, flag names from 4.6.
+    #[test]
+    fn oom_report_speaks_the_kernel_generation() {
+        let kill = |name: &str, preset: &str, sets: &[(&str, &str)]| {
+            let (_, log, _) =
+                logged_run(name, preset, sets, |ev| matches!(ev, Event::OomKill { .. }));
+            entry_of(&log, "oom").lines.clone()
+        };
+        let old = kill("oom-victim-mempool", "linux-2.6.35", &[]);
+        assert_eq!(
+            old[0],
+            "reader invoked oom-killer: gfp_mask=0x201da, order=0, oom_adj=0"
+        );
+        assert!(
+            old.iter().any(
+                |l| l.starts_with("Out of memory: kill process 1000 (reader) score ")
+                    && l.ends_with(" or a child")
+            ),
+            "{old:?}"
+        );
+        assert!(
+            old.iter()
+                .any(|l| l.starts_with("Killed process 1000 (reader) vsz:")),
+            "{old:?}"
+        );
+        let v45 = kill("oom-victim-mempool", "linux-4.5", &[]);
+        assert_eq!(
+            v45[0],
+            "hog invoked oom-killer: gfp_mask=0x24200ca, order=0, oom_score_adj=0"
+        );
+        assert!(
+            v45.iter()
+                .any(|l| l.ends_with("file-rss:0kB, shmem-rss:0kB")),
+            "{v45:?}"
+        );
+        let v47 = kill(
+            "dm-crypt-swap",
+            "linux-4.9",
+            &[("mempool_variant", "f9054c70")],
+        );
+        assert_eq!(v47[0], "hog invoked oom-killer: gfp_mask=0x24200ca(GFP_HIGHUSER_MOVABLE), order=0, oom_score_adj=0");
     }
 
     /// The OOM report prints the kernel's score, worked out from the victim's pages:

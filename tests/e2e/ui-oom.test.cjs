@@ -84,7 +84,7 @@ describe('OOM kill under the 4.7 mempool, toggled to neilbrown', { timeout: 240_
       await page.click('#tab-klog');
       const log = await page.waitForSelector('#kernel-log');
       const text = await log.textContent();
-      assert.match(text, /hog invoked oom-killer: gfp_mask=0x24201ca\(GFP_HIGHUSER_MOVABLE\)/);
+      assert.match(text, /hog invoked oom-killer: gfp_mask=0x24200ca\(GFP_HIGHUSER_MOVABLE\)/);
       assert.match(text, /Out of memory: Kill process 1000 \(hog\) score \d+ or sacrifice child/);
       const score = Number(text.match(/score (\d+) or sacrifice/)[1]);
       assert.ok(score > 0 && score < 1000, `score ${score}`);
