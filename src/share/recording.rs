@@ -98,7 +98,7 @@ impl Recording {
             .state()
             .tasks
             .iter()
-            .map(|t| vec![(0, task_state(t))])
+            .map(|t| vec![(0, task_state(t, 0))])
             .collect();
         let mut rec = Recording {
             base: sim.clone(),
@@ -201,7 +201,7 @@ impl Recording {
             note_function(&mut self.functions, ev.function());
         }
         for (i, task) in self.head.state().tasks.iter().enumerate() {
-            let s = task_state(task);
+            let s = task_state(task, now);
             if self.lanes[i].last().map(|(_, last)| *last) != Some(s) {
                 self.lanes[i].push((now, s));
             }
@@ -265,7 +265,7 @@ impl Recording {
         self.events.retain(|(t, _)| *t < tick);
         for (i, lane) in self.lanes.iter_mut().enumerate() {
             lane.retain(|(t, _)| *t <= tick);
-            let s = task_state(&self.head.state().tasks[i]);
+            let s = task_state(&self.head.state().tasks[i], tick);
             if lane.last().map(|(_, l)| *l) != Some(s) {
                 lane.push((tick, s));
             }

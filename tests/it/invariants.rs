@@ -55,7 +55,7 @@ fn kcryptd_stack_follows_its_work() {
         let stack = sim.call_stack(k);
         let names: Vec<&str> = stack.iter().map(|f| f.function.as_str()).collect();
         let has = |f: &str| names.contains(&f);
-        match task_state(&sim.state().tasks[k]) {
+        match task_state(&sim.state().tasks[k], sim.tick()) {
             TaskState::Sleeping(SleepFn::Idle) => {
                 idle_seen += 1;
                 assert!(has("worker_thread"), "{names:?}");

@@ -54,7 +54,7 @@ use watermarks::{
 /// The model's version: bump it whenever a change alters any trace (the golden traces in
 /// `tests/golden` show it in review), so a shared link made with an older model can say
 /// plainly that the numbers may differ.
-pub const MODEL_VERSION: u32 = 5;
+pub const MODEL_VERSION: u32 = 6;
 
 /// What a resumable kernel path did this tick.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -586,6 +586,7 @@ impl Sim {
                     io_pending: false,
                     reclaim_cpu_tick: 0,
                     reclaim_cpu_used: 0,
+                    last_ran_tick: None,
                 }
             })
             .collect();
@@ -871,6 +872,7 @@ fn run_if_ready(ctx: &mut Ctx, task: usize) {
         t.wait = None;
         t.woken = false;
     }
+    ctx.st.tasks[task].last_ran_tick = Some(now);
     task::run(ctx, task);
     // The stack only changes while a task runs: measure it here, not for every sleeper.
     let depth = ctx.depth_now(task);

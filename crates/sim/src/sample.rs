@@ -121,7 +121,7 @@ impl Sim {
             .tasks
             .iter()
             .map(|t| TaskSample {
-                state: task_state(t),
+                state: task_state(t, st.tick),
                 depth_bytes: t.depth_bytes,
             })
             .collect();
@@ -158,7 +158,11 @@ impl Sim {
     }
 }
 
-pub fn task_state(t: &super::state::Task) -> TaskState {
+/// What a lane shows for the tick just stepped (`tick` = ticks stepped so far): the sleep
+/// the task ended the tick in, except that a task which ran during the tick and then waited
+/// for new work (`SleepFn::Idle`: a kernel thread's work queue, a program's own sleep) was
+/// running — else kcryptd, nfsd or the flusher look idle while they do the work.
+pub fn task_state(t: &super::state::Task, tick: u64) -> TaskState {
     if t.exited {
         return if t.killed {
             TaskState::Killed
@@ -166,7 +170,9 @@ pub fn task_state(t: &super::state::Task) -> TaskState {
             TaskState::Exited
         };
     }
+    let ran_this_tick = t.last_ran_tick.is_some_and(|r| r + 1 == tick);
     match &t.wait {
+        Some(w) if w.function == SleepFn::Idle && ran_this_tick => TaskState::Running,
         Some(w) => TaskState::Sleeping(w.function),
         None if t.reclaim.is_some() && !t.flags.kswapd => TaskState::DirectReclaim,
         None => TaskState::Running,

@@ -268,6 +268,10 @@ pub struct Task {
     /// Reclaim CPU spent in tick `reclaim_cpu_tick` (see `vmscan::RECLAIM_SCAN_PAGES_PER_TICK`).
     pub reclaim_cpu_tick: u64,
     pub reclaim_cpu_used: u64,
+    /// The last tick the task was on a CPU (it ran, even if it went back to sleep): lanes
+    /// show a kernel thread that woke, did its work and waited again as running.
+    #[serde(default)]
+    pub last_ran_tick: Option<Tick>,
 }
 
 /// Pools a scenario may declare (scenario.rs validates against it; [`Held`] sizes by it).
