@@ -148,7 +148,7 @@ fn swap_over_network_without_reserves_locks_up() {
         &[("pfmemalloc_reserves", "off")],
     );
     assert!(fails(&s.outcome), "{}", s.outcome);
-    // With RAM halved the readers stop at 32.8 s (deadlocked: no reply gets through);
+    // With RAM halved the readers stop at 31.4 s (deadlocked: no reply gets through);
     // the OOM kill kswapd's all_unreclaimable would bring comes later than that.
     for scale in SCALES {
         let s = run_scaled("swap-over-nbd", "linux-3.5", None, scale, &[]);
