@@ -20,9 +20,9 @@ describe('reserves and stacks', { timeout: 180_000 }, () => {
   });
 
   it('swap-over-nbd below min: GFP_ATOMIC and PF_MEMALLOC floors on the gauge', async () => {
-    const { context, page, errors } = await openApp(browser, '/?s=swap-over-nbd&p=linux-3.6&t=5.3');
+    const { context, page, errors } = await openApp(browser, '/?s=swap-over-nbd&p=linux-3.6&t=5.35');
     try {
-      await waitTick(page, 5300);
+      await waitTick(page, 5350);
       await page.waitForSelector('.zones .floor-note');
       const notes = await page.$$eval('.zones .floor-note', (els) =>
         els.map((el) => ({ text: el.textContent, floor: Number(el.dataset.floor) })),

@@ -378,7 +378,7 @@ pub fn complete_request(ctx: &mut Ctx, req: Request) {
         }
         Payload::File { device } => {
             let n = req.pages.min(z.file_writeback[device]);
-            z.file_writeback[device] -= n;
+            z.file_writeback_done(device, n);
             z.file_inactive += n;
         }
         Payload::Read { task } => {

@@ -823,6 +823,14 @@ impl Sim {
                     self.st.tick, z.anon_isolated
                 ));
             }
+            if z.file_dirty_sum != z.file_dirty.iter().sum::<u64>()
+                || z.file_writeback_sum != z.file_writeback.iter().sum::<u64>()
+            {
+                return Err(format!(
+                    "tick {}: zone {i}: file dirty/writeback totals out of step with the per-device counts",
+                    self.st.tick
+                ));
+            }
             if z.kernel_pfmemalloc > z.kernel {
                 return Err(format!(
                     "tick {}: zone {i}: more pfmemalloc pages than kernel pages",

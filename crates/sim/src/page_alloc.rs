@@ -60,7 +60,7 @@ pub fn get_page_from_freelist(
         zone.free -= n;
         match use_ {
             PageUse::Anon => zone.anon_active += n,
-            PageUse::FileDirty { device } => zone.file_dirty[device] += n,
+            PageUse::FileDirty { device } => zone.file_dirty_add(device, n),
             PageUse::FileLocked => zone.file_locked += n,
             PageUse::Kernel => {
                 zone.kernel += n;

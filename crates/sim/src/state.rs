@@ -34,9 +34,15 @@ pub struct Zone {
     /// Clean page cache.
     pub file_active: u64,
     pub file_inactive: u64,
-    /// NR_FILE_DIRTY and file NR_WRITEBACK, per backing device (index = device).
+    /// NR_FILE_DIRTY and file NR_WRITEBACK, per backing device (index = device). Changed
+    /// only through the `file_*` methods, which keep the totals beside them (reclaim reads
+    /// the totals several times per shrink_zone).
     pub file_dirty: Vec<u64>,
     pub file_writeback: Vec<u64>,
+    #[serde(default)]
+    pub file_dirty_sum: u64,
+    #[serde(default)]
+    pub file_writeback_sum: u64,
     /// Page-cache pages locked for a read in flight (readahead): on the LRU, so counted
     /// as reclaimable, but `shrink_page_list` cannot lock them; clean cache once read.
     pub file_locked: u64,
@@ -65,10 +71,27 @@ impl Zone {
         self.anon_active + self.anon_inactive + self.anon_writeback + self.anon_swapped_clean
     }
     pub fn file_dirty_total(&self) -> u64 {
-        self.file_dirty.iter().sum()
+        self.file_dirty_sum
     }
     pub fn file_writeback_total(&self) -> u64 {
-        self.file_writeback.iter().sum()
+        self.file_writeback_sum
+    }
+    /// `n` page-cache pages of `device` dirtied.
+    pub fn file_dirty_add(&mut self, device: usize, n: u64) {
+        self.file_dirty[device] += n;
+        self.file_dirty_sum += n;
+    }
+    /// `n` dirty pages of `device` go under writeback (`clear_page_dirty_for_io`).
+    pub fn file_dirty_to_writeback(&mut self, device: usize, n: u64) {
+        self.file_dirty[device] -= n;
+        self.file_dirty_sum -= n;
+        self.file_writeback[device] += n;
+        self.file_writeback_sum += n;
+    }
+    /// Writeback of `n` pages of `device` completed (`end_page_writeback`).
+    pub fn file_writeback_done(&mut self, device: usize, n: u64) {
+        self.file_writeback[device] -= n;
+        self.file_writeback_sum -= n;
     }
     pub fn file(&self) -> u64 {
         self.file_active

@@ -529,8 +529,7 @@ fn reclaim_dirty_file(
         return 0;
     }
     let z = &mut ctx.st.zones[zone];
-    z.file_dirty[device] -= writes;
-    z.file_writeback[device] += writes;
+    z.file_dirty_to_writeback(device, writes);
     ctx.st.counters.reclaim_file_writes += writes;
     ctx.emit(Event::ReclaimWritepage {
         task,

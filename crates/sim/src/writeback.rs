@@ -209,8 +209,7 @@ pub fn write_some(ctx: &mut Ctx, device: usize, max_pages: u64) -> u64 {
             continue;
         }
         let z = &mut ctx.st.zones[zone];
-        z.file_dirty[device] -= n;
-        z.file_writeback[device] += n;
+        z.file_dirty_to_writeback(device, n);
         block::submit_file_writeback(ctx, zone, device, n);
         written += n;
     }
