@@ -199,7 +199,7 @@ pub fn stuck(pane: &Pane) -> Option<Stuck> {
             title,
             chain: o.chain.clone(),
             closes_at: o.chain_closes_at,
-            no_chain: Some(format!("No task has made progress since {} s, but no closed wait-for chain was found: every blocked task waits on a timer or on I/O that keeps timing out.", format_seconds(o.at_tick))),
+            no_chain: Some(crate::share::stall::without_chain(&pane.cursor, o.at_tick)),
             note: (o.kind == OutcomeKind::Stalled && !o.chain.is_empty()).then(|| {
                 "Stalled, not deadlocked: the worker this cycle waits for still completes some I/O — far too little for the tasks that must finish.".to_string()
             }),

@@ -31,18 +31,7 @@ pub fn cb<E: 'static>(d: &Dispatch, f: impl Fn(E) -> player::Action + 'static) -
     Callback::from(move |e: E| d.dispatch(f(e)))
 }
 
-/// Pages as a grouped number: `245 312`.
-pub fn pages(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push('\u{202F}');
-        }
-        out.push(c);
-    }
-    out
-}
+pub use crate::share::pages;
 
 /// Pages as MiB with one decimal.
 pub fn mib(pages_n: u64) -> String {

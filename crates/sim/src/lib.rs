@@ -619,6 +619,7 @@ impl Sim {
             outcome: None,
             stall: None,
             stall_resumed_at: None,
+            counters_at_stall: None,
             verdicts: Vec::new(),
         };
         let mut sim = Sim {

@@ -185,6 +185,7 @@ fn check_stall(ctx: &mut Ctx) -> Option<Outcome> {
     }
     if ctx.st.stall.is_none() {
         ctx.st.counters.swap_used_at_stall = Some(ctx.st.swap_used);
+        ctx.st.counters_at_stall = Some((ctx.st.tick, ctx.st.counters.clone()));
         push_verdict(ctx.st, &found);
         ctx.st.stall = Some(found);
     }

@@ -501,5 +501,9 @@ pub struct State {
     /// again (the freeze ended; the stall stays the verdict).
     #[serde(default)]
     pub stall_resumed_at: Option<Tick>,
+    /// The counters at the tick the first stall was found, and that tick: what moved
+    /// during the freeze is the difference (the "Why is it stuck?" panel shows it).
+    #[serde(default)]
+    pub counters_at_stall: Option<(Tick, Counters)>,
     pub verdicts: Vec<super::outcome::Verdict>,
 }
