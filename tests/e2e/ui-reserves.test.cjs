@@ -48,6 +48,24 @@ describe('reserves and stacks', { timeout: 180_000 }, () => {
     }
   });
 
+  it('swap-over-nbd under linux-3.5: the lockup explained without a chain', async () => {
+    const { context, page, errors } = await openApp(browser, '/?s=swap-over-nbd&p=linux-3.5');
+    try {
+      await key(page, 'End');
+      assert.equal(await waitOutcome(page), 'stalled');
+      const why = await (await page.waitForSelector('#why-stuck')).textContent();
+      // A livelock: the readers never sleep, so no wait-for chain closes; the panel says
+      // who loops, that nothing was written back, and that free sits on the atomic floor.
+      assert.match(why, /reader1, reader2.* never sleep — they loop through direct reclaim/);
+      assert.match(why, / 0 pages written back, [\d\u202f]+ packets dropped for want of memory/);
+      assert.match(why, /at or below the GFP_ATOMIC floor \(543 = 3\/8·min\)/);
+      await page.screenshot({ path: screenshotPath('why-stuck-swap-over-nbd-linux-3.5') });
+      assertNoErrors(errors);
+    } finally {
+      await context.close();
+    }
+  });
+
   it('direct-reclaim-writepage-xfs under linux-2.6.33: the stack that overflowed', async () => {
     const { context, page, errors } = await openApp(browser, '/?s=direct-reclaim-writepage-xfs&p=linux-2.6.33');
     try {
