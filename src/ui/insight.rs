@@ -248,17 +248,20 @@ pub fn chain_graph(chain: &[String], closes_at: usize) -> Html {
 }
 
 /// The compact form under a pane's lanes, where it is always on screen (single view,
-/// presenter mode, each compare pane): the title and the graph; the words are in the
-/// full panel and in the tooltip.
+/// presenter mode, each compare pane): the title and the graph, or — for a stall no chain
+/// explains — the first two lines of its words; all of it in the panel and the tooltip.
 pub fn stuck_line(pane: &Pane, id: String) -> Html {
     let Some(st) = stuck(pane) else {
         return html! {};
     };
+    let words = st.chain.is_empty().then(|| st.no_chain.clone()).flatten();
+    let detail = words.clone().unwrap_or_else(|| st.chain.join("\n"));
     html! {
-        <div class="pane-stuck" id={id} role="note" title={st.chain.join("\n")}
-            aria-label={format!("{}: {}", st.title, st.chain.join("; "))}>
+        <div class="pane-stuck" id={id} role="note" title={detail.clone()}
+            aria-label={format!("{}: {}", st.title, detail.replace('\n', "; "))}>
             <span class="pane-stuck-title">{ &st.title }</span>
             { chain_graph(&st.chain, st.closes_at) }
+            { for words.map(|w| html! { <span class="pane-stuck-words">{ w }</span> }) }
         </div>
     }
 }
