@@ -155,7 +155,8 @@ fn single_view(e: &Engine, d: &super::Dispatch, engine: &Rc<RefCell<Engine>>) ->
                 <lanes::Lanes engine={timeline::EngineRef(engine.clone())} pane={0} data_rev={pane.data_rev} tick={pane.tick()}
                     end={e.end_tick()} selected={lanes::selected_task(e, pane)} hide_future={false} on_select={cb(d, |t| Action::SelectTask(Some(t)))} />
                 { lanes::legend() }
-                if !e.predict || e.revealed {
+                // Presenter mode keeps the right column for the gauges and the stack.
+                if e.presenter && (!e.predict || e.revealed) {
                     { insight::stuck_line(pane, "stuck-line".to_string()) }
                 }
             </section>
@@ -165,6 +166,11 @@ fn single_view(e: &Engine, d: &super::Dispatch, engine: &Rc<RefCell<Engine>>) ->
                     { zones::zones_view(pane, true) }
                 }
                 { lanes::stack(e, pane) }
+                // Beside the chart, not under the lanes, so that it stays on a 720-line
+                // screen however many tasks the scenario has.
+                if !e.presenter && (!e.predict || e.revealed) {
+                    { insight::stuck_line(pane, "stuck-line".to_string()) }
+                }
             </aside>
         </main>
     }

@@ -247,9 +247,10 @@ pub fn chain_graph(chain: &[String], closes_at: usize) -> Html {
     }
 }
 
-/// The compact form under a pane's lanes, where it is always on screen (single view,
-/// presenter mode, each compare pane): the title and the graph, or — for a stall no chain
-/// explains — the first two lines of its words; all of it in the panel and the tooltip.
+/// The compact form that is always on screen (beside the chart in the single view, under
+/// the lanes in presenter mode and in each compare pane): the title and the graph, or —
+/// for a stall no chain explains — its words (two lines of them under lanes); all of it in
+/// the panel below and in the tooltip.
 pub fn stuck_line(pane: &Pane, id: String) -> Html {
     let Some(st) = stuck(pane) else {
         return html! {};
