@@ -107,8 +107,8 @@ fn outcome_help(name: &str) -> &'static str {
     }
 }
 
-/// ", then completed at N s" when a stalled run's tasks went on to finish, ", moving
-/// again from N s" when they resumed but had not finished by the end (a stall is history
+/// ", then completed at N s" when a stalled run's tasks went on to finish, ", resumed at
+/// N s" when they moved again but had not finished by the end (a stall is history
 /// and stays the verdict, e.g. after a live toggle to a policy that recovers).
 fn resumed_after_stall(pane: &Pane, o: &crate::sim::outcome::Outcome) -> String {
     let sim = &pane.cursor;
@@ -125,7 +125,7 @@ fn resumed_after_stall(pane: &Pane, o: &crate::sim::outcome::Outcome) -> String 
             });
     }
     stall_resumed_by_cursor(pane).map_or(String::new(), |at| {
-        format!(", moving again from {} s", format_seconds(at))
+        format!(", resumed at {} s", format_seconds(at))
     })
 }
 

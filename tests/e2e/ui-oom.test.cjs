@@ -30,7 +30,7 @@ describe('OOM kill under the 4.7 mempool, toggled to neilbrown', { timeout: 240_
       const verdictText = await verdict.textContent();
       // At the end the hog moves again (55.6 s): the stall is history, and says so.
       assert.match(verdictText, /Why was it stuck\? \(stalled from 2\.5\d+ s to 5\d(\.\d+)? s; moving again since\)/);
-      assert.match(await page.$eval('#outcome', (el) => el.textContent), /^stalled at 2\.53 s, moving again from 5\d(\.\d+)? s$/);
+      assert.match(await page.$eval('#outcome', (el) => el.textContent), /^stalled at 2\.53 s, resumed at 5\d(\.\d+)? s$/);
       assert.match(verdictText, /hog → pfmemalloc_wait → kswapd0/);
       assert.match(verdictText, /Stalled, not deadlocked/);
       await verdict.screenshot({ path: screenshotPath('why-stuck-dm-crypt-swap-linux-4.7-verdict') });
