@@ -1,6 +1,6 @@
 'use strict';
 // The app in Firefox (Debian's firefox-esr, driven by puppeteer-core over WebDriver BiDi):
-// every built-in scenario loads, plays to its verdict from the keyboard and ends on the
+// every built-in scenario loads, goes to its verdict (the ▶| button) and ends on the
 // same outcome and the same metrics as in Chromium — one model, one trace, whatever the
 // engine — with no console errors. Screenshots: target/screenshots/firefox-<scenario>.png.
 // Condition waits only (waitForFunction on the app's own data attributes).
@@ -30,10 +30,9 @@ async function openFirefox(browser, path) {
   return { page, errors };
 }
 
-/** Press End with the focus on the page body and wait for the run's verdict. */
+/** Go to the end (▶|) and wait for the run's verdict. */
 async function playToVerdict(page) {
-  await page.evaluate(() => document.activeElement && document.activeElement.blur && document.activeElement.blur());
-  await page.keyboard.press('End');
+  await page.click('#btn-end');
   await page.waitForFunction(
     (outcomes) => {
       const el = document.querySelector('#outcome');

@@ -1,7 +1,7 @@
 'use strict';
 // The app in WebKit, Safari's engine: Debian's WebKitGTK MiniBrowser under Xvfb, driven by
 // WebKitWebDriver through selenium-webdriver (Safari itself does not run on Linux). Every
-// built-in scenario loads, plays to its verdict from the keyboard and ends on the same
+// built-in scenario loads, goes to its verdict (the ▶| button) and ends on the same
 // outcome and metrics as in Chromium, with no uncaught errors; the keyboard steps
 // exactly. Screenshots: target/screenshots/webkit-<scenario>.png. Waits are conditions
 // (selenium's driver.wait on the app's own data attributes), never sleeps.
@@ -11,7 +11,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const net = require('node:net');
 const { spawn } = require('node:child_process');
-const { Builder, Key } = require('selenium-webdriver');
+const { Builder, By, Key } = require('selenium-webdriver');
 const { launchBrowser, baseUrl, screenshotPath, assertNoErrors } = require('./helpers.cjs');
 const { openApp, waitOutcome, metricsText, key } = require('./ui-lib.cjs');
 
@@ -66,8 +66,10 @@ async function openWebkit(driver, path) {
 
 const pageErrors = (driver) => driver.executeScript('return window.__plErrors || []');
 
-/** Press `k` with the focus on the page body (not in an input). */
+/** Press `k` with the focus on the page: a click on the title first (under Xvfb the window
+ * may not have the keyboard focus otherwise), then no input focused. */
 async function press(driver, k) {
+  await driver.findElement(By.css('h1')).click();
   await driver.executeScript('document.activeElement && document.activeElement.blur && document.activeElement.blur()');
   await driver.actions().sendKeys(k).perform();
 }
@@ -104,7 +106,7 @@ describe('WebKit (Safari\'s engine)', { timeout: 600_000 }, () => {
     assert.ok(names.length >= 8, `built-in scenarios listed: ${names}`);
     for (const name of names) {
       await openWebkit(driver, `/?s=${name}`);
-      await press(driver, Key.END);
+      await driver.findElement(By.id('btn-end')).click();
       await driver.wait(
         () => driver.executeScript('const e = document.querySelector("#outcome"); return e && arguments[0].includes(e.getAttribute("data-outcome"))', FINAL),
         RUN_TIMEOUT,
