@@ -17,12 +17,16 @@ pub fn without_chain(sim: &Sim, stalled_since: u64) -> String {
     let st = sim.state();
     let mut spinning = Vec::new();
     let mut asleep = Vec::new();
+    let mut in_reclaim = false;
     for (t, tc) in cfg.tasks.iter().enumerate() {
         if !tc.must_finish || st.tasks[t].exited {
             continue;
         }
         match task_state(&st.tasks[t], sim.tick()) {
-            TaskState::DirectReclaim | TaskState::Running => spinning.push(tc.name.as_str()),
+            TaskState::DirectReclaim | TaskState::Running => {
+                spinning.push(tc.name.as_str());
+                in_reclaim |= st.tasks[t].reclaim.is_some() || st.tasks[t].alloc.is_some();
+            }
             TaskState::Sleeping(f) => asleep.push(format!("{} sleeps in {}", tc.name, f.name())),
             TaskState::Killed | TaskState::Exited => {}
         }
@@ -31,10 +35,6 @@ pub fn without_chain(sim: &Sim, stalled_since: u64) -> String {
         "No task that must finish has made progress since {} s, and no closed wait-for chain explains it: ",
         format_seconds(stalled_since)
     );
-    let in_reclaim = spinning.iter().any(|name| {
-        let t = cfg.tasks.iter().position(|tc| tc.name == *name);
-        t.is_some_and(|t| st.tasks[t].reclaim.is_some() || st.tasks[t].alloc.is_some())
-    });
     let mut who = Vec::new();
     if !spinning.is_empty() {
         who.push(format!(
