@@ -11,6 +11,7 @@ use crate::sim::config::{
     Config, DeviceConfig, DeviceKind, NetProtocol, NetTraffic, Op, PoolConfig, PoolElement,
     SwapConfig, TaskConfig, TaskKind, ZoneConfig,
 };
+use crate::sim::event::Event;
 use crate::sim::gfp::Gfp;
 use crate::sim::policy::{self, Knobs};
 use crate::sim::stack::{ExtraDepth, StackBase};
@@ -26,6 +27,8 @@ pub use crate::sim::state::POOLS_MAX;
 pub const OPS_MAX: usize = 64;
 pub const CHAPTERS_MAX: usize = 12;
 pub const TEXT_BYTES_MAX: usize = 4000;
+/// Names of zones, pools, devices and tasks (lane labels, chain nodes).
+pub const NAME_BYTES_MAX: usize = 32;
 /// 1 TiB of RAM in all zones.
 pub const RAM_MIB_MAX: u64 = 1 << 20;
 pub const DURATION_MS_MAX: u64 = 600_000;
@@ -350,6 +353,70 @@ fn text(path: &str, value: &str, max: usize) -> Result<(), ScenarioError> {
     Ok(())
 }
 
+/// The name of a zone, pool, device or task: what the lanes, gauges, chains and
+/// cross-references show, so 1..=32 bytes of printable text, unique within its list.
+fn object_name(path: &str, value: &str, earlier: &[&str]) -> Result<(), ScenarioError> {
+    text(path, value, NAME_BYTES_MAX)?;
+    if value.trim().is_empty() || value.chars().any(char::is_control) {
+        return err(
+            path,
+            format!("'{}'", value.escape_default()),
+            &format!("a name is 1..={NAME_BYTES_MAX} bytes of printable text, not blank"),
+        );
+    }
+    if earlier.contains(&value) {
+        return err(
+            path,
+            format!("'{value}'"),
+            "names must be unique in their list",
+        );
+    }
+    Ok(())
+}
+
+/// A chapter must be able to start: on an event kind the model emits, for a task the
+/// scenario has and a kernel function events of that kind name — a misspelt trigger would
+/// otherwise leave its chapter silently unreached. A time may lie past the end of the run
+/// (editing `duration_ms` shortens a run without breaking its chapters).
+fn check_chapter_triggers(file: &ScenarioFile) -> Result<(), ScenarioError> {
+    for (i, c) in file.chapters.iter().enumerate() {
+        let path = format!("chapters[{i}]");
+        if let Some(at) = c.at_ms {
+            range(&format!("{path}.at_ms"), at, 0, DURATION_MS_MAX)?;
+        }
+        let Some(on) = &c.on_event else { continue };
+        let kinds = Event::kinds();
+        if !kinds.contains(&on.kind.as_str()) {
+            return err(
+                &format!("{path}.on_event.kind"),
+                format!("'{}'", on.kind),
+                &format!("must be one of: {}", kinds.join(", ")),
+            );
+        }
+        if let Some(task) = &on.task {
+            if !file.tasks.iter().any(|t| &t.name == task) {
+                let names: Vec<&str> = file.tasks.iter().map(|t| t.name.as_str()).collect();
+                return err(
+                    &format!("{path}.on_event.task"),
+                    format!("'{task}'"),
+                    &format!("must name one of: {}", names.join(", ")),
+                );
+            }
+        }
+        if let Some(function) = &on.function {
+            let functions = Event::functions_of_kind(&on.kind);
+            if !functions.contains(&function.as_str()) {
+                return err(
+                    &format!("{path}.on_event.function"),
+                    format!("'{function}'"),
+                    &format!("{} events name one of: {}", on.kind, functions.join(", ")),
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Parses JSON text into a [`ScenarioFile`] with the failing field's path in the message.
 pub fn parse(json: &str) -> Result<ScenarioFile, ScenarioError> {
     if json.len() > SCENARIO_BYTES_MAX {
@@ -361,14 +428,51 @@ pub fn parse(json: &str) -> Result<ScenarioFile, ScenarioError> {
     }
     let de = &mut serde_json::Deserializer::from_str(json);
     serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        let path = if path == "." {
-            "scenario".to_string()
-        } else {
-            path
-        };
-        ScenarioError(format!("{path}: {}", e.into_inner()))
+        let inner = e.inner().to_string();
+        let mut path = e.path().to_string();
+        if path == "." {
+            path = "scenario".to_string();
+        } else if let Some(field) = field_in_tagged_object(json, e.path(), &inner) {
+            path = format!("{path}.{field}");
+        }
+        ScenarioError(format!("{path}: {inner}"))
     })
+}
+
+/// serde follows no path into an internally tagged enum (a device's `kind`, an op's `op`):
+/// it buffers the object first, so a wrong value inside stops the path at the object
+/// (`devices[0]: invalid type: null, expected u64`). The field is the one whose value,
+/// read as the expected type on its own, fails with the same message; `None` unless
+/// exactly one does.
+fn field_in_tagged_object(json: &str, at: &serde_path_to_error::Path, msg: &str) -> Option<String> {
+    use serde_path_to_error::Segment;
+    let core = msg.split(" at line ").next()?;
+    let fails_alike = |v: &serde_json::Value| -> bool {
+        let e = if core.ends_with("expected u64") {
+            serde_json::from_value::<u64>(v.clone()).err()
+        } else if core.ends_with("expected a string") {
+            serde_json::from_value::<String>(v.clone()).err()
+        } else if core.ends_with("expected a boolean") {
+            serde_json::from_value::<bool>(v.clone()).err()
+        } else {
+            None
+        };
+        e.is_some_and(|e| e.to_string() == core)
+    };
+    let doc: serde_json::Value = serde_json::from_str(json).ok()?;
+    let mut node = &doc;
+    for seg in at.iter() {
+        node = match seg {
+            Segment::Seq { index } => node.get(*index)?,
+            Segment::Map { key } => node.get(key)?,
+            _ => return None,
+        };
+    }
+    let mut wrong = node.as_object()?.iter().filter(|(_, v)| fails_alike(v));
+    match (wrong.next(), wrong.next()) {
+        (Some((field, _)), None) => Some(field.clone()),
+        _ => None,
+    }
 }
 
 pub fn builtin(name: &str) -> Option<ScenarioFile> {
@@ -509,7 +613,8 @@ pub fn validate(file: ScenarioFile) -> Result<Scenario, ScenarioError> {
     let mut ram_mib = 0;
     for (i, z) in file.zones.iter().enumerate() {
         let p = format!("zones[{i}]");
-        text(&format!("{p}.name"), &z.name, 32)?;
+        let earlier: Vec<&str> = file.zones[..i].iter().map(|z| z.name.as_str()).collect();
+        object_name(&format!("{p}.name"), &z.name, &earlier)?;
         range(&format!("{p}.mib"), z.mib, 16, RAM_MIB_MAX)?;
         ram_mib += z.mib;
         if z.file_clean_mib > z.mib / 2 {
@@ -552,6 +657,7 @@ pub fn validate(file: ScenarioFile) -> Result<Scenario, ScenarioError> {
     let mut pools = Vec::new();
     for (i, p) in file.pools.iter().enumerate() {
         let path = format!("pools[{i}]");
+        object_name(&format!("{path}.name"), &p.name, &pool_names[..i])?;
         let min_nr = range(&format!("{path}.min_nr"), p.min_nr, 1, POOL_MIN_NR_MAX)?;
         let element = match (p.element.as_str(), p.objs_per_slab) {
             ("page", None) => {
@@ -613,6 +719,7 @@ pub fn validate(file: ScenarioFile) -> Result<Scenario, ScenarioError> {
     let mut devices = Vec::new();
     for (i, d) in file.devices.iter().enumerate() {
         let path = format!("devices[{i}]");
+        object_name(&format!("{path}.name"), &d.name, &dev_names[..i])?;
         let nr_requests = range(&format!("{path}.nr_requests"), d.nr_requests, 16, 4096)?;
         // A device of a widened machine stands for `parallelism` queues side by side:
         // its requests carry that many times the pages (ScenarioFile::widened).
@@ -748,14 +855,8 @@ pub fn validate(file: ScenarioFile) -> Result<Scenario, ScenarioError> {
     let mut tasks = Vec::new();
     for (i, t) in file.tasks.iter().enumerate() {
         let path = format!("tasks[{i}]");
-        text(&format!("{path}.name"), &t.name, 32)?;
-        if file.tasks[..i].iter().any(|o| o.name == t.name) {
-            return err(
-                &format!("{path}.name"),
-                format!("'{}'", t.name),
-                "task names must be unique",
-            );
-        }
+        let earlier: Vec<&str> = file.tasks[..i].iter().map(|t| t.name.as_str()).collect();
+        object_name(&format!("{path}.name"), &t.name, &earlier)?;
         let device = |what: &str| -> Result<usize, ScenarioError> {
             let Some(d) = &t.device else {
                 return err(
@@ -973,6 +1074,7 @@ pub fn validate(file: ScenarioFile) -> Result<Scenario, ScenarioError> {
             )?,
         },
     };
+    check_chapter_triggers(&file)?;
     let roles = crate::sim::config::Roles::of(&tasks);
     let config = Config {
         name: file.name.clone(),

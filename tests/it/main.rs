@@ -4,6 +4,7 @@
 //! - `golden`: per-scenario trace lines, reviewed as diffs.
 //! - `invariants`: page conservation and friends after every tick of every scenario.
 //! - `lowmem`: ZONE_DMA's lowmem_reserve holds against all but ALLOC_NO_WATERMARKS.
+//! - `bad_input`: mutated scenario files, drawn URLs and edits are refused by field name or work.
 //! - `properties`: invariants on drawn machines (proptest).
 //! - `reclaim`: too_many_isolated throttles direct reclaim, as the kernel does.
 //! - `scenarios`: bad scenario files are refused with the field, value and allowed range.
@@ -12,6 +13,7 @@
 //! - `matrix`: the outcome matrix of the seed scenarios (issue "The seed situations").
 //! - `tidy`: no scenario or preset name steers the core; every scenario file is built in.
 
+mod bad_input;
 mod cli;
 mod determinism;
 mod golden;

@@ -3,6 +3,10 @@
 
 use serde::Serialize;
 
+/// The function a failed allocation's report names (`warn_alloc_failed`, called from
+/// `__alloc_pages_slowpath`).
+pub const ALLOC_FAIL_FUNCTION: &str = "__alloc_pages_slowpath";
+
 /// A kernel function a task can sleep in; the lanes and `sleep_ms_by_function` use these names.
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
@@ -312,26 +316,19 @@ impl Event {
             Event::KnobChanged { .. } => "sysctl",
         }
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::{Event, SleepFn};
-
-    /// One of every variant (the match makes a new variant a compile error here).
-    fn one_of_each() -> Vec<Event> {
-        let all = vec![
+    /// One event of every variant, with made-up fields, and one `Sleep` and `HungTask` per
+    /// sleeping function: the catalogue scenario chapters are checked against
+    /// ([`Event::kinds`], [`Event::functions_of_kind`]). The match at the end makes a new
+    /// variant a compile error here, so the catalogue cannot fall behind.
+    pub fn examples() -> Vec<Event> {
+        let mut all = vec![
             Event::KswapdWake { zone: 1 },
             Event::KswapdSleep,
             Event::DirectReclaimStart { task: 2 },
             Event::DirectReclaimEnd {
                 task: 2,
                 reclaimed: 32,
-            },
-            Event::Sleep {
-                task: 3,
-                function: SleepFn::CongestionWait,
-                timeout_ms: 100,
             },
             Event::ReserveUsed {
                 task: 4,
@@ -344,7 +341,7 @@ mod tests {
             Event::AllocFail {
                 task: 5,
                 gfp: "GFP_NOIO".into(),
-                function: "mempool_alloc",
+                function: ALLOC_FAIL_FUNCTION,
             },
             Event::MempoolTakeElement {
                 task: 6,
@@ -370,7 +367,7 @@ mod tests {
                 rss_pages: 5,
                 swap_pages: 2,
                 points: 7,
-                mem_info: Box::new(super::MemInfo {
+                mem_info: Box::new(MemInfo {
                     zones: Vec::new(),
                     swap_free: 0,
                     swap_total: 0,
@@ -385,11 +382,6 @@ mod tests {
                 depth_bytes: 8200,
                 thread_size: 8192,
             },
-            Event::HungTask {
-                task: 13,
-                function: SleepFn::MempoolAlloc,
-                blocked_ms: 120_000,
-            },
             Event::TaskExit { task: 14 },
             Event::TaskKilled { task: 15 },
             Event::KnobChanged {
@@ -397,6 +389,18 @@ mod tests {
                 value: "on".into(),
             },
         ];
+        for function in SleepFn::ALL {
+            all.push(Event::Sleep {
+                task: 3,
+                function,
+                timeout_ms: 100,
+            });
+            all.push(Event::HungTask {
+                task: 13,
+                function,
+                blocked_ms: 120_000,
+            });
+        }
         for ev in &all {
             match ev {
                 Event::KswapdWake { .. }
@@ -426,10 +430,35 @@ mod tests {
         all
     }
 
+    /// Every event kind ([`Event::kind`]), each once, sorted.
+    pub fn kinds() -> Vec<&'static str> {
+        let mut kinds: Vec<_> = Event::examples().iter().map(Event::kind).collect();
+        kinds.sort_unstable();
+        kinds.dedup();
+        kinds
+    }
+
+    /// The kernel functions an event of `kind` can name ([`Event::function`]), sorted.
+    pub fn functions_of_kind(kind: &str) -> Vec<&'static str> {
+        let mut functions: Vec<_> = Event::examples()
+            .iter()
+            .filter(|ev| ev.kind() == kind)
+            .map(Event::function)
+            .collect();
+        functions.sort_unstable();
+        functions.dedup();
+        functions
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Event, SleepFn};
+
     /// `kind()` and `task()` say what the serialised event says.
     #[test]
     fn kind_and_task_agree_with_serde() {
-        for ev in one_of_each() {
+        for ev in Event::examples() {
             let v = serde_json::to_value(&ev).unwrap();
             assert_eq!(ev.kind(), v["kind"].as_str().unwrap(), "{ev:?}");
             let task = v

@@ -3,7 +3,7 @@
 //! kernel-mm.md §2.2–§2.4). A request asks for `want` order-0 pages at once: pages are
 //! counts, and one call serves a whole tick's worth of faults of a task.
 
-use super::event::{Event, SleepFn};
+use super::event::{Event, SleepFn, ALLOC_FAIL_FUNCTION};
 use super::gfp::{gfp_to_alloc_flags, AllocFlags, Gfp};
 use super::policy::AllocSlowpath;
 use super::state::{AllocReq, SlowStage, WaitQueue};
@@ -241,11 +241,11 @@ fn slowpath(ctx: &mut Ctx, task: usize, use_: PageUse, req: &mut AllocReq, got: 
             }
         }
         if !req.gfp.can_direct_reclaim() {
-            return fail(ctx, task, req, "__alloc_pages_slowpath");
+            return fail(ctx, task, req);
         }
         // Reclaimers never recurse into reclaim; an OOM victim fails instead of reclaiming.
         if flags.memalloc || flags.memdie {
-            return fail(ctx, task, req, "__alloc_pages_slowpath");
+            return fail(ctx, task, req);
         }
         // throttle_direct_reclaim (3.6+, kernel-mm.md §7.6): kernel threads and tasks with
         // a fatal signal pending are exempt; a GFP_TRANSIENT allocation is never throttled
@@ -303,7 +303,7 @@ fn slowpath(ctx: &mut Ctx, task: usize, use_: PageUse, req: &mut AllocReq, got: 
         return Step::Done;
     }
     if req.gfp.has(Gfp::NORETRY) {
-        return fail(ctx, task, req, "__alloc_pages_slowpath");
+        return fail(ctx, task, req);
     }
     req.stage = SlowStage::Rebalance;
     match shape {
@@ -403,13 +403,13 @@ fn may_oom(ctx: &mut Ctx, task: usize, req: &AllocReq, use_: PageUse, got: &mut 
     oom_kill::out_of_memory(ctx, task, req.gfp);
 }
 
-fn fail(ctx: &mut Ctx, task: usize, req: &AllocReq, function: &'static str) -> Step {
+fn fail(ctx: &mut Ctx, task: usize, req: &AllocReq) -> Step {
     ctx.st.counters.alloc_failures += 1;
     if !req.gfp.has(Gfp::NOWARN) {
         ctx.emit(Event::AllocFail {
             task,
             gfp: req.gfp.describe(),
-            function,
+            function: ALLOC_FAIL_FUNCTION,
         });
     }
     Step::Fail
