@@ -47,7 +47,24 @@ pub fn state_ink(s: TaskState) -> RGBColor {
     }
 }
 
-/// The state occupying most of each pixel column, merged into runs `(x0, x1, state)`.
+/// Columns a state gets at least, however short it was: a one-tick direct reclaim or a
+/// kernel thread's one-tick run stays visible on a whole-run axis, as a line (one column,
+/// so a burst of short stalls reads as stripes, not as a stall).
+pub const MIN_RUN_PX: u32 = 1;
+
+/// Which state may take a column from another when a short one would vanish: waiting for
+/// work hides nothing, running hides less than reclaim, a throttle or a kill.
+fn salience(s: TaskState) -> u8 {
+    match s {
+        TaskState::Sleeping(SleepFn::Idle) => 0,
+        TaskState::Running => 1,
+        _ => 2,
+    }
+}
+
+/// The state occupying most of each pixel column, merged into runs `(x0, x1, state)`. A
+/// state too short to occupy most of any column still gets [`MIN_RUN_PX`] columns where
+/// it is, taken from less salient states only.
 pub fn runs(
     lane: &[(u64, TaskState)],
     until: u64,
@@ -76,6 +93,25 @@ pub fn runs(
             let share = t1.min(c1).saturating_sub((*t0).max(c0)).max(1);
             if col.is_none_or(|(_, best)| share > best) {
                 *col = Some((*s, share));
+            }
+        }
+    }
+    for (i, (t0, s)) in lane.iter().enumerate() {
+        let t1 = lane.get(i + 1).map_or(until, |(t, _)| *t).min(until);
+        if t1 <= *t0 || salience(*s) == 0 {
+            continue;
+        }
+        let (x0, x1) = (x_of(*t0), x_of(t1).max(x_of(*t0) + 1).min(width));
+        let shown = cols[x0 as usize..x1 as usize]
+            .iter()
+            .any(|c| c.is_some_and(|(cs, _)| cs == *s));
+        if shown {
+            continue;
+        }
+        let x_end = (x0 + MIN_RUN_PX).min(width);
+        for col in &mut cols[x0 as usize..x_end as usize] {
+            if col.is_none_or(|(cs, _)| salience(cs) < salience(*s)) {
+                *col = Some((*s, 0));
             }
         }
     }
@@ -168,10 +204,57 @@ mod tests {
         let r = runs(&lane, 1000, 1000, 10);
         assert_eq!(
             r,
-            vec![(0, 5, TaskState::Running), (5, 10, TaskState::Exited)]
+            vec![
+                // The one-tick throttle keeps a column (MIN_RUN_PX) instead of vanishing.
+                (0, 1, TaskState::Sleeping(SleepFn::ThrottleVmWriteout)),
+                (1, 5, TaskState::Running),
+                (5, 10, TaskState::Exited)
+            ]
         );
         let r = runs(&lane, 300, 1000, 10);
-        assert_eq!(r, vec![(0, 3, TaskState::Running)]);
+        assert_eq!(
+            r,
+            vec![
+                (0, 1, TaskState::Sleeping(SleepFn::ThrottleVmWriteout)),
+                (1, 3, TaskState::Running)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_one_tick_state_stays_visible_on_a_whole_run_axis() {
+        // 5 s on 500 columns: 10 ticks a column. One tick of direct reclaim amid running,
+        // one tick of running amid waiting for work.
+        let lane = vec![
+            (0, TaskState::Running),
+            (2580, TaskState::DirectReclaim),
+            (2581, TaskState::Running),
+            (5000, TaskState::Exited),
+        ];
+        let r = runs(&lane, 5000, 5000, 500);
+        assert_eq!(
+            r,
+            vec![
+                (0, 258, TaskState::Running),
+                (258, 259, TaskState::DirectReclaim),
+                (259, 500, TaskState::Running)
+            ]
+        );
+        let idle = TaskState::Sleeping(SleepFn::Idle);
+        let kswapd = vec![(0, idle), (1750, TaskState::Running), (1751, idle)];
+        let r = runs(&kswapd, 5000, 5000, 500);
+        assert!(r.contains(&(175, 176, TaskState::Running)), "{r:?}");
+        // A short run never hides a more salient state: the throttle keeps its column.
+        let lane = vec![
+            (0, TaskState::Sleeping(SleepFn::ThrottleVmWriteout)),
+            (2580, TaskState::Running),
+            (2581, TaskState::Sleeping(SleepFn::ThrottleVmWriteout)),
+        ];
+        let r = runs(&lane, 5000, 5000, 500);
+        assert_eq!(
+            r,
+            vec![(0, 500, TaskState::Sleeping(SleepFn::ThrottleVmWriteout))]
+        );
     }
 
     #[test]

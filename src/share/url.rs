@@ -2,7 +2,7 @@
 //! common case and checked field by field when read back.
 //!
 //! ```text
-//! ?v=6&s=dm-crypt-swap&p=linux-4.7&k=mempool_variant:neilbrown&t=12.5
+//! ?v=7&s=dm-crypt-swap&p=linux-4.7&k=mempool_variant:neilbrown&t=12.5
 //!  v     model version the link was made with        s    built-in scenario
 //!  p     preset                                      k    knobs changed from the preset
 //!  seed  seed (if not the scenario's)                t    time in seconds (ms precision)

@@ -54,7 +54,7 @@ use watermarks::{
 /// The model's version: bump it whenever a change alters any trace (the golden traces in
 /// `tests/golden` show it in review), so a shared link made with an older model can say
 /// plainly that the numbers may differ.
-pub const MODEL_VERSION: u32 = 6;
+pub const MODEL_VERSION: u32 = 7;
 
 /// What a resumable kernel path did this tick.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -587,6 +587,7 @@ impl Sim {
                     reclaim_cpu_tick: 0,
                     reclaim_cpu_used: 0,
                     last_ran_tick: None,
+                    last_direct_reclaim_tick: None,
                 }
             })
             .collect();

@@ -161,7 +161,9 @@ impl Sim {
 /// What a lane shows for the tick just stepped (`tick` = ticks stepped so far): the sleep
 /// the task ended the tick in, except that a task which ran during the tick and then waited
 /// for new work (`SleepFn::Idle`: a kernel thread's work queue, a program's own sleep) was
-/// running — else kcryptd, nfsd or the flusher look idle while they do the work.
+/// running — else kcryptd, nfsd or the flusher look idle while they do the work — and a
+/// task that ran a direct-reclaim pass during the tick was in direct reclaim, even if the
+/// pass ended within it (a task short of a batch often reclaims its 32 pages in one tick).
 pub fn task_state(t: &super::state::Task, tick: u64) -> TaskState {
     if t.exited {
         return if t.killed {
@@ -171,10 +173,17 @@ pub fn task_state(t: &super::state::Task, tick: u64) -> TaskState {
         };
     }
     let ran_this_tick = t.last_ran_tick.is_some_and(|r| r + 1 == tick);
+    let reclaimed_this_tick =
+        !t.flags.kswapd && t.last_direct_reclaim_tick.is_some_and(|r| r + 1 == tick);
+    let busy = if reclaimed_this_tick {
+        TaskState::DirectReclaim
+    } else {
+        TaskState::Running
+    };
     match &t.wait {
-        Some(w) if w.function == SleepFn::Idle && ran_this_tick => TaskState::Running,
+        Some(w) if w.function == SleepFn::Idle && ran_this_tick => busy,
         Some(w) => TaskState::Sleeping(w.function),
         None if t.reclaim.is_some() && !t.flags.kswapd => TaskState::DirectReclaim,
-        None => TaskState::Running,
+        None => busy,
     }
 }

@@ -295,6 +295,10 @@ pub struct Task {
     /// show a kernel thread that woke, did its work and waited again as running.
     #[serde(default)]
     pub last_ran_tick: Option<Tick>,
+    /// The last tick the task ran a direct-reclaim pass in (it may have finished it
+    /// within the tick): lanes show that tick as direct reclaim, not as running.
+    #[serde(default)]
+    pub last_direct_reclaim_tick: Option<Tick>,
 }
 
 /// Pools a scenario may declare (scenario.rs validates against it; [`Held`] sizes by it).

@@ -131,6 +131,7 @@ pub fn too_many_isolated(
 
 /// `do_try_to_free_pages`, resumable. `Step::Done` when the pass is over.
 pub fn direct_reclaim(ctx: &mut Ctx, task: usize) -> Step {
+    ctx.st.tasks[task].last_direct_reclaim_tick = Some(ctx.st.tick);
     let mut rc = ctx.st.tasks[task]
         .reclaim
         .clone()
