@@ -167,7 +167,6 @@ fn oom_report(sim: &Sim, victim: usize, trigger: usize, kill: OomKillSeen) -> Ve
     let cfg = sim.config();
     let kb = |pages: u64| pages * 4;
     let info = kill.mem_info;
-    let sum = |f: fn(&ZoneMemInfo) -> u64| info.zones.iter().map(f).sum::<u64>();
     let generation = log_generation(sim);
     let adj = match generation {
         LogGeneration::V2_6_35 => "oom_adj=0",
@@ -181,22 +180,17 @@ fn oom_report(sim: &Sim, victim: usize, trigger: usize, kill: OomKillSeen) -> Ve
             oom_gfp_mask(sim, trigger, generation)
         ),
         "Mem-Info:".to_string(),
-        format!(
-            "active_anon:{} inactive_anon:{} isolated_anon:{} active_file:{} inactive_file:{} isolated_file:0 dirty:{} writeback:{} free:{} slab_unreclaimable:{}",
-            sum(|z| z.active_anon),
-            sum(|z| z.inactive_anon),
-            sum(|z| z.isolated_anon),
-            sum(|z| z.active_file),
-            sum(|z| z.inactive_file),
-            sum(|z| z.dirty),
-            sum(|z| z.writeback),
-            sum(|z| z.free),
-            sum(|z| z.slab),
-        ),
     ];
-    for (zc, z) in cfg.zones.iter().zip(&info.zones) {
+    l.extend(mem_info_summary(info, generation));
+    let reserve = sim.lowmem_reserve_table();
+    for ((zc, z), reserve) in cfg.zones.iter().zip(&info.zones).zip(&reserve) {
+        let managed = if generation == LogGeneration::V2_6_35 {
+            String::new()
+        } else {
+            format!(" managed:{}kB", kb(zc.managed_pages))
+        };
         l.push(format!(
-            "Node 0 {} free:{}kB min:{}kB low:{}kB high:{}kB active_anon:{}kB inactive_anon:{}kB active_file:{}kB inactive_file:{}kB writeback:{}kB present:{}kB",
+            "Node 0 {} free:{}kB min:{}kB low:{}kB high:{}kB active_anon:{}kB inactive_anon:{}kB active_file:{}kB inactive_file:{}kB isolated(anon):{}kB isolated(file):0kB present:{}kB{managed} dirty:{}kB writeback:{}kB slab_unreclaimable:{}kB",
             zc.name,
             kb(z.free),
             kb(z.min),
@@ -206,9 +200,14 @@ fn oom_report(sim: &Sim, victim: usize, trigger: usize, kill: OomKillSeen) -> Ve
             kb(z.inactive_anon),
             kb(z.active_file),
             kb(z.inactive_file),
-            kb(z.writeback),
+            kb(z.isolated_anon),
             kb(zc.managed_pages),
+            kb(z.dirty),
+            kb(z.writeback),
+            kb(z.slab),
         ));
+        let cols: Vec<String> = reserve.iter().map(u64::to_string).collect();
+        l.push(format!("lowmem_reserve[]: {}", cols.join(" ")));
     }
     if info.swap_total > 0 {
         l.push(format!("Free swap  = {}kB", kb(info.swap_free)));
@@ -239,6 +238,46 @@ fn oom_report(sim: &Sim, victim: usize, trigger: usize, kill: OomKillSeen) -> Ve
         l.push(format!(
             "Killed process {pid} ({name}) total-vm:{vm}kB, anon-rss:{rss}kB, file-rss:0kB{shmem}"
         ));
+    }
+    l
+}
+
+/// `show_free_areas`' node-wide counters in pages, laid out as each generation prints them
+/// (mm/page_alloc.c: 2.6.35 and 3.x put `free` with the slab counters; 4.x moved it to
+/// its own line with the per-cpu lists). Counters the model has no pages for print 0.
+fn mem_info_summary(info: &MemInfo, generation: LogGeneration) -> Vec<String> {
+    let sum = |f: fn(&ZoneMemInfo) -> u64| info.zones.iter().map(f).sum::<u64>();
+    let (free, slab) = (sum(|z| z.free), sum(|z| z.slab));
+    let mut l = vec![
+        format!(
+            "active_anon:{} inactive_anon:{} isolated_anon:{}",
+            sum(|z| z.active_anon),
+            sum(|z| z.inactive_anon),
+            sum(|z| z.isolated_anon)
+        ),
+        format!(
+            " active_file:{} inactive_file:{} isolated_file:0",
+            sum(|z| z.active_file),
+            sum(|z| z.inactive_file)
+        ),
+        format!(
+            " unevictable:0 dirty:{} writeback:{} unstable:0",
+            sum(|z| z.dirty),
+            sum(|z| z.writeback)
+        ),
+    ];
+    match generation {
+        LogGeneration::V2_6_35 | LogGeneration::V3_6 => {
+            l.push(format!(
+                " free:{free} slab_reclaimable:0 slab_unreclaimable:{slab}"
+            ));
+            l.push(" mapped:0 shmem:0 pagetables:0 bounce:0".to_string());
+        }
+        LogGeneration::V4_5 | LogGeneration::V4_7 => {
+            l.push(format!(" slab_reclaimable:0 slab_unreclaimable:{slab}"));
+            l.push(" mapped:0 shmem:0 pagetables:0 bounce:0".to_string());
+            l.push(format!(" free:{free} free_pcp:0 free_cma:0"));
+        }
     }
     l
 }
@@ -470,6 +509,30 @@ mod tests {
             &[("mempool_variant", "f9054c70")],
         );
         assert_eq!(v47[0], "hog invoked oom-killer: gfp_mask=0x24200ca(GFP_HIGHUSER_MOVABLE), order=0, oom_score_adj=0");
+        // show_free_areas' layout: 4.x prints free on its own line with the per-cpu lists,
+        // 2.6.35 and 3.x with the slab counters; each zone line is followed by its
+        // lowmem_reserve[] against every classzone (DMA keeps DMA32's 258048 pages / 256).
+        assert_eq!(v47[1], "Mem-Info:");
+        assert!(v47[2].starts_with("active_anon:") && v47[3].starts_with(" active_file:"));
+        assert!(
+            v47[7].starts_with(" free:") && v47[7].ends_with(" free_pcp:0 free_cma:0"),
+            "{v47:?}"
+        );
+        assert!(
+            v47[8].starts_with("Node 0 DMA free:") && v47[8].contains(" managed:16384kB"),
+            "{v47:?}"
+        );
+        assert_eq!(v47[9], "lowmem_reserve[]: 0 1008");
+        assert!(v47[10].starts_with("Node 0 DMA32 free:"), "{v47:?}");
+        assert_eq!(v47[11], "lowmem_reserve[]: 0 0");
+        assert!(
+            old[5].starts_with(" free:") && old[5].contains(" slab_unreclaimable:"),
+            "{old:?}"
+        );
+        assert!(
+            !old.iter().any(|l| l.contains("managed:")),
+            "2.6.35 prints present only: {old:?}"
+        );
     }
 
     /// The OOM report prints the kernel's score, worked out from the victim's pages:

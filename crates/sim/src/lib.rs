@@ -644,18 +644,27 @@ impl Sim {
         sim
     }
 
-    /// Recomputes min/low/high from the knobs (`setup_per_zone_wmarks` after a sysctl write)
-    /// and the zones' `lowmem_reserve`.
-    fn apply_watermarks(&mut self) {
-        let sizes: Vec<ZoneSize> = self
-            .cfg
+    fn zone_sizes(&self) -> Vec<ZoneSize> {
+        self.cfg
             .zones
             .iter()
             .map(|z| ZoneSize {
                 managed_pages: z.managed_pages,
                 highmem: z.highmem,
             })
-            .collect();
+            .collect()
+    }
+
+    /// Every zone's `lowmem_reserve[]` against every classzone (the kernel log's
+    /// `lowmem_reserve[]:` lines).
+    pub fn lowmem_reserve_table(&self) -> Vec<Vec<u64>> {
+        watermarks::lowmem_reserve_table(&self.zone_sizes())
+    }
+
+    /// Recomputes min/low/high from the knobs (`setup_per_zone_wmarks` after a sysctl write)
+    /// and the zones' `lowmem_reserve`.
+    fn apply_watermarks(&mut self) {
+        let sizes = self.zone_sizes();
         let knobs = &self.st.knobs;
         let mfk = knobs
             .min_free_kbytes

@@ -137,14 +137,30 @@ pub const LOWMEM_RESERVE_RATIO_BELOW_HIGHMEM: u64 = 32;
 /// lowmem_reserve[classzone_idx]` fails). ALLOC_NO_WATERMARKS ignores it. Every modelled
 /// allocation may use every zone (no GFP_DMA callers), so the highest zone is the classzone.
 pub fn setup_per_zone_lowmem_reserve(zones: &[ZoneSize]) -> Vec<u64> {
+    lowmem_reserve_table(zones)
+        .iter()
+        .map(|row| row.last().copied().unwrap_or(0))
+        .collect()
+}
+
+/// The whole `zone->lowmem_reserve[]` array of every zone, as `show_free_areas` prints
+/// it: zone `i` against classzone `j` keeps the managed pages of zones `i+1..=j` divided
+/// by `sysctl_lowmem_reserve_ratio[i]`, and nothing against itself or a lower classzone.
+pub fn lowmem_reserve_table(zones: &[ZoneSize]) -> Vec<Vec<u64>> {
     (0..zones.len())
         .map(|i| {
-            let above: u64 = zones[i + 1..].iter().map(|z| z.managed_pages).sum();
             let ratio = match zones.get(i + 1) {
                 Some(next) if next.highmem => LOWMEM_RESERVE_RATIO_BELOW_HIGHMEM,
                 _ => LOWMEM_RESERVE_RATIO,
             };
-            above / ratio
+            (0..zones.len())
+                .map(|j| {
+                    let above: u64 = zones
+                        .get(i + 1..=j)
+                        .map_or(0, |z| z.iter().map(|z| z.managed_pages).sum());
+                    above / ratio
+                })
+                .collect()
         })
         .collect()
 }
@@ -286,6 +302,16 @@ mod tests {
         assert_eq!(
             setup_per_zone_lowmem_reserve(&with_highmem),
             vec![(225_280 + 32_768) / 256, 32_768 / 32, 0]
+        );
+        // The whole array, as show_free_areas prints `lowmem_reserve[]:` per zone: DMA
+        // against Normal keeps Normal's pages / 256, against HighMem Normal's and HighMem's.
+        assert_eq!(
+            lowmem_reserve_table(&with_highmem),
+            vec![
+                vec![0, 225_280 / 256, (225_280 + 32_768) / 256],
+                vec![0, 0, 32_768 / 32],
+                vec![0, 0, 0],
+            ]
         );
     }
 
