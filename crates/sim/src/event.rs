@@ -317,6 +317,7 @@ impl Event {
         }
     }
 
+    #[cfg(not(target_arch = "wasm32"))]
     /// One event of every variant, with made-up fields, and one `Sleep` and `HungTask` per
     /// sleeping function: the catalogue scenario chapters are checked against
     /// ([`Event::kinds`], [`Event::functions_of_kind`]). The match at the end makes a new
@@ -430,6 +431,7 @@ impl Event {
         all
     }
 
+    #[cfg(not(target_arch = "wasm32"))]
     /// Every event kind ([`Event::kind`]), each once, sorted.
     pub fn kinds() -> Vec<&'static str> {
         let mut kinds: Vec<_> = Event::examples().iter().map(Event::kind).collect();
@@ -438,6 +440,7 @@ impl Event {
         kinds
     }
 
+    #[cfg(not(target_arch = "wasm32"))]
     /// The kernel functions an event of `kind` can name ([`Event::function`]), sorted.
     pub fn functions_of_kind(kind: &str) -> Vec<&'static str> {
         let mut functions: Vec<_> = Event::examples()
