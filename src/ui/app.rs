@@ -17,9 +17,17 @@ use super::{
 };
 use crate::share::url;
 
-/// Address-bar updates while playing, at most this often (browsers throttle
-/// `history.replaceState` floods).
+/// Address-bar updates at most this often, the last one of a burst written when the time
+/// is up: Safari refuses more than 100 `history.replaceState` calls in 30 s (and Firefox
+/// rate-limits too), so stepping with a held arrow key must not write every step.
 const URL_EVERY_MS: f64 = 500.0;
+
+/// What the address bar was last given, when, and the write waiting for its turn.
+struct UrlWriter {
+    written: String,
+    at_ms: f64,
+    pending: Option<gloo::timers::callback::Timeout>,
+}
 
 fn initial_player() -> Player {
     let (st, mut errors) = url::parse(&browser::location_search());
@@ -83,19 +91,44 @@ pub fn App() -> Html {
         });
     }
 
-    // The address bar always holds the state.
+    // The address bar always holds the state (within URL_EVERY_MS).
     {
         let engine = engine_rc.clone();
-        let last = use_mut_ref(|| (String::new(), 0.0f64));
+        let writer = use_mut_ref(|| UrlWriter {
+            written: String::new(),
+            at_ms: f64::NEG_INFINITY,
+            pending: None,
+        });
         use_effect(move || {
-            let e = engine.borrow();
-            let query = e.query(&browser::compact);
+            let query = engine.borrow().query(&browser::compact);
             let now = browser::now_ms();
-            let mut last = last.borrow_mut();
-            if query != last.0 && (!e.playing || now - last.1 > URL_EVERY_MS) {
-                browser::replace_query(&query);
-                *last = (query, now);
+            let mut w = writer.borrow_mut();
+            if query == w.written {
+                w.pending = None;
+                return;
             }
+            let wait_ms = URL_EVERY_MS - (now - w.at_ms);
+            if wait_ms <= 0.0 {
+                browser::replace_query(&query);
+                *w = UrlWriter {
+                    written: query,
+                    at_ms: now,
+                    pending: None,
+                };
+                return;
+            }
+            // A later state replaces this write; the timer is dropped once it has fired
+            // (never from inside its own callback).
+            let writer = writer.clone();
+            w.pending = Some(gloo::timers::callback::Timeout::new(
+                wait_ms.ceil() as u32,
+                move || {
+                    let mut w = writer.borrow_mut();
+                    browser::replace_query(&query);
+                    w.written = query;
+                    w.at_ms = browser::now_ms();
+                },
+            ));
         });
     }
 

@@ -6,7 +6,7 @@
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { launchBrowser, baseUrl, screenshotPath, assertNoErrors } = require('./helpers.cjs');
-const { openApp, waitTick, metricsText, tick, jumpTo } = require('./ui-lib.cjs');
+const { openApp, waitTick, metricsText, tick, jumpTo, key } = require('./ui-lib.cjs');
 
 describe('shareable URL', { timeout: 180_000 }, () => {
   let browser;
@@ -44,6 +44,33 @@ describe('shareable URL', { timeout: 180_000 }, () => {
     assert.equal(await b.page.$('#messages'), null, 'no complaints about a good URL');
     assertNoErrors(b.errors);
     await b.context.close();
+  });
+
+  it('stepping fast writes the address bar at a rate Safari allows, and ends on the last state', async () => {
+    // Safari refuses more than 100 history.replaceState calls in 30 s: count the calls
+    // while the arrow key steps 60 times as fast as the page takes them.
+    const a = await openApp(browser, '/?s=watermarks-101');
+    await a.page.evaluate(() => {
+      window.__plReplaceCalls = [];
+      const orig = history.replaceState.bind(history);
+      history.replaceState = (...args) => {
+        window.__plReplaceCalls.push(performance.now());
+        return orig(...args);
+      };
+    });
+    await key(a.page, 'Home');
+    await waitTick(a.page, 0);
+    const t0 = await a.page.evaluate(() => performance.now());
+    for (let i = 0; i < 60; i++) await a.page.keyboard.press('ArrowRight');
+    await waitTick(a.page, 60);
+    // The last state reaches the address bar once the write's turn comes.
+    await a.page.waitForFunction(() => /[?&]t=0\.06(&|$)/.test(location.search));
+    const calls = await a.page.evaluate((start) => window.__plReplaceCalls.filter((t) => t >= start), t0);
+    const spanMs = calls.length ? calls[calls.length - 1] - t0 : 0;
+    // At most one write per 500 ms (URL_EVERY_MS in src/ui/app.rs), plus the first one.
+    assert.ok(calls.length <= Math.floor(spanMs / 490) + 1, `${calls.length} writes in ${spanMs.toFixed(0)} ms`);
+    assertNoErrors(a.errors);
+    await a.context.close();
   });
 
   it('a garbage URL shows an error message and a working page', async () => {
