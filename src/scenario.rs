@@ -420,11 +420,6 @@ fn check_chapter_triggers(file: &ScenarioFile) -> Result<(), ScenarioError> {
     Ok(())
 }
 
-#[cfg(target_arch = "wasm32")]
-fn field_in_tagged_object(_: &str, _: &serde_path_to_error::Path, _: &str) -> Option<String> {
-    None
-}
-
 /// Parses JSON text into a [`ScenarioFile`] with the failing field's path in the message.
 pub fn parse(json: &str) -> Result<ScenarioFile, ScenarioError> {
     if json.len() > SCENARIO_BYTES_MAX {
@@ -434,6 +429,12 @@ pub fn parse(json: &str) -> Result<ScenarioFile, ScenarioError> {
             &format!("a scenario file is at most {SCENARIO_BYTES_MAX} bytes"),
         );
     }
+    parse_with_paths(json)
+}
+
+/// serde with the failing field's path (serde_path_to_error), as files need.
+#[cfg(not(target_arch = "wasm32"))]
+fn parse_with_paths(json: &str) -> Result<ScenarioFile, ScenarioError> {
     let de = &mut serde_json::Deserializer::from_str(json);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let inner = e.inner().to_string();
@@ -447,15 +448,21 @@ pub fn parse(json: &str) -> Result<ScenarioFile, ScenarioError> {
     })
 }
 
+/// The browser parses only built-in scenarios (checked natively by the tests) and their
+/// numeric parameter edits, which keep every field's type: a parse error cannot carry a
+/// path worth the ~10 KB of gzipped .wasm that path tracking costs. Range errors, the
+/// ones an edit can cause, come from `validate` with their paths on both builds.
+#[cfg(target_arch = "wasm32")]
+fn parse_with_paths(json: &str) -> Result<ScenarioFile, ScenarioError> {
+    serde_json::from_str(json).map_err(|e| ScenarioError(format!("scenario: {e}")))
+}
+
 /// serde follows no path into an internally tagged enum (a device's `kind`, an op's `op`):
 /// it buffers the object first, so a wrong value inside stops the path at the object
 /// (`devices[0]: invalid type: null, expected u64`). The field is the one whose value,
 /// read as the expected type on its own, fails with the same message; `None` unless
 /// exactly one does.
-///
-/// Not in the browser build: the page only parses built-in scenarios with whole-number
-/// parameter edits, which cannot put a wrong type inside a tagged object, and reading a
-/// document into a `serde_json::Value` would cost the .wasm ~5 KB of its gzip budget.
+/// Native only, with `parse_with_paths`.
 #[cfg(not(target_arch = "wasm32"))]
 fn field_in_tagged_object(json: &str, at: &serde_path_to_error::Path, msg: &str) -> Option<String> {
     use serde_path_to_error::Segment;
