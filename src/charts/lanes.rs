@@ -47,13 +47,8 @@ pub fn state_ink(s: TaskState) -> RGBColor {
     }
 }
 
-/// Columns a state gets at least, however short it was: a one-tick direct reclaim or a
-/// kernel thread's one-tick run stays visible on a whole-run axis, as a line (one column,
-/// so a burst of short stalls reads as stripes, not as a stall).
-pub const MIN_RUN_PX: u32 = 1;
-
-/// Which state may take a column from another when a short one would vanish: waiting for
-/// work hides nothing, running hides less than reclaim, a throttle or a kill.
+/// Which state a brief mark may sit on: waiting for work hides nothing, running hides
+/// less than reclaim, a throttle or a kill.
 fn salience(s: TaskState) -> u8 {
     match s {
         TaskState::Sleeping(SleepFn::Idle) => 0,
@@ -62,25 +57,28 @@ fn salience(s: TaskState) -> u8 {
     }
 }
 
-/// The state occupying most of each pixel column, merged into runs `(x0, x1, state)`. A
-/// state too short to occupy most of any column still gets [`MIN_RUN_PX`] columns where
-/// it is, taken from less salient states only.
-pub fn runs(
+/// Per pixel column: the state occupying most of it, and a state too brief to fill most
+/// of any column of its own span (a one-tick direct reclaim, a kernel thread's one-tick
+/// run) that is more salient than the column's — drawn as a low mark so it does not
+/// vanish on a whole-run axis, and does not pass for a state that lasted.
+fn columns(
     lane: &[(u64, TaskState)],
     until: u64,
     end: u64,
     width_px: u32,
-) -> Vec<(u32, u32, TaskState)> {
+) -> Vec<Option<(TaskState, Option<TaskState>)>> {
     let end = end.max(1);
     let width = width_px.max(1);
     let x_of = |t: u64| ((t.min(end) as u128 * width as u128) / end as u128) as u32;
+    let span = |i: usize, t0: u64| -> Option<(u32, u32, u64)> {
+        let t1 = lane.get(i + 1).map_or(until, |(t, _)| *t).min(until);
+        (t1 > t0).then(|| (x_of(t0), x_of(t1).max(x_of(t0) + 1).min(width), t1))
+    };
     let mut cols: Vec<Option<(TaskState, u64)>> = vec![None; width as usize];
     for (i, (t0, s)) in lane.iter().enumerate() {
-        let t1 = lane.get(i + 1).map_or(until, |(t, _)| *t).min(until);
-        if t1 <= *t0 {
+        let Some((x0, x1, t1)) = span(i, *t0) else {
             continue;
-        }
-        let (x0, x1) = (x_of(*t0), x_of(t1).max(x_of(*t0) + 1).min(width));
+        };
         for (x, col) in cols
             .iter_mut()
             .enumerate()
@@ -96,34 +94,66 @@ pub fn runs(
             }
         }
     }
+    let mut brief: Vec<Option<TaskState>> = vec![None; width as usize];
     for (i, (t0, s)) in lane.iter().enumerate() {
-        let t1 = lane.get(i + 1).map_or(until, |(t, _)| *t).min(until);
-        if t1 <= *t0 || salience(*s) == 0 {
+        let Some((x0, x1, _)) = span(i, *t0) else {
             continue;
-        }
-        let (x0, x1) = (x_of(*t0), x_of(t1).max(x_of(*t0) + 1).min(width));
-        let shown = cols[x0 as usize..x1 as usize]
+        };
+        let range = x0 as usize..x1 as usize;
+        let shown = cols[range.clone()]
             .iter()
             .any(|c| c.is_some_and(|(cs, _)| cs == *s));
-        if shown {
-            continue;
-        }
-        let x_end = (x0 + MIN_RUN_PX).min(width);
-        for col in &mut cols[x0 as usize..x_end as usize] {
-            if col.is_none_or(|(cs, _)| salience(cs) < salience(*s)) {
-                *col = Some((*s, 0));
-            }
+        let col = cols[x0 as usize];
+        let outranks = col.is_some_and(|(cs, _)| salience(*s) > salience(cs));
+        if !shown && outranks && brief[x0 as usize].is_none_or(|b| salience(*s) > salience(b)) {
+            brief[x0 as usize] = Some(*s);
         }
     }
+    cols.iter()
+        .zip(brief)
+        .map(|(c, b)| c.map(|(s, _)| (s, b)))
+        .collect()
+}
+
+/// Merges equal neighbouring columns into runs `(x0, x1, state)`.
+fn merge(cols: impl Iterator<Item = Option<TaskState>>) -> Vec<(u32, u32, TaskState)> {
     let mut out: Vec<(u32, u32, TaskState)> = Vec::new();
-    for (x, col) in cols.iter().enumerate() {
-        let Some((s, _)) = col else { continue };
+    for (x, col) in cols.enumerate() {
+        let Some(s) = col else { continue };
         match out.last_mut() {
-            Some((_, x1, last)) if *last == *s && *x1 == x as u32 => *x1 = x as u32 + 1,
-            _ => out.push((x as u32, x as u32 + 1, *s)),
+            Some((_, x1, last)) if *last == s && *x1 == x as u32 => *x1 = x as u32 + 1,
+            _ => out.push((x as u32, x as u32 + 1, s)),
         }
     }
     out
+}
+
+/// The state occupying most of each pixel column, merged into runs `(x0, x1, state)`.
+pub fn runs(
+    lane: &[(u64, TaskState)],
+    until: u64,
+    end: u64,
+    width_px: u32,
+) -> Vec<(u32, u32, TaskState)> {
+    merge(
+        columns(lane, until, end, width_px)
+            .into_iter()
+            .map(|c| c.map(|(s, _)| s)),
+    )
+}
+
+/// The brief states [`runs`] cannot show, merged the same way: drawn low in the lane.
+pub fn brief_marks(
+    lane: &[(u64, TaskState)],
+    until: u64,
+    end: u64,
+    width_px: u32,
+) -> Vec<(u32, u32, TaskState)> {
+    merge(
+        columns(lane, until, end, width_px)
+            .into_iter()
+            .map(|c| c.and_then(|(_, b)| b)),
+    )
 }
 
 /// Draws the lanes; the area's height should be `names.len() * lane_px`.
@@ -177,6 +207,14 @@ where
                 ))?;
             }
         }
+        // Brief states: a low mark, the lower third of the lane.
+        for (x0, x1, s) in brief_marks(lane, view.until_tick, view.end_tick, plot_w) {
+            let (ax, bx) = (LEFT_PX as i32 + x0 as i32, LEFT_PX as i32 + x1 as i32);
+            area.draw(&Rectangle::new(
+                [(ax, y0 + lane_h - 2 - lane_h / 3), (bx, y0 + lane_h - 2)],
+                state_colour(s).filled(),
+            ))?;
+        }
         area.draw(&PathElement::new(
             vec![
                 (LEFT_PX as i32, y0 + lane_h - 1),
@@ -204,21 +242,15 @@ mod tests {
         let r = runs(&lane, 1000, 1000, 10);
         assert_eq!(
             r,
-            vec![
-                // The one-tick throttle keeps a column (MIN_RUN_PX) instead of vanishing.
-                (0, 1, TaskState::Sleeping(SleepFn::ThrottleVmWriteout)),
-                (1, 5, TaskState::Running),
-                (5, 10, TaskState::Exited)
-            ]
+            vec![(0, 5, TaskState::Running), (5, 10, TaskState::Exited)]
+        );
+        // The one-tick throttle is a brief mark in its column instead of vanishing.
+        assert_eq!(
+            brief_marks(&lane, 1000, 1000, 10),
+            vec![(0, 1, TaskState::Sleeping(SleepFn::ThrottleVmWriteout))]
         );
         let r = runs(&lane, 300, 1000, 10);
-        assert_eq!(
-            r,
-            vec![
-                (0, 1, TaskState::Sleeping(SleepFn::ThrottleVmWriteout)),
-                (1, 3, TaskState::Running)
-            ]
-        );
+        assert_eq!(r, vec![(0, 3, TaskState::Running)]);
     }
 
     #[test]
@@ -231,30 +263,28 @@ mod tests {
             (2581, TaskState::Running),
             (5000, TaskState::Exited),
         ];
-        let r = runs(&lane, 5000, 5000, 500);
         assert_eq!(
-            r,
-            vec![
-                (0, 258, TaskState::Running),
-                (258, 259, TaskState::DirectReclaim),
-                (259, 500, TaskState::Running)
-            ]
+            runs(&lane, 5000, 5000, 500),
+            vec![(0, 500, TaskState::Running)]
+        );
+        assert_eq!(
+            brief_marks(&lane, 5000, 5000, 500),
+            vec![(258, 259, TaskState::DirectReclaim)]
         );
         let idle = TaskState::Sleeping(SleepFn::Idle);
         let kswapd = vec![(0, idle), (1750, TaskState::Running), (1751, idle)];
-        let r = runs(&kswapd, 5000, 5000, 500);
-        assert!(r.contains(&(175, 176, TaskState::Running)), "{r:?}");
-        // A short run never hides a more salient state: the throttle keeps its column.
+        assert_eq!(runs(&kswapd, 5000, 5000, 500), vec![(0, 500, idle)]);
+        assert_eq!(
+            brief_marks(&kswapd, 5000, 5000, 500),
+            vec![(175, 176, TaskState::Running)]
+        );
+        // A brief state never sits on a more salient one: the throttle keeps its column.
         let lane = vec![
             (0, TaskState::Sleeping(SleepFn::ThrottleVmWriteout)),
             (2580, TaskState::Running),
             (2581, TaskState::Sleeping(SleepFn::ThrottleVmWriteout)),
         ];
-        let r = runs(&lane, 5000, 5000, 500);
-        assert_eq!(
-            r,
-            vec![(0, 500, TaskState::Sleeping(SleepFn::ThrottleVmWriteout))]
-        );
+        assert!(brief_marks(&lane, 5000, 5000, 500).is_empty());
     }
 
     #[test]

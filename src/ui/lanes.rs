@@ -62,6 +62,7 @@ pub fn legend() -> Html {
         ("io", "I/O wait", "waiting for a read or a request to complete"),
         ("killed", "killed", "killed by the OOM killer"),
         ("exited", "exited", "finished its work"),
+        ("brief", "brief", "a state too short to fill its pixel of the axis (a one-millisecond reclaim or wake-up), drawn low in the lane"),
     ];
     html! {
         <div class="lane-legend" aria-label="Lane colours">
