@@ -375,20 +375,20 @@ fn object_name(path: &str, value: &str, earlier: &[&str]) -> Result<(), Scenario
     Ok(())
 }
 
-#[cfg(not(target_arch = "wasm32"))]
 /// A chapter must be able to start: on an event kind the model emits, for a task the
 /// scenario has and a kernel function events of that kind name — a misspelt trigger would
 /// otherwise leave its chapter silently unreached. A time may lie past the end of the run
 /// (editing `duration_ms` shortens a run without breaking its chapters).
+#[cfg(not(target_arch = "wasm32"))]
 fn check_chapter_triggers(file: &ScenarioFile) -> Result<(), ScenarioError> {
     use crate::sim::event::Event;
+    let kinds = Event::kinds();
     for (i, c) in file.chapters.iter().enumerate() {
         let path = format!("chapters[{i}]");
         if let Some(at) = c.at_ms {
             range(&format!("{path}.at_ms"), at, 0, DURATION_MS_MAX)?;
         }
         let Some(on) = &c.on_event else { continue };
-        let kinds = Event::kinds();
         if !kinds.contains(&on.kind.as_str()) {
             return err(
                 &format!("{path}.on_event.kind"),
@@ -450,7 +450,7 @@ fn parse_with_paths(json: &str) -> Result<ScenarioFile, ScenarioError> {
 
 /// The browser parses only built-in scenarios (checked natively by the tests) and their
 /// numeric parameter edits, which keep every field's type: a parse error cannot carry a
-/// path worth the ~10 KB of gzipped .wasm that path tracking costs. Range errors, the
+/// path worth the ~6 KB of gzipped .wasm that path tracking costs. Range errors, the
 /// ones an edit can cause, come from `validate` with their paths on both builds.
 #[cfg(target_arch = "wasm32")]
 fn parse_with_paths(json: &str) -> Result<ScenarioFile, ScenarioError> {
@@ -461,8 +461,7 @@ fn parse_with_paths(json: &str) -> Result<ScenarioFile, ScenarioError> {
 /// it buffers the object first, so a wrong value inside stops the path at the object
 /// (`devices[0]: invalid type: null, expected u64`). The field is the one whose value,
 /// read as the expected type on its own, fails with the same message; `None` unless
-/// exactly one does.
-/// Native only, with `parse_with_paths`.
+/// exactly one does. Native only, with `parse_with_paths`.
 #[cfg(not(target_arch = "wasm32"))]
 fn field_in_tagged_object(json: &str, at: &serde_path_to_error::Path, msg: &str) -> Option<String> {
     use serde_path_to_error::Segment;

@@ -128,32 +128,21 @@ fn merge(cols: impl Iterator<Item = Option<TaskState>>) -> Vec<(u32, u32, TaskSt
     out
 }
 
-/// The state occupying most of each pixel column, merged into runs `(x0, x1, state)`.
-pub fn runs(
-    lane: &[(u64, TaskState)],
-    until: u64,
-    end: u64,
-    width_px: u32,
-) -> Vec<(u32, u32, TaskState)> {
-    merge(
-        columns(lane, until, end, width_px)
-            .into_iter()
-            .map(|c| c.map(|(s, _)| s)),
-    )
+/// A lane as drawn: runs `(x0, x1, state)` of the state occupying most of each pixel
+/// column, and the brief states those runs cannot show, merged the same way (drawn low in
+/// the lane).
+#[derive(Debug, PartialEq, Eq)]
+pub struct LaneRuns {
+    pub dominant: Vec<(u32, u32, TaskState)>,
+    pub brief: Vec<(u32, u32, TaskState)>,
 }
 
-/// The brief states [`runs`] cannot show, merged the same way: drawn low in the lane.
-pub fn brief_marks(
-    lane: &[(u64, TaskState)],
-    until: u64,
-    end: u64,
-    width_px: u32,
-) -> Vec<(u32, u32, TaskState)> {
-    merge(
-        columns(lane, until, end, width_px)
-            .into_iter()
-            .map(|c| c.and_then(|(_, b)| b)),
-    )
+pub fn runs(lane: &[(u64, TaskState)], until: u64, end: u64, width_px: u32) -> LaneRuns {
+    let cols = columns(lane, until, end, width_px);
+    LaneRuns {
+        dominant: merge(cols.iter().map(|c| c.map(|(s, _)| s))),
+        brief: merge(cols.iter().map(|c| c.and_then(|(_, b)| b))),
+    }
 }
 
 /// Draws the lanes; the area's height should be `names.len() * lane_px`.
@@ -189,7 +178,8 @@ where
                 .color(&palette::INK)
                 .pos(Pos::new(HPos::Right, VPos::Center)),
         ))?;
-        for (x0, x1, s) in runs(lane, view.until_tick, view.end_tick, plot_w) {
+        let lane_runs = runs(lane, view.until_tick, view.end_tick, plot_w);
+        for &(x0, x1, s) in &lane_runs.dominant {
             let (ax, bx) = (LEFT_PX as i32 + x0 as i32, LEFT_PX as i32 + x1 as i32);
             area.draw(&Rectangle::new(
                 [(ax, y0 + 2), (bx, y0 + lane_h - 2)],
@@ -208,7 +198,7 @@ where
             }
         }
         // Brief states: a low mark, the lower third of the lane.
-        for (x0, x1, s) in brief_marks(lane, view.until_tick, view.end_tick, plot_w) {
+        for &(x0, x1, s) in &lane_runs.brief {
             let (ax, bx) = (LEFT_PX as i32 + x0 as i32, LEFT_PX as i32 + x1 as i32);
             area.draw(&Rectangle::new(
                 [(ax, y0 + lane_h - 2 - lane_h / 3), (bx, y0 + lane_h - 2)],
@@ -241,16 +231,16 @@ mod tests {
         ];
         let r = runs(&lane, 1000, 1000, 10);
         assert_eq!(
-            r,
+            r.dominant,
             vec![(0, 5, TaskState::Running), (5, 10, TaskState::Exited)]
         );
         // The one-tick throttle is a brief mark in its column instead of vanishing.
         assert_eq!(
-            brief_marks(&lane, 1000, 1000, 10),
+            r.brief,
             vec![(0, 1, TaskState::Sleeping(SleepFn::ThrottleVmWriteout))]
         );
         let r = runs(&lane, 300, 1000, 10);
-        assert_eq!(r, vec![(0, 3, TaskState::Running)]);
+        assert_eq!(r.dominant, vec![(0, 3, TaskState::Running)]);
     }
 
     #[test]
@@ -265,18 +255,19 @@ mod tests {
         ];
         assert_eq!(
             runs(&lane, 5000, 5000, 500),
-            vec![(0, 500, TaskState::Running)]
-        );
-        assert_eq!(
-            brief_marks(&lane, 5000, 5000, 500),
-            vec![(258, 259, TaskState::DirectReclaim)]
+            LaneRuns {
+                dominant: vec![(0, 500, TaskState::Running)],
+                brief: vec![(258, 259, TaskState::DirectReclaim)],
+            }
         );
         let idle = TaskState::Sleeping(SleepFn::Idle);
         let kswapd = vec![(0, idle), (1750, TaskState::Running), (1751, idle)];
-        assert_eq!(runs(&kswapd, 5000, 5000, 500), vec![(0, 500, idle)]);
         assert_eq!(
-            brief_marks(&kswapd, 5000, 5000, 500),
-            vec![(175, 176, TaskState::Running)]
+            runs(&kswapd, 5000, 5000, 500),
+            LaneRuns {
+                dominant: vec![(0, 500, idle)],
+                brief: vec![(175, 176, TaskState::Running)],
+            }
         );
         // A brief state never sits on a more salient one: the throttle keeps its column.
         let lane = vec![
@@ -284,7 +275,7 @@ mod tests {
             (2580, TaskState::Running),
             (2581, TaskState::Sleeping(SleepFn::ThrottleVmWriteout)),
         ];
-        assert!(brief_marks(&lane, 5000, 5000, 500).is_empty());
+        assert!(runs(&lane, 5000, 5000, 500).brief.is_empty());
     }
 
     #[test]
