@@ -75,18 +75,37 @@ pub fn get_page_from_freelist(
         let below_min_after = wm.min().saturating_sub(zone.free);
         if below_min_after > below_min_before {
             let free_after = zone.free;
-            ctx.emit(Event::ReserveUsed {
-                task,
-                zone: zone_idx,
-                pages: below_min_after - below_min_before,
-                free_after,
-                floor: floor.unwrap_or(0),
-                reason: below_min_reason(af, ctx.st.tasks[task].flags),
-            });
+            let pages = below_min_after - below_min_before;
+            emit_reserve_used(ctx, task, zone_idx, pages, free_after, floor, af);
         }
         got += n;
     }
     got
+}
+
+/// The event for pages taken below min. Out of line: the common allocation takes none,
+/// and keeping the event's construction out of `get_page_from_freelist` spares every
+/// call its register spills.
+#[cold]
+#[inline(never)]
+fn emit_reserve_used(
+    ctx: &mut Ctx,
+    task: usize,
+    zone: usize,
+    pages: u64,
+    free_after: u64,
+    floor: Option<u64>,
+    af: AllocFlags,
+) {
+    let reason = below_min_reason(af, ctx.st.tasks[task].flags);
+    ctx.emit(Event::ReserveUsed {
+        task,
+        zone,
+        pages,
+        free_after,
+        floor: floor.unwrap_or(0),
+        reason,
+    });
 }
 
 /// `zone->lowmem_reserve[classzone_idx]` (0 for a machine with one zone).

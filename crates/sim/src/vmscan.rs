@@ -37,7 +37,9 @@ pub const KSWAPD_ROUNDS_PER_TICK: u32 = 16;
 /// of pages < 2^50); 128-bit division is a slow library call on wasm32, so it is only the
 /// fallback.
 fn share(n: u64, part: u64, total: u64) -> u64 {
-    if total == 0 {
+    // No part, no division: a spinning reclaimer meets no swapped-clean page most of the
+    // time, and the division is a good share of a shrink_zone that finds nothing.
+    if total == 0 || part == 0 {
         return 0;
     }
     match n.checked_mul(part) {
@@ -571,7 +573,9 @@ fn shrink_anon(
     z.anon_swapped_clean -= clean;
     z.give_back(clean);
     out.reclaimed += clean;
-    ctx.uncharge_swapped_clean(clean);
+    if clean > 0 {
+        ctx.uncharge_swapped_clean(clean);
+    }
     if plain == 0 || !rc.gfp.has(Gfp::IO) || !rc.may_writepage {
         return;
     }
