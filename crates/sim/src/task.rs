@@ -210,7 +210,9 @@ fn fault_pages(
         page_alloc::begin(ctx, task, gfp, n);
     }
     let mut got = 0;
-    let step = page_alloc::alloc_pages(ctx, task, use_, &mut got);
+    // Whatever the step, the op goes on: a sleeping allocation resumes when the task is
+    // woken, a failed one (a NORETRY caller) is tried again next tick.
+    let _step = page_alloc::alloc_pages(ctx, task, use_, &mut got);
     let t = &mut ctx.st.tasks[task];
     t.op_done += got;
     match use_ {
@@ -221,9 +223,6 @@ fn fault_pages(
     }
     if got > 0 {
         ctx.workload_progress(task);
-    }
-    if step == Step::Fail && gfp.can_direct_reclaim() && !ctx.st.tasks[task].killed {
-        // A sleeping allocation that failed (NORETRY callers); try again next tick.
     }
     if ctx.st.tasks[task].op_done >= pages {
         OpStep::Next
