@@ -118,7 +118,11 @@ pub fn congestion_device(ctx: &Ctx, device: usize) -> usize {
 }
 
 /// A request queue with every request slot taken (`get_request_wait` would block), or a
-/// socket whose send buffer is full (`sk_stream_wait_memory` would block).
+/// network device whose socket send buffer is full. There the sleep is still io_schedule
+/// for the submitter: nbd's own thread (or the RPC transport) is the one that waits in
+/// `sk_stream_wait_memory`; requests pile up behind it until submitters find no free
+/// request slot (3.x nbd_request queues, nbd_thread sends). The sender is not a task of
+/// its own here, so no lane shows sk_stream_wait_memory.
 pub fn queue_full(ctx: &Ctx, device: usize) -> bool {
     let d = congestion_device(ctx, device);
     match ctx.cfg.devices[d].kind {
