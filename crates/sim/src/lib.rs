@@ -320,10 +320,7 @@ impl Ctx<'_> {
 
     /// Depth of `task`'s stack right now, from the segments its state implies.
     pub fn depth_now(&self, task: usize) -> u64 {
-        call_stack_segments(self.cfg, self.st, self.stacks, task)
-            .iter()
-            .map(|s| s.bytes)
-            .sum()
+        depth_of(self.cfg, self.stacks, task, StackShape::of(self.st, task))
     }
 
     pub fn record_depth(&mut self, task: usize, depth: u64, direct_reclaim: bool) {
@@ -394,12 +391,58 @@ impl Ctx<'_> {
     }
 }
 
+/// The bytes of stack a task of `shape` uses.
+fn depth_of(cfg: &Config, stacks: &StackTables, task: usize, shape: StackShape) -> u64 {
+    call_stack_segments(cfg, stacks, task, shape)
+        .iter()
+        .map(|s| s.bytes)
+        .sum()
+}
+
 /// A task's current call stack as frames, outermost first.
 fn frames_of(cfg: &Config, st: &State, stacks: &StackTables, task: usize) -> Vec<Frame> {
-    call_stack_segments(cfg, st, stacks, task)
+    call_stack_segments(cfg, stacks, task, StackShape::of(st, task))
         .iter()
         .flat_map(|seg| seg.frames.iter().cloned())
         .collect()
+}
+
+/// Everything in a task's state its call stack depends on (with its kind and stack base,
+/// which never change): `call_stack_segments` reads only this, so a task whose shape is
+/// unchanged since it last ran has the same depth (`run_if_ready` keeps it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StackShape {
+    exited: bool,
+    /// The sleep, if not an idle kernel thread's wait for work.
+    sleeping: Option<SleepFn>,
+    idle: bool,
+    in_alloc: bool,
+    in_reclaim: bool,
+    in_swap_submit: bool,
+    in_mempool: bool,
+    /// 4.7's frames where they differ from the 2.6.33 traces (alloc_slowpath stands for
+    /// the kernel generation).
+    v4_7: bool,
+}
+
+impl StackShape {
+    pub fn of(st: &State, task: usize) -> StackShape {
+        let t = &st.tasks[task];
+        let function = t.wait.as_ref().map(|w| w.function);
+        StackShape {
+            exited: t.exited,
+            sleeping: function.filter(|&f| f != SleepFn::Idle),
+            idle: function == Some(SleepFn::Idle),
+            in_alloc: t.alloc.is_some(),
+            in_reclaim: t.reclaim.is_some(),
+            in_swap_submit: t
+                .reclaim
+                .as_ref()
+                .is_some_and(|rc| rc.pending_swap_submit > 0),
+            in_mempool: t.mempool.is_some(),
+            v4_7: st.knobs.alloc_slowpath == policy::AllocSlowpath::V4_7,
+        }
+    }
 }
 
 /// The segments making up a task's stack, outermost first. Where the task is decides the
@@ -409,16 +452,15 @@ fn frames_of(cfg: &Config, st: &State, stacks: &StackTables, task: usize) -> Vec
 /// mempool_alloc itself, not in the slab allocation it tried before.
 fn call_stack_segments<'t>(
     cfg: &Config,
-    st: &State,
     stacks: &'t StackTables,
     task: usize,
+    shape: StackShape,
 ) -> Segments<'t> {
-    let t = &st.tasks[task];
     let mut segs = Segments {
         list: [&stacks.kthread; SEGMENTS_MAX],
         len: 0,
     };
-    if t.exited {
+    if shape.exited {
         // do_exit freed the task's stack: nothing left to show or to count.
         return segs;
     }
@@ -431,60 +473,48 @@ fn call_stack_segments<'t>(
         TaskKind::OomReaper => &stacks.kthread,
         TaskKind::User { .. } => stacks.base(cfg.tasks[task].stack_base),
     });
-    let sleeping = t
-        .wait
-        .as_ref()
-        .map(|w| w.function)
-        .filter(|&f| f != SleepFn::Idle);
+    let sleeping = shape.sleeping;
     let kswapd = matches!(cfg.tasks[task].kind, TaskKind::Kswapd);
-    let idle = t.wait.as_ref().is_some_and(|w| w.function == SleepFn::Idle);
-    if matches!(cfg.tasks[task].kind, TaskKind::Kcryptd { .. }) && !idle {
+    if matches!(cfg.tasks[task].kind, TaskKind::Kcryptd { .. }) && !shape.idle {
         segs.push(&stacks.kcryptd_work);
-        if t.mempool.is_some() {
+        if shape.in_mempool {
             segs.push(&stacks.kcryptd_bio_alloc);
         }
     }
-    // 4.7's frames where they differ from the 2.6.33 traces (alloc_slowpath stands for
-    // the kernel generation).
-    let v4_7 = st.knobs.alloc_slowpath == policy::AllocSlowpath::V4_7;
     let mempool = if sleeping == Some(SleepFn::MempoolAlloc) {
         &stacks.mempool_wait
-    } else if v4_7 {
+    } else if shape.v4_7 {
         &stacks.mempool_slub_4_7
     } else {
         &stacks.mempool
     };
-    let in_swap_submit = t
-        .reclaim
-        .as_ref()
-        .is_some_and(|rc| rc.pending_swap_submit > 0);
     let reclaim_segments = |segs: &mut Segments<'t>| {
         if kswapd {
-            if t.reclaim.is_some() {
+            if shape.in_reclaim {
                 segs.push(&stacks.kswapd_shrink);
             }
             return;
         }
-        if t.alloc.is_some() {
+        if shape.in_alloc {
             segs.push(&stacks.alloc);
         }
         // throttle_direct_reclaim runs at the top of try_to_free_pages, before any
         // shrink_zone; its frames come with the sleep.
-        if t.reclaim.is_some() && sleeping != Some(SleepFn::PfmemallocWait) {
-            segs.push(if v4_7 {
+        if shape.in_reclaim && sleeping != Some(SleepFn::PfmemallocWait) {
+            segs.push(if shape.v4_7 {
                 &stacks.direct_reclaim_memcg
             } else {
                 &stacks.direct_reclaim
             });
         }
     };
-    if t.mempool.is_some() && in_swap_submit {
+    if shape.in_mempool && shape.in_swap_submit {
         // pageout → swap_writepage → submit_bio → dm_request → mempool_alloc.
         reclaim_segments(&mut segs);
         segs.push(&stacks.shrink_page_list);
         segs.push(&stacks.swap_writepage);
         segs.push(mempool);
-    } else if t.mempool.is_some() {
+    } else if shape.in_mempool {
         segs.push(mempool);
         if sleeping != Some(SleepFn::MempoolAlloc) {
             reclaim_segments(&mut segs);
@@ -578,6 +608,7 @@ impl Sim {
                     killed: false,
                     hung_reported: false,
                     depth_bytes: 0,
+                    depth_shape: None,
                     depth_bytes_max: 0,
                     sleep_ms_by_fn: [0; 9],
                     finished_at: None,
@@ -893,9 +924,18 @@ fn run_if_ready(ctx: &mut Ctx, task: usize) {
     }
     ctx.st.tasks[task].last_ran_tick = Some(now);
     task::run(ctx, task);
-    // The stack only changes while a task runs: measure it here, not for every sleeper.
-    let depth = ctx.depth_now(task);
-    ctx.st.tasks[task].depth_bytes = depth;
+    // The stack only changes while a task runs: measure it here, not for every sleeper,
+    // and only when its shape changed (most runs of a busy task keep the same stack).
+    let shape = StackShape::of(ctx.st, task);
+    let depth = if ctx.st.tasks[task].depth_shape == Some(shape) {
+        ctx.st.tasks[task].depth_bytes
+    } else {
+        let depth = depth_of(ctx.cfg, ctx.stacks, task, shape);
+        let t = &mut ctx.st.tasks[task];
+        t.depth_bytes = depth;
+        t.depth_shape = Some(shape);
+        depth
+    };
     let in_reclaim = ctx.st.tasks[task].reclaim.is_some() && !ctx.st.tasks[task].flags.kswapd;
     ctx.record_depth(task, depth, in_reclaim);
 }

@@ -279,6 +279,8 @@ pub struct Task {
     pub hung_reported: bool,
     /// Bytes of kernel stack in use right now.
     pub depth_bytes: u64,
+    /// What `depth_bytes` was computed from: while it is unchanged, so is the depth.
+    pub depth_shape: Option<super::StackShape>,
     pub depth_bytes_max: u64,
     pub sleep_ms_by_fn: [u64; 9],
     pub finished_at: Option<Tick>,
