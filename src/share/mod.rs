@@ -1,6 +1,6 @@
 //! Platform-free logic behind the browser UI, tested natively: the recorded run with its
 //! snapshots and policy forks ([`recording`]), the shareable URL ([`url`]), the kernel log
-//! ([`klog`]), editable scenario parameters ([`params`]) and the floors of allocations
+//! ([`klog`]), the event log's filter ([`event_filter`]), editable scenario parameters ([`params`]) and the floors of allocations
 //! below min for the zone gauges ([`floors`]) and the words for a stall no wait-for chain
 //! explains ([`stall`]).
 //!
@@ -20,6 +20,7 @@ pub fn pages(n: u64) -> String {
     out
 }
 
+pub mod event_filter;
 pub mod floors;
 pub mod klog;
 pub mod params;

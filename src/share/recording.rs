@@ -73,6 +73,9 @@ pub struct Recording {
     /// The simulation computing ahead.
     head: Sim,
     done: bool,
+    /// Bumped whenever recorded history is thrown away (a fork, an undo), so what was
+    /// derived from it (the event filter's index) knows to start over.
+    generation: u64,
 }
 
 impl Recording {
@@ -114,6 +117,7 @@ impl Recording {
             functions: Vec::new(),
             head: sim,
             done: false,
+            generation: 0,
         };
         rec.points.push(Point::from_sample(&rec.head.sample()));
         rec.resolve_time_chapters();
@@ -156,6 +160,10 @@ impl Recording {
     /// The scenario's duration: the x axis while the run is still being computed.
     pub fn duration_ticks(&self) -> u64 {
         self.base.config().duration_ticks
+    }
+    /// Changes whenever recorded history is thrown away; see [`Recording::events`].
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
     /// How the run ended, once it has.
     pub fn outcome(&self) -> Option<&Outcome> {
@@ -255,6 +263,7 @@ impl Recording {
 
     /// Forgets everything computed at or after `tick` and puts the head there.
     fn truncate_to(&mut self, tick: u64) {
+        self.generation += 1;
         let mut head = self.base.clone();
         self.seek(&mut head, tick.min(self.head.tick()));
         let tick = head.tick();

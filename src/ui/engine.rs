@@ -3,9 +3,11 @@
 //! Every user intent arrives as an `Action` and lands in one method here; the panels only
 //! read.
 
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use crate::scenario::{self, Scenario};
+use crate::share::event_filter::FilterIndex;
 use crate::share::params::{self, Edit};
 use crate::share::recording::{Fork, Recording, SNAPSHOT_EVERY};
 use crate::share::url::{self, UrlState, COMPARE_MAX, MODEL_VERSION, SPEEDS};
@@ -28,6 +30,9 @@ pub struct Pane {
     pub data_rev: u64,
     /// Compute rounds since `data_rev` was last bumped.
     computes_since_redraw: u32,
+    /// The events matching the event log's filter, brought up to date where it is read
+    /// (the log, Shift+←/→): a `RefCell` because rendering only borrows the engine.
+    pub filter: RefCell<FilterIndex>,
 }
 
 impl Pane {
@@ -41,6 +46,7 @@ impl Pane {
             cursor: sim,
             data_rev: 0,
             computes_since_redraw: 0,
+            filter: RefCell::default(),
         }
     }
 
@@ -377,22 +383,17 @@ impl Engine {
     pub fn next_event(&mut self, forward: bool) {
         self.playing = false;
         let now = self.tick();
-        let filter = self.event_filter.clone();
         let pane = self.panes()[0];
-        let ok = |ev: &crate::sim::event::Event| super::events::matches(pane, ev, &filter);
-        let events = pane.rec.events();
+        let mut index = pane.filter.borrow_mut();
+        index.update(&pane.rec, &self.event_filter);
+        // An event emitted by the step from tick t is visible from cursor t + 1 on.
         let found = if forward {
-            events
-                .iter()
-                .find(|(t, ev)| t + 1 > now && ok(ev))
-                .map(|(t, _)| t + 1)
+            index.first_from(&pane.rec, now)
         } else {
-            events
-                .iter()
-                .rev()
-                .find(|(t, ev)| t + 1 < now && ok(ev))
-                .map(|(t, _)| t + 1)
-        };
+            index.last_before(&pane.rec, now.saturating_sub(1))
+        }
+        .map(|i| pane.rec.events()[i].0 + 1);
+        drop(index);
         if let Some(t) = found {
             self.seek(t);
         }

@@ -6,22 +6,11 @@ use yew::prelude::*;
 use super::engine::{Engine, Pane};
 use super::player::Action;
 use super::{cb, Dispatch};
-use crate::share::klog;
+use crate::share::{klog, pages};
 use crate::sim::event::Event;
 
 /// Rows shown at most: the latest before the cursor.
 const ROWS_MAX: usize = 80;
-
-/// Whether `ev` matches the filter (kernel function, event kind or task name).
-pub fn matches(pane: &Pane, ev: &Event, filter: &str) -> bool {
-    if filter.is_empty() {
-        return true;
-    }
-    if ev.function().contains(filter) {
-        return true;
-    }
-    describe(pane, ev).contains(filter)
-}
 
 /// `kcryptd sleep function=throttle_vm_writeout timeout_ms=100`: every field, with
 /// indices turned into names.
@@ -75,13 +64,32 @@ pub fn describe(pane: &Pane, ev: &Event) -> String {
 pub fn event_log(e: &Engine, d: &Dispatch) -> Html {
     let pane = e.panes()[0];
     let now = pane.tick();
-    let visible = pane.rec.events().partition_point(|(t, _)| *t < now);
-    let shown: Vec<&(u64, Event)> = pane.rec.events()[..visible]
-        .iter()
-        .rev()
-        .filter(|(_, ev)| matches(pane, ev, &e.event_filter))
-        .take(ROWS_MAX)
-        .collect();
+    let events = pane.rec.events();
+    let visible = events.partition_point(|(t, _)| *t < now);
+    let (shown, matching): (Vec<&(u64, Event)>, usize) = {
+        let mut index = pane.filter.borrow_mut();
+        index.update(&pane.rec, &e.event_filter);
+        let shown = index
+            .latest_before(&pane.rec, now, ROWS_MAX)
+            .into_iter()
+            .map(|i| &events[i])
+            .collect();
+        (shown, index.count_before(&pane.rec, now))
+    };
+    let count = if e.event_filter.is_empty() {
+        format!(
+            "{} of {} events up to now",
+            shown.len(),
+            pages(visible as u64)
+        )
+    } else {
+        format!(
+            "{} of {} matching events up to now (of {})",
+            shown.len(),
+            pages(matching as u64),
+            pages(visible as u64)
+        )
+    };
     let functions = pane.rec.functions();
     let rows = shown.iter().map(|(t, ev)| {
         let at = t + 1;
@@ -115,7 +123,7 @@ pub fn event_log(e: &Engine, d: &Dispatch) -> Html {
                     <option value="" selected={e.event_filter.is_empty()}>{ "all functions" }</option>
                     { for functions.iter().map(|f| html! { <option value={*f} selected={e.event_filter == *f}>{ *f }</option> }) }
                 </select>
-                <span class="count">{ format!("{} of {} events up to now; newest first; Shift+←/→ jumps between them", shown.len(), visible) }</span>
+                <span class="count">{ format!("{count}; newest first; Shift+←/→ jumps between them") }</span>
             </div>
             <ol id="event-log" class="events">{ for rows }</ol>
         </div>

@@ -232,6 +232,19 @@ pub enum Event {
     },
 }
 
+/// See [`Event::mentions`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Mentions<'a> {
+    /// The task the event is about ([`Event::task`]) and, for an OOM kill, the task whose
+    /// allocation invoked the killer.
+    pub tasks: [Option<usize>; 2],
+    pub zone: Option<usize>,
+    pub pool: Option<usize>,
+    pub device: Option<usize>,
+    /// Reasons, GFP masks, knob names and values.
+    pub texts: [Option<&'a str>; 2],
+}
+
 impl Event {
     /// The serde tag (`oom_kill`, `sleep`, …): the name scenario chapters and the event
     /// log use. Spelled out rather than serialised, because the recording asks for it on
@@ -315,6 +328,47 @@ impl Event {
             Event::TaskKilled { .. } => "do_exit",
             Event::KnobChanged { .. } => "sysctl",
         }
+    }
+
+    /// What the event names besides its kind and function: the tasks, zone, pool and
+    /// device it refers to (indices into the config) and its text fields. The event log
+    /// searches these instead of formatting every event it passes over.
+    pub fn mentions(&self) -> Mentions<'_> {
+        let mut m = Mentions {
+            tasks: [self.task(), None],
+            ..Mentions::default()
+        };
+        match self {
+            Event::KswapdWake { zone } => m.zone = Some(*zone),
+            Event::ReserveUsed { zone, reason, .. } => {
+                m.zone = Some(*zone);
+                m.texts[0] = Some(reason);
+            }
+            Event::AllocFail { gfp, .. } => m.texts[0] = Some(gfp),
+            Event::MempoolTakeElement { pool, .. } | Event::MempoolRefill { pool, .. } => {
+                m.pool = Some(*pool)
+            }
+            Event::Congested { device } | Event::Uncongested { device } => m.device = Some(*device),
+            Event::PacketDrop { device, reason } => {
+                m.device = Some(*device);
+                m.texts[0] = Some(reason);
+            }
+            Event::OomKill { trigger, .. } => m.tasks[1] = Some(*trigger),
+            Event::KnobChanged { knob, value } => m.texts = [Some(knob), Some(value)],
+            Event::KswapdSleep
+            | Event::DirectReclaimStart { .. }
+            | Event::DirectReclaimEnd { .. }
+            | Event::Sleep { .. }
+            | Event::SwapOut { .. }
+            | Event::ReclaimWritepage { .. }
+            | Event::WritepageRefused { .. }
+            | Event::OomReaped { .. }
+            | Event::StackOverflow { .. }
+            | Event::HungTask { .. }
+            | Event::TaskExit { .. }
+            | Event::TaskKilled { .. } => {}
+        }
+        m
     }
 
     #[cfg(not(target_arch = "wasm32"))]
