@@ -6,6 +6,7 @@ use yew::prelude::*;
 use super::engine::{Engine, Pane};
 use super::player::Action;
 use super::{cb, Dispatch};
+use crate::share::recording::EVENTS_MAX;
 use crate::share::{klog, pages};
 use crate::sim::event::Event;
 
@@ -76,6 +77,15 @@ pub fn event_log(e: &Engine, d: &Dispatch) -> Html {
             .collect();
         (shown, index.count_before(&pane.rec, now))
     };
+    // Past the recording's bound the list stops (the charts, lanes and kernel log do not).
+    let full = pane.rec.events_full_at().filter(|at| *at < now).map(|at| {
+        format!(
+            "; the list keeps a run's first {} events, so none after {}.{:03} s is listed",
+            pages(EVENTS_MAX as u64),
+            at / 1000,
+            at % 1000
+        )
+    });
     let count = if e.event_filter.is_empty() {
         format!(
             "{} of {} events up to now",
@@ -123,7 +133,7 @@ pub fn event_log(e: &Engine, d: &Dispatch) -> Html {
                     <option value="" selected={e.event_filter.is_empty()}>{ "all functions" }</option>
                     { for functions.iter().map(|f| html! { <option value={*f} selected={e.event_filter == *f}>{ *f }</option> }) }
                 </select>
-                <span class="count">{ format!("{count}; newest first; Shift+←/→ jumps between them") }</span>
+                <span class="count">{ format!("{count}; newest first; Shift+←/→ jumps between them{}", full.unwrap_or_default()) }</span>
             </div>
             <ol id="event-log" class="events">{ for rows }</ol>
         </div>
