@@ -23,6 +23,9 @@ pub struct LaneView<'a> {
     pub selected: Option<usize>,
     pub font_px: u32,
     pub lane_px: u32,
+    /// Columns kept from the last draw of the same recording, and its generation (see
+    /// [`LaneCache`]); without one, every lane is worked out from its start.
+    pub cache: Option<(&'a std::cell::RefCell<LaneCache>, u64)>,
 }
 
 /// The fixed colour of a state (ui-design.md).
@@ -57,62 +60,193 @@ fn salience(s: TaskState) -> u8 {
     }
 }
 
+/// One lane's pixel columns, extended as the lane grows instead of recomputed: a redraw
+/// while a run is computing then costs the new state changes, not all of them (a 600 s
+/// run records 800 000, and the lanes redraw every few frames).
+///
 /// Per pixel column: the state occupying most of it, and a state too brief to fill most
 /// of any column of its own span (a one-tick direct reclaim, a kernel thread's one-tick
 /// run) that is more salient than the column's — drawn as a low mark so it does not
 /// vanish on a whole-run axis, and does not pass for a state that lasted.
-fn columns(
-    lane: &[(u64, TaskState)],
+///
+/// Invariant: `dominant` holds the contribution of the first `complete` entries, whose
+/// spans are final (a next entry exists); `brief` holds the marks of the first
+/// `brief_done` entries, whose columns no later entry can touch. The last entry's span
+/// grows with `until`, so it and the marks that depend on it are worked out on copies.
+#[derive(Clone, Debug, Default)]
+pub struct LaneColumns {
+    /// (end, width, until) the columns were computed for; another end or width, or an
+    /// `until` that went back (a fork), starts over.
+    key: (u64, u32, u64),
+    complete: usize,
+    dominant: Vec<Option<(TaskState, u64)>>,
+    brief_done: usize,
+    brief: Vec<Option<TaskState>>,
+}
+
+/// The columns of every lane of one recording, for one recording generation (a fork
+/// throws the history they were built from away).
+#[derive(Debug, Default)]
+pub struct LaneCache {
+    generation: u64,
+    lanes: Vec<LaneColumns>,
+}
+
+impl LaneCache {
+    /// One [`LaneColumns`] per lane, emptied when `generation` changed.
+    pub fn lanes(&mut self, generation: u64, n: usize) -> &mut [LaneColumns] {
+        if self.generation != generation || self.lanes.len() != n {
+            self.generation = generation;
+            self.lanes = vec![LaneColumns::default(); n];
+        }
+        &mut self.lanes
+    }
+}
+
+/// Geometry of a lane on `width` columns spanning ticks `0..end`, drawn up to `until`.
+#[derive(Clone, Copy)]
+struct Axis {
     until: u64,
     end: u64,
-    width_px: u32,
-) -> Vec<Option<(TaskState, Option<TaskState>)>> {
-    let end = end.max(1);
-    let width = width_px.max(1);
-    let x_of = |t: u64| ((t.min(end) as u128 * width as u128) / end as u128) as u32;
-    let span = |i: usize, t0: u64| -> Option<(u32, u32, u64)> {
-        let t1 = lane.get(i + 1).map_or(until, |(t, _)| *t).min(until);
-        (t1 > t0).then(|| (x_of(t0), x_of(t1).max(x_of(t0) + 1).min(width), t1))
-    };
-    let mut cols: Vec<Option<(TaskState, u64)>> = vec![None; width as usize];
-    for (i, (t0, s)) in lane.iter().enumerate() {
-        let Some((x0, x1, t1)) = span(i, *t0) else {
-            continue;
+    width: u32,
+}
+
+impl Axis {
+    fn x_of(self, t: u64) -> u32 {
+        mul_div(t.min(self.end), self.width as u64, self.end) as u32
+    }
+
+    /// Columns `x0..x1` and end tick of entry `i`, if it lasts a tick at all and starts
+    /// before the axis ends.
+    fn span(self, lane: &[(u64, TaskState)], i: usize) -> Option<(u32, u32, u64)> {
+        let t0 = lane[i].0;
+        let t1 = lane
+            .get(i + 1)
+            .map_or(self.until, |(t, _)| *t)
+            .min(self.until);
+        let x0 = self.x_of(t0);
+        // Past the axis' end (x0 == width) nothing is drawn.
+        (t1 > t0 && x0 < self.width).then(|| (x0, self.x_of(t1).max(x0 + 1).min(self.width), t1))
+    }
+
+    /// Entry `i`'s claim on each column it covers: the state with the most ticks in a
+    /// column wins (the first of equals).
+    fn add_dominant(
+        self,
+        lane: &[(u64, TaskState)],
+        i: usize,
+        cols: &mut [Option<(TaskState, u64)>],
+    ) {
+        let Some((x0, x1, t1)) = self.span(lane, i) else {
+            return;
         };
-        for (x, col) in cols
-            .iter_mut()
-            .enumerate()
-            .take(x1 as usize)
-            .skip(x0 as usize)
-        {
+        let (t0, s) = lane[i];
+        for (x, col) in (x0..x1).zip(&mut cols[x0 as usize..x1 as usize]) {
             // Ticks of this segment inside column x.
-            let c0 = (x as u128 * end as u128 / width as u128) as u64;
-            let c1 = ((x as u128 + 1) * end as u128 / width as u128) as u64;
-            let share = t1.min(c1).saturating_sub((*t0).max(c0)).max(1);
+            let c0 = mul_div(x as u64, self.end, self.width as u64);
+            let c1 = mul_div(x as u64 + 1, self.end, self.width as u64);
+            let share = t1.min(c1).saturating_sub(t0.max(c0)).max(1);
             if col.is_none_or(|(_, best)| share > best) {
-                *col = Some((*s, share));
+                *col = Some((s, share));
             }
         }
     }
-    let mut brief: Vec<Option<TaskState>> = vec![None; width as usize];
-    for (i, (t0, s)) in lane.iter().enumerate() {
-        let Some((x0, x1, _)) = span(i, *t0) else {
-            continue;
+
+    /// Entry `i`'s brief mark, if no column of its span shows it and it outranks the
+    /// state of its first column.
+    fn add_brief(
+        self,
+        lane: &[(u64, TaskState)],
+        i: usize,
+        cols: &[Option<(TaskState, u64)>],
+        brief: &mut [Option<TaskState>],
+    ) {
+        let Some((x0, x1, _)) = self.span(lane, i) else {
+            return;
         };
-        let range = x0 as usize..x1 as usize;
-        let shown = cols[range.clone()]
+        let s = lane[i].1;
+        let shown = cols[x0 as usize..x1 as usize]
             .iter()
-            .any(|c| c.is_some_and(|(cs, _)| cs == *s));
-        let col = cols[x0 as usize];
-        let outranks = col.is_some_and(|(cs, _)| salience(*s) > salience(cs));
-        if !shown && outranks && brief[x0 as usize].is_none_or(|b| salience(*s) > salience(b)) {
-            brief[x0 as usize] = Some(*s);
+            .any(|c| c.is_some_and(|(cs, _)| cs == s));
+        let outranks = cols[x0 as usize].is_some_and(|(cs, _)| salience(s) > salience(cs));
+        if !shown && outranks && brief[x0 as usize].is_none_or(|b| salience(s) > salience(b)) {
+            brief[x0 as usize] = Some(s);
         }
     }
-    cols.iter()
-        .zip(brief)
-        .map(|(c, b)| c.map(|(s, _)| (s, b)))
-        .collect()
+}
+
+impl LaneColumns {
+    /// The columns of `lane` drawn up to `until` on `width_px` columns spanning
+    /// `0..end` ticks; `lane` must extend the one of the previous call (or the call
+    /// must differ in end, width or a smaller `until`, which starts over).
+    pub fn columns(
+        &mut self,
+        lane: &[(u64, TaskState)],
+        until: u64,
+        end: u64,
+        width_px: u32,
+    ) -> Vec<Option<(TaskState, Option<TaskState>)>> {
+        let axis = Axis {
+            until,
+            end: end.max(1),
+            width: width_px.max(1),
+        };
+        let (k_end, k_width, k_until) = self.key;
+        if k_end != axis.end
+            || k_width != axis.width
+            || k_until > until
+            || lane.len() < self.complete
+        {
+            *self = LaneColumns {
+                key: (axis.end, axis.width, until),
+                complete: 0,
+                dominant: vec![None; axis.width as usize],
+                brief_done: 0,
+                brief: vec![None; axis.width as usize],
+            };
+        }
+        self.key.2 = until;
+        while self.complete + 1 < lane.len() && lane[self.complete + 1].0 <= until {
+            axis.add_dominant(lane, self.complete, &mut self.dominant);
+            self.complete += 1;
+        }
+        // Columns left of the first incomplete entry's start are final.
+        let final_below = lane
+            .get(self.complete)
+            .map_or(axis.width, |(t, _)| axis.x_of(*t));
+        while self.brief_done < self.complete {
+            if axis
+                .span(lane, self.brief_done)
+                .is_some_and(|(_, x1, _)| x1 > final_below)
+            {
+                break;
+            }
+            axis.add_brief(lane, self.brief_done, &self.dominant, &mut self.brief);
+            self.brief_done += 1;
+        }
+        let mut cols = self.dominant.clone();
+        for i in self.complete..lane.len() {
+            axis.add_dominant(lane, i, &mut cols);
+        }
+        let mut brief = self.brief.clone();
+        for i in self.brief_done..lane.len() {
+            axis.add_brief(lane, i, &cols, &mut brief);
+        }
+        cols.iter()
+            .zip(brief)
+            .map(|(c, b)| c.map(|(s, _)| (s, b)))
+            .collect()
+    }
+}
+
+/// `a * b / c` rounded down, in u64 whenever the product fits (always for a run's ticks
+/// times a canvas width): u128 division is a library call in wasm32, and a redraw of a
+/// long run's lanes made hundreds of thousands of them.
+fn mul_div(a: u64, b: u64, c: u64) -> u64 {
+    match a.checked_mul(b) {
+        Some(p) => p / c,
+        None => (a as u128 * b as u128 / c as u128) as u64,
+    }
 }
 
 /// Merges equal neighbouring columns into runs `(x0, x1, state)`.
@@ -138,7 +272,18 @@ pub struct LaneRuns {
 }
 
 pub fn runs(lane: &[(u64, TaskState)], until: u64, end: u64, width_px: u32) -> LaneRuns {
-    let cols = columns(lane, until, end, width_px);
+    runs_with(&mut LaneColumns::default(), lane, until, end, width_px)
+}
+
+/// [`runs`], extending `cache` (the same lane's columns from the previous call).
+pub fn runs_with(
+    cache: &mut LaneColumns,
+    lane: &[(u64, TaskState)],
+    until: u64,
+    end: u64,
+    width_px: u32,
+) -> LaneRuns {
+    let cols = cache.columns(lane, until, end, width_px);
     LaneRuns {
         dominant: merge(cols.iter().map(|c| c.map(|(s, _)| s))),
         brief: merge(cols.iter().map(|c| c.and_then(|(_, b)| b))),
@@ -155,6 +300,9 @@ where
     let plot_w = w.saturating_sub(LEFT_PX + RIGHT_PX);
     let lane_h = view.lane_px as i32;
     let font = ("sans-serif", view.font_px).into_font();
+    let mut cache = view
+        .cache
+        .map(|(c, generation)| (c.borrow_mut(), generation));
     for (i, lane) in view.lanes.iter().enumerate() {
         let y0 = i as i32 * lane_h;
         let selected = view.selected == Some(i);
@@ -178,7 +326,13 @@ where
                 .color(&palette::INK)
                 .pos(Pos::new(HPos::Right, VPos::Center)),
         ))?;
-        let lane_runs = runs(lane, view.until_tick, view.end_tick, plot_w);
+        let lane_runs = match &mut cache {
+            Some((c, generation)) => {
+                let columns = &mut c.lanes(*generation, view.lanes.len())[i];
+                runs_with(columns, lane, view.until_tick, view.end_tick, plot_w)
+            }
+            None => runs(lane, view.until_tick, view.end_tick, plot_w),
+        };
         for &(x0, x1, s) in &lane_runs.dominant {
             let (ax, bx) = (LEFT_PX as i32 + x0 as i32, LEFT_PX as i32 + x1 as i32);
             area.draw(&Rectangle::new(
@@ -278,6 +432,38 @@ mod tests {
         assert!(runs(&lane, 5000, 5000, 500).brief.is_empty());
     }
 
+    proptest::proptest! {
+        /// Columns extended draw after draw, as a run is computed, are the columns worked
+        /// out afresh from the whole lane.
+        #[test]
+        fn extended_columns_are_the_columns_worked_out_afresh(
+            steps in proptest::collection::vec((1u64..40, 0usize..5), 1..120),
+            end in 1u64..3000,
+            width in 1u32..200,
+            draw_every in 1usize..12,
+        ) {
+            let states = [
+                TaskState::Running,
+                TaskState::DirectReclaim,
+                TaskState::Sleeping(SleepFn::Idle),
+                TaskState::Sleeping(SleepFn::ThrottleVmWriteout),
+                TaskState::Exited,
+            ];
+            let mut lane = vec![(0u64, states[0])];
+            let mut cache = LaneColumns::default();
+            for (k, (gap, s)) in steps.iter().enumerate() {
+                let t = lane.last().unwrap().0 + gap;
+                lane.push((t, states[*s]));
+                if k % draw_every == 0 {
+                    // Drawn up to a tick at or after the last change, as the recording does.
+                    let until = t + gap / 2;
+                    let fresh = LaneColumns::default().columns(&lane, until, end, width);
+                    proptest::prop_assert_eq!(cache.columns(&lane, until, end, width), fresh);
+                }
+            }
+        }
+    }
+
     #[test]
     fn renders_to_svg_with_labels() {
         let names = vec!["hog".to_string(), "kcryptd".to_string()];
@@ -298,6 +484,7 @@ mod tests {
                     selected: Some(1),
                     font_px: 13,
                     lane_px: 30,
+                    cache: None,
                 },
             )
             .unwrap();

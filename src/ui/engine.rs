@@ -6,6 +6,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use crate::charts::lanes::LaneCache;
 use crate::scenario::{self, Scenario};
 use crate::share::event_filter::FilterIndex;
 use crate::share::params::{self, Edit};
@@ -33,6 +34,8 @@ pub struct Pane {
     /// The events matching the event log's filter, brought up to date where it is read
     /// (the log, Shift+←/→): a `RefCell` because rendering only borrows the engine.
     pub filter: RefCell<FilterIndex>,
+    /// The lanes' pixel columns from the last draw, extended on the next.
+    pub lane_cache: RefCell<LaneCache>,
 }
 
 impl Pane {
@@ -47,6 +50,7 @@ impl Pane {
             data_rev: 0,
             computes_since_redraw: 0,
             filter: RefCell::default(),
+            lane_cache: RefCell::default(),
         }
     }
 

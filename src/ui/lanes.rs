@@ -114,6 +114,7 @@ pub fn Lanes(props: &LanesProps) -> Html {
                 selected: Some(selected),
                 font_px: (if presenter { 16 } else { 12 }).min(px - 3),
                 lane_px: px,
+                cache: Some((&pane.lane_cache, pane.rec.generation())),
             };
             if let Err(err) = lanes::draw(&backend.into_drawing_area(), &view) {
                 gloo::console::warn!(format!("lanes: {err}"));
