@@ -51,7 +51,8 @@ enum Trigger {
     At(u64),
     OnEvent {
         kind: String,
-        task: Option<String>,
+        /// The task's index (a name no task has never matches).
+        task: Option<usize>,
         function: Option<String>,
     },
 }
@@ -78,6 +79,14 @@ pub struct Recording {
     /// The simulation computing ahead.
     head: Sim,
     done: bool,
+    /// The earliest tick a time-pinned chapter not yet reached starts at (checked on
+    /// every tick; the triggers only when it is due).
+    next_time_chapter_at: u64,
+    /// Per event kind ([`Event::kind_index`]): whether a chapter not started yet waits
+    /// for an event of that kind (most events concern none, and skip the triggers).
+    watched_kinds: [bool; Event::KINDS.len()],
+    /// The function of the last recorded event (already in `functions`).
+    last_function: &'static str,
     /// Events kept at most ([`EVENTS_MAX`]; smaller in tests).
     events_max: usize,
     /// The tick of the first event not kept because the list was full.
@@ -100,7 +109,13 @@ impl Recording {
                 (Some(at), _) => Trigger::At(*at),
                 (None, Some(e)) => Trigger::OnEvent {
                     kind: e.kind.clone(),
-                    task: e.task.clone(),
+                    task: e.task.as_ref().map(|name| {
+                        let tasks = &sim.config().tasks;
+                        tasks
+                            .iter()
+                            .position(|t| &t.name == name)
+                            .unwrap_or(usize::MAX)
+                    }),
                     function: e.function.clone(),
                 },
                 (None, None) => Trigger::At(0),
@@ -129,8 +144,12 @@ impl Recording {
             generation: 0,
             events_full_at: None,
             events_max: EVENTS_MAX,
+            next_time_chapter_at: 0,
+            watched_kinds: [false; Event::KINDS.len()],
+            last_function: "",
         };
         rec.points.push(Point::from_sample(&rec.head.sample()));
+        rec.watched_kinds = watched_kinds(&rec.triggers, &rec.chapters);
         rec.resolve_time_chapters();
         rec
     }
@@ -213,29 +232,32 @@ impl Recording {
         apply_forks(&mut self.head, &self.forks, t);
         self.head.step();
         let now = self.head.tick();
-        let chapters_pending = self
-            .triggers
-            .iter()
-            .zip(&self.chapters)
-            .any(|(t, c)| c.is_none() && !matches!(t, Trigger::At(_)));
         // Chapters, the kernel log and the function list see every event; the event list
         // keeps the first EVENTS_MAX.
         for ev in self.head.events() {
-            if chapters_pending {
-                resolve_event_chapters(&self.triggers, &mut self.chapters, &self.base, t, ev);
+            if self.watched_kinds[ev.kind_index()]
+                && resolve_event_chapters(&self.triggers, &mut self.chapters, t, ev)
+            {
+                self.watched_kinds = watched_kinds(&self.triggers, &self.chapters);
             }
             self.klog.record(t, ev, &self.head);
-            note_function(&mut self.functions, ev.function());
+            let f = ev.function();
+            // Runs of events name the same function: skip the list then.
+            if !std::ptr::eq(f, self.last_function) {
+                note_function(&mut self.functions, f);
+                self.last_function = f;
+            }
             if self.events.len() < self.events_max {
                 self.events.push((t, ev.clone()));
             } else if self.events_full_at.is_none() {
                 self.events_full_at = Some(t);
             }
         }
-        for (i, task) in self.head.state().tasks.iter().enumerate() {
+        for (lane, task) in self.lanes.iter_mut().zip(&self.head.state().tasks) {
             let s = task_state(task, now);
-            if self.lanes[i].last().map(|(_, last)| *last) != Some(s) {
-                self.lanes[i].push((now, s));
+            // Every lane starts with an entry at tick 0, so `last` exists.
+            if lane.last().is_some_and(|(_, last)| *last != s) {
+                lane.push((now, s));
             }
         }
         self.done = self.head.is_finished() || now >= self.duration_ticks();
@@ -247,10 +269,16 @@ impl Recording {
 
     fn resolve_time_chapters(&mut self) {
         let now = self.head.tick();
+        if now < self.next_time_chapter_at {
+            return;
+        }
+        self.next_time_chapter_at = u64::MAX;
         for (i, trig) in self.triggers.iter().enumerate() {
             if let (None, Trigger::At(at)) = (self.chapters[i], trig) {
                 if *at <= now {
                     self.chapters[i] = Some(*at);
+                } else {
+                    self.next_time_chapter_at = self.next_time_chapter_at.min(*at);
                 }
             }
         }
@@ -316,8 +344,11 @@ impl Recording {
         // Chapters triggered by events before the fork stay; re-resolve what the truncated
         // events had triggered from the kept events.
         for (t, ev) in &self.events {
-            resolve_event_chapters(&self.triggers, &mut self.chapters, &self.base, *t, ev);
+            resolve_event_chapters(&self.triggers, &mut self.chapters, *t, ev);
         }
+        self.watched_kinds = watched_kinds(&self.triggers, &self.chapters);
+        self.next_time_chapter_at = 0;
+        self.last_function = "";
         self.klog.truncate(tick);
         self.functions = self.events.iter().map(|(_, ev)| ev.function()).collect();
         self.functions.sort_unstable();
@@ -371,13 +402,15 @@ impl Recording {
 }
 
 /// Resolves the chapters `ev` (emitted by the step at `tick`) triggers.
+/// Starts the chapters `ev` triggers; returns whether it started any.
 fn resolve_event_chapters(
     triggers: &[Trigger],
     chapters: &mut [Option<u64>],
-    base: &Sim,
     tick: u64,
     ev: &Event,
-) {
+) -> bool {
+    let mut started = false;
+    let kind = ev.kind();
     for (i, trig) in triggers.iter().enumerate() {
         if chapters[i].is_some() {
             continue;
@@ -388,18 +421,29 @@ fn resolve_event_chapters(
             function,
         } = trig
         {
-            if ev.kind() != k.as_str() {
+            if kind != k.as_str() || want_task.is_some_and(|w| ev.task() != Some(w)) {
                 continue;
             }
-            let fn_ok = function.as_deref().is_none_or(|f| f == ev.function());
-            let task_ok = want_task
-                .as_deref()
-                .is_none_or(|w| ev.task().map(|i| base.config().tasks[i].name.as_str()) == Some(w));
-            if fn_ok && task_ok {
+            if function.as_deref().is_none_or(|f| f == ev.function()) {
                 chapters[i] = Some(tick + 1);
+                started = true;
             }
         }
     }
+    started
+}
+
+/// Which event kinds a chapter not started yet waits for.
+fn watched_kinds(triggers: &[Trigger], chapters: &[Option<u64>]) -> [bool; Event::KINDS.len()] {
+    let mut watched = [false; Event::KINDS.len()];
+    for (trig, c) in triggers.iter().zip(chapters) {
+        if let (None, Trigger::OnEvent { kind, .. }) = (c, trig) {
+            if let Some(i) = Event::KINDS.iter().position(|k| k == kind) {
+                watched[i] = true;
+            }
+        }
+    }
+    watched
 }
 
 /// Adds `f` to the sorted list of kernel functions seen. Most events name a function

@@ -250,29 +250,60 @@ impl Event {
     /// log use. Spelled out rather than serialised, because the recording asks for it on
     /// every event (tests check it against serde for every variant).
     pub fn kind(&self) -> &'static str {
+        Event::KINDS[self.kind_index()]
+    }
+
+    /// Every kind, in variant order: `KINDS[ev.kind_index()] == ev.kind()`.
+    pub const KINDS: [&'static str; 22] = [
+        "kswapd_wake",
+        "kswapd_sleep",
+        "direct_reclaim_start",
+        "direct_reclaim_end",
+        "sleep",
+        "reserve_used",
+        "alloc_fail",
+        "mempool_take_element",
+        "mempool_refill",
+        "swap_out",
+        "reclaim_writepage",
+        "writepage_refused",
+        "congested",
+        "uncongested",
+        "packet_drop",
+        "oom_kill",
+        "oom_reaped",
+        "stack_overflow",
+        "hung_task",
+        "task_exit",
+        "task_killed",
+        "knob_changed",
+    ];
+
+    /// The position of the event's kind in [`Event::KINDS`] (for per-kind tables).
+    pub fn kind_index(&self) -> usize {
         match self {
-            Event::KswapdWake { .. } => "kswapd_wake",
-            Event::KswapdSleep => "kswapd_sleep",
-            Event::DirectReclaimStart { .. } => "direct_reclaim_start",
-            Event::DirectReclaimEnd { .. } => "direct_reclaim_end",
-            Event::Sleep { .. } => "sleep",
-            Event::ReserveUsed { .. } => "reserve_used",
-            Event::AllocFail { .. } => "alloc_fail",
-            Event::MempoolTakeElement { .. } => "mempool_take_element",
-            Event::MempoolRefill { .. } => "mempool_refill",
-            Event::SwapOut { .. } => "swap_out",
-            Event::ReclaimWritepage { .. } => "reclaim_writepage",
-            Event::WritepageRefused { .. } => "writepage_refused",
-            Event::Congested { .. } => "congested",
-            Event::Uncongested { .. } => "uncongested",
-            Event::PacketDrop { .. } => "packet_drop",
-            Event::OomKill { .. } => "oom_kill",
-            Event::OomReaped { .. } => "oom_reaped",
-            Event::StackOverflow { .. } => "stack_overflow",
-            Event::HungTask { .. } => "hung_task",
-            Event::TaskExit { .. } => "task_exit",
-            Event::TaskKilled { .. } => "task_killed",
-            Event::KnobChanged { .. } => "knob_changed",
+            Event::KswapdWake { .. } => 0,
+            Event::KswapdSleep => 1,
+            Event::DirectReclaimStart { .. } => 2,
+            Event::DirectReclaimEnd { .. } => 3,
+            Event::Sleep { .. } => 4,
+            Event::ReserveUsed { .. } => 5,
+            Event::AllocFail { .. } => 6,
+            Event::MempoolTakeElement { .. } => 7,
+            Event::MempoolRefill { .. } => 8,
+            Event::SwapOut { .. } => 9,
+            Event::ReclaimWritepage { .. } => 10,
+            Event::WritepageRefused { .. } => 11,
+            Event::Congested { .. } => 12,
+            Event::Uncongested { .. } => 13,
+            Event::PacketDrop { .. } => 14,
+            Event::OomKill { .. } => 15,
+            Event::OomReaped { .. } => 16,
+            Event::StackOverflow { .. } => 17,
+            Event::HungTask { .. } => 18,
+            Event::TaskExit { .. } => 19,
+            Event::TaskKilled { .. } => 20,
+            Event::KnobChanged { .. } => 21,
         }
     }
 
