@@ -17,6 +17,16 @@ const zlib = require('node:zlib');
 const { launchBrowser, assertNoErrors, REPO_ROOT } = require('./helpers.cjs');
 const { openApp, waitOutcome, key } = require('./ui-lib.cjs');
 
+/** Play for `frames` frames from the cursor and return the app's frame statistics. */
+async function playFrames(page, frames) {
+  await page.evaluate(() => window.__plResetFrameStats());
+  await key(page, ' ');
+  await page.waitForFunction((n) => window.__plFrameStats && window.__plFrameStats.frames >= n, frames, { timeout: 60_000 });
+  const stats = await page.evaluate(() => window.__plFrameStats);
+  await key(page, ' ');
+  return stats;
+}
+
 describe('performance figures', { timeout: 240_000 }, () => {
   let browser;
   const results = {};
@@ -107,11 +117,7 @@ describe('performance figures', { timeout: 240_000 }, () => {
       await key(page, 'End');
       await waitOutcome(page, '.pane:nth-of-type(4) .outcome');
       await key(page, 'Home');
-      await page.evaluate(() => window.__plResetFrameStats());
-      await key(page, ' ');
-      await page.waitForFunction(() => window.__plFrameStats && window.__plFrameStats.frames >= 120, null, { timeout: 60_000 });
-      const stats = await page.evaluate(() => window.__plFrameStats);
-      await key(page, ' ');
+      const stats = await playFrames(page, 120);
       results.frame_p95_ms_4_panes = Number(stats.p95_ms.toFixed(2));
       results.frame_max_ms_4_panes = Number(stats.max_ms.toFixed(2));
       results.frames_measured = stats.frames;
@@ -167,11 +173,7 @@ describe('performance figures', { timeout: 240_000 }, () => {
       await page.fill('#jump-time', '35');
       await page.press('#jump-time', 'Enter');
       await page.waitForFunction(() => document.querySelector('#sim-time').dataset.tick === '35000');
-      await page.evaluate(() => window.__plResetFrameStats());
-      await key(page, ' ');
-      await page.waitForFunction(() => window.__plFrameStats && window.__plFrameStats.frames >= 60, null, { timeout: 60_000 });
-      const stats = await page.evaluate(() => window.__plFrameStats);
-      await key(page, ' ');
+      const stats = await playFrames(page, 60);
       results.frame_p95_ms_filter_matching_nothing = Number(stats.p95_ms.toFixed(2));
       results.frame_max_ms_filter_matching_nothing = Number(stats.max_ms.toFixed(2));
       assert.match(await page.$eval('.event-log .count', (el) => el.textContent), /^0 of 0 matching/);
