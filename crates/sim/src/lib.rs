@@ -54,7 +54,7 @@ use watermarks::{
 /// The model's version: bump it whenever a change alters any trace (the golden traces in
 /// `tests/golden` show it in review), so a shared link made with an older model can say
 /// plainly that the numbers may differ.
-pub const MODEL_VERSION: u32 = 7;
+pub const MODEL_VERSION: u32 = 8;
 
 /// What a resumable kernel path did this tick.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -554,6 +554,9 @@ pub struct Sim {
     st: State,
     stacks: StackTables,
     events: Vec<Event>,
+    /// `KnobChanged` events of [`Sim::set_knobs`] calls since the last step: they open the
+    /// next step's events (the change takes effect from that tick).
+    knob_events: Vec<Event>,
 }
 
 /// A saved state: restoring it and stepping gives the same trace as never stopping.
@@ -659,6 +662,7 @@ impl Sim {
             st,
             stacks,
             events: Vec::new(),
+            knob_events: Vec::new(),
         };
         sim.apply_watermarks();
         let mut events = Vec::new();
@@ -739,7 +743,7 @@ impl Sim {
         self.st.knobs = knobs;
         self.apply_watermarks();
         for (knob, value) in changed {
-            self.events.push(Event::KnobChanged { knob, value });
+            self.knob_events.push(Event::KnobChanged { knob, value });
         }
     }
 
@@ -752,6 +756,7 @@ impl Sim {
     pub fn restore(&mut self, snapshot: &Snapshot) {
         self.st = snapshot.state.clone();
         self.events.clear();
+        self.knob_events.clear();
     }
 
     /// The task's current call stack, outermost frame first, including the sleeping
@@ -788,14 +793,13 @@ impl Sim {
 
     /// Advances exactly one tick. Returns the events of this tick.
     pub fn step(&mut self) -> &[Event] {
-        if !matches!(self.events.last(), Some(Event::KnobChanged { .. })) {
-            self.events.clear();
-        }
+        self.events.clear();
         if self.st.finished {
-            self.events.clear();
+            self.knob_events.clear();
             return &self.events;
         }
         let mut events = std::mem::take(&mut self.events);
+        events.append(&mut self.knob_events);
         {
             let mut ctx = Ctx {
                 cfg: &self.cfg,
