@@ -15,6 +15,7 @@
 
 mod bad_input;
 mod cli;
+mod congestion;
 mod determinism;
 mod golden;
 mod invariants;

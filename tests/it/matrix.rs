@@ -239,7 +239,7 @@ fn dm_crypt_swap_under_the_policies_argued_for() {
             v48.simulated_ms
         );
     }
-    // FIXME: at the scenario's size and doubled, 4.8 reaches 0.69 and 1.10 of NeilBrown's
+    // FIXME: at the scenario's size and doubled, 4.8 reaches 0.61 and 1.10 of NeilBrown's
     // swap-out rate, not at most half (docs/scenarios.md).
     for scale in [(1, 1), (2, 1)] {
         let v48 = run_scaled("dm-crypt-swap", "linux-4.8", None, scale, &[]);

@@ -87,14 +87,25 @@ fn enqueue_disk(
     update_congestion(ctx, device);
 }
 
-/// Requests in flight that count for congestion at `device` (dm devices report their
-/// lower device's state, kernel-mm.md §5.6).
+/// Requests in flight at `device`: for a request queue, the requests allocated (they
+/// count for its congestion); a dm device's are the bios waiting for its worker, which
+/// count for no congestion (see [`update_congestion`]).
 pub fn in_flight(ctx: &Ctx, device: usize) -> u64 {
     let dev = &ctx.st.devices[device];
     (dev.queue.len() + dev.work.len() + dev.replies.len()) as u64
 }
 
+/// `set_wb_congested` / `clear_wb_congested` as the request-queue code calls them
+/// (v4.7 block/blk-core.c: on at 113 requests allocated, off below 103). A bio-based dm
+/// device has no request queue and never sets a state of its own: its BDI answers with
+/// the devices below it (v4.7 drivers/md/dm.c `dm_any_congested` →
+/// `dm_table_any_congested`). So bios waiting for kcryptd count for no congestion test,
+/// not even `wait_iff_congested`'s global count, and their draining wakes no
+/// congestion_wait sleeper (only the disk's does).
 fn update_congestion(ctx: &mut Ctx, device: usize) {
+    if matches!(ctx.cfg.devices[device].kind, DeviceKind::DmCrypt { .. }) {
+        return;
+    }
     let nr = ctx.cfg.devices[device].nr_requests;
     let n = in_flight(ctx, device);
     let was = ctx.st.devices[device].congested;
@@ -109,7 +120,8 @@ fn update_congestion(ctx: &mut Ctx, device: usize) {
     }
 }
 
-/// The device whose congestion a submitter to `device` sees.
+/// The device whose congestion a submitter to `device` sees (`bdi_congested` of a dm
+/// device asks its lower device, see [`update_congestion`]).
 pub fn congestion_device(ctx: &Ctx, device: usize) -> usize {
     match ctx.cfg.devices[device].kind {
         DeviceKind::DmCrypt { lower, .. } => lower,

@@ -54,7 +54,7 @@ use watermarks::{
 /// The model's version: bump it whenever a change alters any trace (the golden traces in
 /// `tests/golden` show it in review), so a shared link made with an older model can say
 /// plainly that the numbers may differ.
-pub const MODEL_VERSION: u32 = 8;
+pub const MODEL_VERSION: u32 = 9;
 
 /// What a resumable kernel path did this tick.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -218,9 +218,13 @@ impl Ctx<'_> {
     pub fn is_local_fs(&self, device: usize) -> bool {
         matches!(self.cfg.devices[device].kind, DeviceKind::Disk { .. })
     }
+    /// `bdi_congested(bdi, BLK_RW_ASYNC)` for `device`'s BDI (a dm device answers with
+    /// its lower device's state).
+    pub fn bdi_congested(&self, device: usize) -> bool {
+        self.st.devices[block::congestion_device(self, device)].congested
+    }
     pub fn device_congested_for_submit(&self, device: usize) -> bool {
-        let d = block::congestion_device(self, device);
-        self.st.devices[d].congested || block::queue_full(self, device)
+        self.bdi_congested(device) || block::queue_full(self, device)
     }
 
     /// The BDI a task writes to (`current->backing_dev_info`, set during a buffered

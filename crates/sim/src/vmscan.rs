@@ -322,7 +322,7 @@ fn may_throttle(ctx: &Ctx, task: usize, gfp: Gfp) -> bool {
     }
     match ctx.task_bdi(task) {
         None => true,
-        Some(dev) => ctx.st.devices[dev].congested,
+        Some(dev) => ctx.bdi_congested(dev),
     }
 }
 
@@ -478,7 +478,7 @@ fn shrink_file(
         if met == 0 {
             continue;
         }
-        if ctx.st.devices[device].congested {
+        if ctx.bdi_congested(device) {
             out.congested_dirty += met;
         }
         out.written += reclaim_dirty_file(ctx, task, zone, device, met, rc, who);
@@ -510,10 +510,7 @@ fn reclaim_dirty_file(
         return 0;
     }
     // may_write_to_queue: PF_SWAPWRITE (kswapd), an uncongested BDI, or the task's own BDI.
-    if who == Reclaimer::Direct
-        && ctx.st.devices[device].congested
-        && ctx.task_bdi(task) != Some(device)
-    {
+    if who == Reclaimer::Direct && ctx.bdi_congested(device) && ctx.task_bdi(task) != Some(device) {
         return 0;
     }
     if !ctx.is_local_fs(device) {
