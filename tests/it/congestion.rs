@@ -7,9 +7,9 @@
 //! stepped tick by tick; every Congested/Uncongested event is checked by device.
 
 use pressure_lab::scenario;
-use pressure_lab::sim::event::Event;
-use pressure_lab::sim::policy;
+use pressure_lab::sim::event::{Event, SleepFn};
 use pressure_lab::sim::Sim;
+use pressure_lab::sim::{policy, vmscan};
 
 #[test]
 fn only_the_disk_under_dm_crypt_congests() {
@@ -37,4 +37,36 @@ fn only_the_disk_under_dm_crypt_congests() {
     // …and still only sda's request queue congests and clears.
     assert!(!on.is_empty(), "sda congests in this run");
     assert!(on.iter().chain(&off).all(|d| d == "sda"), "{on:?} {off:?}");
+}
+
+/// Naps of kswapd in wait_iff_congested while its pass is still at priority 10 or above:
+/// do_try_to_free_pages' per-pass nap waits for priority < DEF_PRIORITY - 2, so only
+/// shrink_inactive_list's 3.2 writeback rule can put it there.
+fn kswapd_early_writeback_naps(throttle: &str) -> usize {
+    let sc = scenario::validate(scenario::builtin("dm-crypt-swap").unwrap()).unwrap();
+    let mut knobs = (policy::preset("linux-3.6").unwrap().knobs)();
+    knobs.set("shrink_inactive_throttle", throttle).unwrap();
+    let kswapd = sc.config.task_index("kswapd0").unwrap();
+    let mut sim = Sim::new(sc.config.clone(), knobs);
+    let mut naps = 0;
+    while !sim.state().finished {
+        let napped = sim.step().iter().any(|e| {
+            matches!(e, Event::Sleep { task, function: SleepFn::WaitIffCongested, .. } if *task == kswapd)
+        });
+        let priority = sim.state().tasks[kswapd]
+            .reclaim
+            .as_ref()
+            .map(|rc| rc.priority);
+        if napped && priority.is_some_and(|p| p >= vmscan::DEF_PRIORITY - 2) {
+            naps += 1;
+        }
+    }
+    naps
+}
+
+#[test]
+fn from_3_2_kswapd_naps_when_its_batch_meets_writeback() {
+    // 92df3a723f84 (3.2 … 3.10): nr_writeback >= nr_taken >> (DEF_PRIORITY - priority).
+    assert!(kswapd_early_writeback_naps("3.2") > 0);
+    assert_eq!(kswapd_early_writeback_naps("2.6.35"), 0);
 }

@@ -67,6 +67,26 @@ pub enum ReclaimNap {
     WaitIffCongested,
 }
 
+/// What `shrink_inactive_list` does after a batch of order-0 reclaim when it met pages
+/// under writeback (kernel-mm.md §4.4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ShrinkInactiveThrottle {
+    /// 2.6.35: nothing (its congestion_wait and synchronous pass are for lumpy reclaim).
+    #[serde(rename = "2.6.35")]
+    V2_6_35,
+    /// 3.2 … 3.10 (92df3a723f84, "mm: vmscan: throttle reclaim if encountering too many
+    /// dirty pages under writeback"): any reclaimer, kswapd included, naps in
+    /// `wait_iff_congested(zone, BLK_RW_ASYNC, HZ/10)` when `nr_writeback >= nr_taken >>
+    /// (DEF_PRIORITY - priority)`.
+    #[serde(rename = "3.2")]
+    V3_2,
+    /// 3.11+ (283aba9f9e0e, "mm: vmscan: block kswapd if it is encountering pages under
+    /// writeback"): kswapd naps in congestion_wait on nr_immediate; other reclaimers that
+    /// `current_may_throttle` nap in wait_iff_congested when the zone is ZONE_CONGESTED.
+    #[serde(rename = "3.11")]
+    V3_11,
+}
+
 /// Every knob. Field names are the knob names of the CLI and the URL.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -89,6 +109,7 @@ pub struct Knobs {
     pub alloc_slowpath: AllocSlowpath,
     pub dirty_throttling: DirtyThrottling,
     pub reclaim_nap: ReclaimNap,
+    pub shrink_inactive_throttle: ShrinkInactiveThrottle,
     pub watermark_formula: WatermarkFormula,
     /// Kernel stack size in bytes: 8192 (x86-64 until ~3.15) or 16384.
     pub thread_size: u32,
@@ -129,6 +150,7 @@ fn linux_2_6_33() -> Knobs {
         alloc_slowpath: AllocSlowpath::V2_6_35,
         dirty_throttling: DirtyThrottling::V2_6_35,
         reclaim_nap: ReclaimNap::CongestionWait,
+        shrink_inactive_throttle: ShrinkInactiveThrottle::V2_6_35,
         watermark_formula: WatermarkFormula::Classic,
         thread_size: 8192,
         min_free_kbytes: None,
@@ -160,6 +182,7 @@ fn linux_3_5() -> Knobs {
         alloc_slowpath: AllocSlowpath::V3_6,
         dirty_throttling: DirtyThrottling::IoLess,
         reclaim_nap: ReclaimNap::WaitIffCongested,
+        shrink_inactive_throttle: ShrinkInactiveThrottle::V3_2,
         ..linux_2_6_33()
     }
 }
@@ -173,6 +196,7 @@ fn linux_4_5() -> Knobs {
     Knobs {
         thread_size: 16384,
         dirtyable_anon: false,
+        shrink_inactive_throttle: ShrinkInactiveThrottle::V3_11,
         ..linux_3_6()
     }
 }
@@ -222,9 +246,9 @@ pub const PRESETS: &[Preset] = &[
     Preset { name: "linux-2.6.33", why: "Direct reclaim may ->writepage file pages and XFS still accepts it: the 2010 stack overflows (Chinner's trace). 8 KiB stacks, mempool variant A, no swap-over-network reserves.", knobs: linux_2_6_33 },
     Preset { name: "linux-2.6.35", why: "As 2.6.33, but XFS refuses ->writepage from any PF_MEMALLOC context (2.6.34 stopgap): no overflow, and reclaim cannot clean dirty file pages at all.", knobs: linux_2_6_35 },
     Preset { name: "linux-2.6.35+gorman", why: "Mel Gorman's 2010 series on 2.6.35: direct reclaim never writes file pages (the VM decides, so the filesystem accepts kswapd's writepage again).", knobs: linux_2_6_35_gorman },
-    Preset { name: "linux-3.5", why: "After 3.2: no file writeback from direct reclaim, IO-less dirty throttling, wait_iff_congested, mempool variant B. No PFMEMALLOC reserves yet, so swap over NBD can deadlock.", knobs: linux_3_5 },
+    Preset { name: "linux-3.5", why: "After 3.2: no file writeback from direct reclaim, IO-less dirty throttling, wait_iff_congested (also after a batch that met pages under writeback), mempool variant B. No PFMEMALLOC reserves yet, so swap over NBD can deadlock.", knobs: linux_3_5 },
     Preset { name: "linux-3.6", why: "Swap over NBD/NFS merged: page->pfmemalloc, __GFP_MEMALLOC, SOCK_MEMALLOC and throttle_direct_reclaim.", knobs: linux_3_6 },
-    Preset { name: "linux-4.5", why: "Mempool variant B, 16 KiB stacks, the classic watermark formula and no OOM reaper: an OOM victim stuck in mempool_alloc blocks every further kill.", knobs: linux_4_5 },
+    Preset { name: "linux-4.5", why: "Mempool variant B, 16 KiB stacks, 3.11's writeback throttling in shrink_inactive_list (kswapd on nr_immediate), the classic watermark formula and no OOM reaper: an OOM victim stuck in mempool_alloc blocks every further kill.", knobs: linux_4_5 },
     Preset { name: "linux-4.7", why: "The 4.6/4.7 releases: f9054c70d28b (mempool drops __GFP_NOMEMALLOC when the pool is empty), OOM reaper, watermark_scale_factor, the 4.7 slow path with should_reclaim_retry (progress = pages reclaimed), too_many_isolated comparing GFP_KERNEL reclaimers against inactive/8.", knobs: linux_4_7 },
     Preset { name: "linux-4.7+hocko", why: "4.7 with both of Michal Hocko's RFC patches (18 Jul 2016): reserves only for TIF_MEMDIE, and PF_LESS_THROTTLE inside mempool_alloc (variant hocko-2).", knobs: linux_4_7_hocko },
     Preset { name: "linux-4.7+neilbrown", why: "4.7 with NeilBrown's recommendation (22 Jul 2016): mempool_alloc never enters direct reclaim and waits only on pool->wait.", knobs: linux_4_7_neilbrown },
@@ -326,6 +350,12 @@ pub fn knob_specs() -> Vec<KnobSpec> {
             allowed: "one of the values",
             values: vec!["congestion_wait", "wait_iff_congested"],
             doc: "direct reclaim's per-pass nap",
+        },
+        KnobSpec {
+            name: "shrink_inactive_throttle",
+            allowed: "one of the values",
+            values: vec!["2.6.35", "3.2", "3.11"],
+            doc: "shrink_inactive_list's nap after a batch that met pages under writeback",
         },
         KnobSpec {
             name: "watermark_formula",
@@ -436,6 +466,7 @@ impl Knobs {
             "alloc_slowpath" => self.alloc_slowpath = parse_named(name, value)?,
             "dirty_throttling" => self.dirty_throttling = parse_named(name, value)?,
             "reclaim_nap" => self.reclaim_nap = parse_named(name, value)?,
+            "shrink_inactive_throttle" => self.shrink_inactive_throttle = parse_named(name, value)?,
             "watermark_formula" => self.watermark_formula = parse_named(name, value)?,
             "thread_size" => {
                 let n = parse_number(name, value, 8192, 16384)?;
@@ -543,6 +574,16 @@ mod tests {
         assert!(e.0.contains("unknown knob 'nope'"), "{e}");
         k.set("throttle_vm_writeout", "off").unwrap();
         assert!(!k.throttle_vm_writeout);
+    }
+
+    #[test]
+    fn history_of_shrink_inactive_throttle() {
+        let t = |n: &str| (preset(n).unwrap().knobs)().shrink_inactive_throttle;
+        assert_eq!(t("linux-2.6.35"), ShrinkInactiveThrottle::V2_6_35);
+        assert_eq!(t("linux-3.5"), ShrinkInactiveThrottle::V3_2);
+        assert_eq!(t("linux-3.6"), ShrinkInactiveThrottle::V3_2);
+        assert_eq!(t("linux-4.5"), ShrinkInactiveThrottle::V3_11);
+        assert_eq!(t("linux-4.9"), ShrinkInactiveThrottle::V3_11);
     }
 
     #[test]

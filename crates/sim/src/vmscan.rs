@@ -7,7 +7,7 @@
 
 use super::event::{Event, SleepFn};
 use super::gfp::Gfp;
-use super::policy::{AllocSlowpath, ReclaimNap};
+use super::policy::{AllocSlowpath, ReclaimNap, ShrinkInactiveThrottle};
 use super::state::{ReclaimCtx, WaitQueue};
 use super::{block, writeback, Ctx, Step};
 
@@ -197,10 +197,25 @@ fn reclaim_loop(ctx: &mut Ctx, task: usize, rc: &mut ReclaimCtx, who: Reclaimer)
                 if shrunk.blocked {
                     return Step::Sleep;
                 }
-                // 4.7 shrink_inactive_list: non-kswapd callers nap in wait_iff_congested when
-                // the zone is ZONE_CONGESTED and a BDI is congested (current_may_throttle).
+                let throttle = ctx.st.knobs.shrink_inactive_throttle;
+                // 3.2 … 3.10 shrink_inactive_list: every reclaimer naps once the batch's
+                // pages under writeback reach nr_taken >> (DEF_PRIORITY - priority) — all of
+                // them at DEF_PRIORITY, any one from DEF_PRIORITY - 6 on for a 32-page batch
+                // (the scan stands for its batches). wait_iff_congested sleeps only while a
+                // BDI is congested.
+                if throttle == ShrinkInactiveThrottle::V3_2
+                    && shrunk.writeback_met > 0
+                    && shrunk.writeback_met >= shrunk.scanned >> (DEF_PRIORITY - rc.priority)
+                    && ctx.any_congested()
+                {
+                    ctx.congestion_nap(task, SleepFn::WaitIffCongested);
+                    rc.zone_idx += 1;
+                    return Step::Sleep;
+                }
+                // 3.11+ shrink_inactive_list: non-kswapd callers nap in wait_iff_congested
+                // when the zone is ZONE_CONGESTED and a BDI is congested (current_may_throttle).
                 if who == Reclaimer::Direct
-                    && shape == AllocSlowpath::V4_7
+                    && throttle == ShrinkInactiveThrottle::V3_11
                     && shrunk.dirty_met > 0
                     && shrunk.congested_dirty == shrunk.dirty_met
                     && may_throttle(ctx, task, rc.gfp)
@@ -211,11 +226,11 @@ fn reclaim_loop(ctx: &mut Ctx, task: usize, rc: &mut ReclaimCtx, who: Reclaimer)
                     return Step::Sleep;
                 }
             }
-            // 4.7 shrink_inactive_list: kswapd meeting pages that are all still under
+            // 3.11+ shrink_inactive_list: kswapd meeting pages that are all still under
             // writeback (PageReclaim, ZONE_WRITEBACK → nr_immediate) naps in congestion_wait.
             if !rc.in_throttle
                 && who == Reclaimer::Kswapd
-                && shape == AllocSlowpath::V4_7
+                && ctx.st.knobs.shrink_inactive_throttle == ShrinkInactiveThrottle::V3_11
                 && rc.last_reclaimed == 0
                 && rc.last_writeback_met > 0
                 && rc.last_writeback_met * 2 >= rc.last_scanned
