@@ -110,7 +110,10 @@ mod tests {
         assert_eq!(o.kind, crate::sim::outcome::OutcomeKind::Stalled);
         assert!(o.chain.is_empty(), "{:?}", o.chain);
         let words = without_chain(&sim, o.at_tick);
-        assert!(words.contains("reader1, reader2"), "{words}");
+        assert!(
+            words.contains("reader3, reader4, reader5, reader6, reader7 never sleep"),
+            "{words}"
+        );
         assert!(words.contains("loop through direct reclaim"), "{words}");
         assert!(words.contains(" 0 pages written back"), "{words}");
         assert!(

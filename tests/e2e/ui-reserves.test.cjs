@@ -56,7 +56,7 @@ describe('reserves and stacks', { timeout: 180_000 }, () => {
       const why = await (await page.waitForSelector('#why-stuck')).textContent();
       // A livelock: the readers never sleep, so no wait-for chain closes; the panel says
       // who loops, that nothing was written back, and that free sits on the atomic floor.
-      assert.match(why, /reader1, reader2.* never sleep — they loop through direct reclaim/);
+      assert.match(why, /reader3, reader4.* never sleep — they loop through direct reclaim/);
       assert.match(why, / 0 pages written back, [\d\u202f]+ packets dropped for want of memory/);
       assert.match(why, /at or below the GFP_ATOMIC floor \(543 = 3\/8·min\)/);
       await page.screenshot({ path: screenshotPath('why-stuck-swap-over-nbd-linux-3.5') });

@@ -45,7 +45,7 @@ fn only_the_disk_under_dm_crypt_congests() {
 fn kswapd_early_writeback_naps(throttle: &str) -> usize {
     let sc = scenario::validate(scenario::builtin("dm-crypt-swap").unwrap()).unwrap();
     let mut knobs = (policy::preset("linux-3.6").unwrap().knobs)();
-    knobs.set("shrink_inactive_throttle", throttle).unwrap();
+    knobs.set("reclaim_throttle", throttle).unwrap();
     let kswapd = sc.config.task_index("kswapd0").unwrap();
     let mut sim = Sim::new(sc.config.clone(), knobs);
     let mut naps = 0;
@@ -69,4 +69,42 @@ fn from_3_2_kswapd_naps_when_its_batch_meets_writeback() {
     // 92df3a723f84 (3.2 … 3.10): nr_writeback >= nr_taken >> (DEF_PRIORITY - priority).
     assert!(kswapd_early_writeback_naps("3.2") > 0);
     assert_eq!(kswapd_early_writeback_naps("2.6.35"), 0);
+}
+
+/// balance_pgdat before 3.11: after a pass at priority < 10 that scanned, kswapd naps in
+/// congestion_wait — but not while a zone is below min (`has_under_min_watermark_zone`).
+#[test]
+fn before_3_11_kswapd_naps_per_pass_unless_a_zone_is_below_min() {
+    let sc = scenario::validate(scenario::builtin("swap-over-nbd").unwrap()).unwrap();
+    let knobs = (policy::preset("linux-3.6").unwrap().knobs)();
+    let kswapd = sc.config.task_index("kswapd0").unwrap();
+    let mut sim = Sim::new(sc.config.clone(), knobs);
+    let (mut naps, mut below_min_skipped) = (0, 0);
+    while !sim.state().finished {
+        let before = sim.state().tasks[kswapd]
+            .reclaim
+            .as_ref()
+            .map(|rc| rc.priority);
+        let napped = sim.step().iter().any(|e| {
+            matches!(e, Event::Sleep { task, function: SleepFn::CongestionWait, .. } if *task == kswapd)
+        });
+        let st = sim.state();
+        let free = st.zones[0].free;
+        let min = st.wmarks[0].min();
+        if napped {
+            naps += 1;
+            assert!(
+                free > min,
+                "tick {}: napped with free {free} <= min {min}",
+                st.tick
+            );
+        } else if before.is_some_and(|p| p < vmscan::DEF_PRIORITY - 2) && free <= min {
+            below_min_skipped += 1;
+        }
+    }
+    assert!(naps > 0, "kswapd naps per pass");
+    assert!(
+        below_min_skipped > 0,
+        "and passes below min go on without a nap"
+    );
 }

@@ -67,21 +67,25 @@ pub enum ReclaimNap {
     WaitIffCongested,
 }
 
-/// What `shrink_inactive_list` does after a batch of order-0 reclaim when it met pages
-/// under writeback (kernel-mm.md §4.4).
+/// How reclaim waits for writeback beyond direct reclaim's per-pass nap (`reclaim_nap`):
+/// kswapd's per-pass nap in balance_pgdat and what `shrink_inactive_list` does after a
+/// batch of order-0 reclaim that met pages under writeback (kernel-mm.md §3, §4.4).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum ShrinkInactiveThrottle {
-    /// 2.6.35: nothing (its congestion_wait and synchronous pass are for lumpy reclaim).
+pub enum ReclaimThrottle {
+    /// 2.6.35: kswapd naps in congestion_wait(HZ/10) after a pass at priority < 10 that
+    /// scanned, unless a zone is below min (`has_under_min_watermark_zone`);
+    /// shrink_inactive_list throttles only lumpy (order > 0) reclaim.
     #[serde(rename = "2.6.35")]
     V2_6_35,
-    /// 3.2 … 3.10 (92df3a723f84, "mm: vmscan: throttle reclaim if encountering too many
-    /// dirty pages under writeback"): any reclaimer, kswapd included, naps in
-    /// `wait_iff_congested(zone, BLK_RW_ASYNC, HZ/10)` when `nr_writeback >= nr_taken >>
-    /// (DEF_PRIORITY - priority)`.
+    /// 3.2 … 3.10: as 2.6.35, and (92df3a723f84, "mm: vmscan: throttle reclaim if
+    /// encountering too many dirty pages under writeback") any reclaimer, kswapd included,
+    /// naps in `wait_iff_congested(zone, BLK_RW_ASYNC, HZ/10)` when `nr_writeback >=
+    /// nr_taken >> (DEF_PRIORITY - priority)`.
     #[serde(rename = "3.2")]
     V3_2,
     /// 3.11+ (283aba9f9e0e, "mm: vmscan: block kswapd if it is encountering pages under
-    /// writeback"): kswapd naps in congestion_wait on nr_immediate; other reclaimers that
+    /// writeback", with the flattened kswapd priority loop, which has no per-pass nap):
+    /// kswapd naps in congestion_wait on nr_immediate; other reclaimers that
     /// `current_may_throttle` nap in wait_iff_congested when the zone is ZONE_CONGESTED.
     #[serde(rename = "3.11")]
     V3_11,
@@ -109,7 +113,7 @@ pub struct Knobs {
     pub alloc_slowpath: AllocSlowpath,
     pub dirty_throttling: DirtyThrottling,
     pub reclaim_nap: ReclaimNap,
-    pub shrink_inactive_throttle: ShrinkInactiveThrottle,
+    pub reclaim_throttle: ReclaimThrottle,
     pub watermark_formula: WatermarkFormula,
     /// Kernel stack size in bytes: 8192 (x86-64 until ~3.15) or 16384.
     pub thread_size: u32,
@@ -150,7 +154,7 @@ fn linux_2_6_33() -> Knobs {
         alloc_slowpath: AllocSlowpath::V2_6_35,
         dirty_throttling: DirtyThrottling::V2_6_35,
         reclaim_nap: ReclaimNap::CongestionWait,
-        shrink_inactive_throttle: ShrinkInactiveThrottle::V2_6_35,
+        reclaim_throttle: ReclaimThrottle::V2_6_35,
         watermark_formula: WatermarkFormula::Classic,
         thread_size: 8192,
         min_free_kbytes: None,
@@ -182,7 +186,7 @@ fn linux_3_5() -> Knobs {
         alloc_slowpath: AllocSlowpath::V3_6,
         dirty_throttling: DirtyThrottling::IoLess,
         reclaim_nap: ReclaimNap::WaitIffCongested,
-        shrink_inactive_throttle: ShrinkInactiveThrottle::V3_2,
+        reclaim_throttle: ReclaimThrottle::V3_2,
         ..linux_2_6_33()
     }
 }
@@ -196,7 +200,7 @@ fn linux_4_5() -> Knobs {
     Knobs {
         thread_size: 16384,
         dirtyable_anon: false,
-        shrink_inactive_throttle: ShrinkInactiveThrottle::V3_11,
+        reclaim_throttle: ReclaimThrottle::V3_11,
         ..linux_3_6()
     }
 }
@@ -352,10 +356,10 @@ pub fn knob_specs() -> Vec<KnobSpec> {
             doc: "direct reclaim's per-pass nap",
         },
         KnobSpec {
-            name: "shrink_inactive_throttle",
+            name: "reclaim_throttle",
             allowed: "one of the values",
             values: vec!["2.6.35", "3.2", "3.11"],
-            doc: "shrink_inactive_list's nap after a batch that met pages under writeback",
+            doc: "kswapd's per-pass nap and shrink_inactive_list's nap on pages under writeback",
         },
         KnobSpec {
             name: "watermark_formula",
@@ -466,7 +470,7 @@ impl Knobs {
             "alloc_slowpath" => self.alloc_slowpath = parse_named(name, value)?,
             "dirty_throttling" => self.dirty_throttling = parse_named(name, value)?,
             "reclaim_nap" => self.reclaim_nap = parse_named(name, value)?,
-            "shrink_inactive_throttle" => self.shrink_inactive_throttle = parse_named(name, value)?,
+            "reclaim_throttle" => self.reclaim_throttle = parse_named(name, value)?,
             "watermark_formula" => self.watermark_formula = parse_named(name, value)?,
             "thread_size" => {
                 let n = parse_number(name, value, 8192, 16384)?;
@@ -577,13 +581,13 @@ mod tests {
     }
 
     #[test]
-    fn history_of_shrink_inactive_throttle() {
-        let t = |n: &str| (preset(n).unwrap().knobs)().shrink_inactive_throttle;
-        assert_eq!(t("linux-2.6.35"), ShrinkInactiveThrottle::V2_6_35);
-        assert_eq!(t("linux-3.5"), ShrinkInactiveThrottle::V3_2);
-        assert_eq!(t("linux-3.6"), ShrinkInactiveThrottle::V3_2);
-        assert_eq!(t("linux-4.5"), ShrinkInactiveThrottle::V3_11);
-        assert_eq!(t("linux-4.9"), ShrinkInactiveThrottle::V3_11);
+    fn history_of_reclaim_throttle() {
+        let t = |n: &str| (preset(n).unwrap().knobs)().reclaim_throttle;
+        assert_eq!(t("linux-2.6.35"), ReclaimThrottle::V2_6_35);
+        assert_eq!(t("linux-3.5"), ReclaimThrottle::V3_2);
+        assert_eq!(t("linux-3.6"), ReclaimThrottle::V3_2);
+        assert_eq!(t("linux-4.5"), ReclaimThrottle::V3_11);
+        assert_eq!(t("linux-4.9"), ReclaimThrottle::V3_11);
     }
 
     #[test]

@@ -7,7 +7,7 @@
 
 use super::event::{Event, SleepFn};
 use super::gfp::Gfp;
-use super::policy::{AllocSlowpath, ReclaimNap, ShrinkInactiveThrottle};
+use super::policy::{AllocSlowpath, ReclaimNap, ReclaimThrottle};
 use super::state::{ReclaimCtx, WaitQueue};
 use super::{block, writeback, Ctx, Step};
 
@@ -197,13 +197,13 @@ fn reclaim_loop(ctx: &mut Ctx, task: usize, rc: &mut ReclaimCtx, who: Reclaimer)
                 if shrunk.blocked {
                     return Step::Sleep;
                 }
-                let throttle = ctx.st.knobs.shrink_inactive_throttle;
+                let throttle = ctx.st.knobs.reclaim_throttle;
                 // 3.2 … 3.10 shrink_inactive_list: every reclaimer naps once the batch's
                 // pages under writeback reach nr_taken >> (DEF_PRIORITY - priority) — all of
                 // them at DEF_PRIORITY, any one from DEF_PRIORITY - 6 on for a 32-page batch
                 // (the scan stands for its batches). wait_iff_congested sleeps only while a
                 // BDI is congested.
-                if throttle == ShrinkInactiveThrottle::V3_2
+                if throttle == ReclaimThrottle::V3_2
                     && shrunk.writeback_met > 0
                     && shrunk.writeback_met >= shrunk.scanned >> (DEF_PRIORITY - rc.priority)
                     && ctx.any_congested()
@@ -215,7 +215,7 @@ fn reclaim_loop(ctx: &mut Ctx, task: usize, rc: &mut ReclaimCtx, who: Reclaimer)
                 // 3.11+ shrink_inactive_list: non-kswapd callers nap in wait_iff_congested
                 // when the zone is ZONE_CONGESTED and a BDI is congested (current_may_throttle).
                 if who == Reclaimer::Direct
-                    && throttle == ShrinkInactiveThrottle::V3_11
+                    && throttle == ReclaimThrottle::V3_11
                     && shrunk.dirty_met > 0
                     && shrunk.congested_dirty == shrunk.dirty_met
                     && may_throttle(ctx, task, rc.gfp)
@@ -230,7 +230,7 @@ fn reclaim_loop(ctx: &mut Ctx, task: usize, rc: &mut ReclaimCtx, who: Reclaimer)
             // writeback (PageReclaim, ZONE_WRITEBACK → nr_immediate) naps in congestion_wait.
             if !rc.in_throttle
                 && who == Reclaimer::Kswapd
-                && ctx.st.knobs.shrink_inactive_throttle == ShrinkInactiveThrottle::V3_11
+                && ctx.st.knobs.reclaim_throttle == ReclaimThrottle::V3_11
                 && rc.last_reclaimed == 0
                 && rc.last_writeback_met > 0
                 && rc.last_writeback_met * 2 >= rc.last_scanned
@@ -270,6 +270,28 @@ fn reclaim_loop(ctx: &mut Ctx, task: usize, rc: &mut ReclaimCtx, who: Reclaimer)
         if rc.nr_scanned > batch + batch / 2 {
             writeback::wakeup_flusher(ctx, rc.nr_scanned);
             rc.may_writepage = true;
+        }
+        if who == Reclaimer::Kswapd {
+            // balance_pgdat (2.6.35 … 3.10): "kswapd is getting into trouble. Take a nap"
+            // — congestion_wait(BLK_RW_ASYNC, HZ/10) after a pass at priority < 10 that
+            // scanned, skipped while a zone is below min (has_under_min_watermark_zone,
+            // KSWAPD_SKIP_CONGESTION_WAIT). 3.11 flattened the priority loop and dropped
+            // the nap; kswapd throttles on nr_immediate instead (reclaim_throttle).
+            let nap = ctx.st.knobs.reclaim_throttle != ReclaimThrottle::V3_11
+                && rc.nr_scanned > 0
+                && rc.priority < DEF_PRIORITY - 2
+                && !any_zone_under_min(ctx);
+            if nap {
+                rc.in_nap = true;
+                ctx.congestion_nap(task, SleepFn::CongestionWait);
+                return Step::Sleep;
+            }
+            if rc.priority == 0 {
+                return Step::Done;
+            }
+            rc.priority -= 1;
+            rc.zone_idx = 0;
+            continue;
         }
         let nap_allowed = shape != AllocSlowpath::V4_7 && !rc.gfp.has(Gfp::TRANSIENT);
         if nap_allowed && rc.nr_scanned > 0 && rc.priority < DEF_PRIORITY - 2 {
@@ -311,6 +333,15 @@ pub fn any_zone_reclaimable(ctx: &Ctx) -> bool {
             ctx.st.zones.iter().any(|z| !z.all_unreclaimable)
         }
     }
+}
+
+/// balance_pgdat's `has_under_min_watermark_zone`: some zone fails
+/// `zone_watermark_ok_safe(zone, 0, min, end_zone, 0)`, i.e. free ≤ min + lowmem_reserve
+/// (the classzone is the highest zone, as for every modelled allocation).
+fn any_zone_under_min(ctx: &Ctx) -> bool {
+    (0..ctx.st.zones.len()).any(|z| {
+        ctx.st.zones[z].free <= ctx.st.wmarks[z].min() + super::page_alloc::lowmem_reserve(ctx, z)
+    })
 }
 
 /// Scan budget left to `task` in this tick.
