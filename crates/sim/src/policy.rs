@@ -580,24 +580,25 @@ mod tests {
         assert!(!k.throttle_vm_writeout);
     }
 
+    /// What the presets say about kernel history: (preset, knob, value).
     #[test]
-    fn history_of_reclaim_throttle() {
-        let t = |n: &str| (preset(n).unwrap().knobs)().reclaim_throttle;
-        assert_eq!(t("linux-2.6.35"), ReclaimThrottle::V2_6_35);
-        assert_eq!(t("linux-3.5"), ReclaimThrottle::V3_2);
-        assert_eq!(t("linux-3.6"), ReclaimThrottle::V3_2);
-        assert_eq!(t("linux-4.5"), ReclaimThrottle::V3_11);
-        assert_eq!(t("linux-4.9"), ReclaimThrottle::V3_11);
-    }
-
-    #[test]
-    fn history_of_the_mempool_variant() {
-        let variant = |n: &str| (preset(n).unwrap().knobs)().mempool_variant;
-        assert_eq!(variant("linux-2.6.35"), MempoolVariant::V2_6_35);
-        assert_eq!(variant("linux-4.5"), MempoolVariant::V3_6);
-        assert_eq!(variant("linux-4.7"), MempoolVariant::F9054c70);
-        assert_eq!(variant("linux-4.7+hocko"), MempoolVariant::Hocko2);
-        assert_eq!(variant("linux-4.8"), MempoolVariant::V3_6);
-        assert!(!(preset("linux-4.9").unwrap().knobs)().throttle_vm_writeout);
+    fn presets_follow_kernel_history() {
+        for (name, knob, value) in [
+            ("linux-2.6.35", "mempool_variant", "2.6.35"),
+            ("linux-4.5", "mempool_variant", "3.6"),
+            ("linux-4.7", "mempool_variant", "f9054c70"),
+            ("linux-4.7+hocko", "mempool_variant", "hocko-2"),
+            ("linux-4.8", "mempool_variant", "3.6"),
+            ("linux-4.8", "throttle_vm_writeout", "on"),
+            ("linux-4.9", "throttle_vm_writeout", "off"),
+            ("linux-2.6.35", "reclaim_throttle", "2.6.35"),
+            ("linux-3.5", "reclaim_throttle", "3.2"),
+            ("linux-3.6", "reclaim_throttle", "3.2"),
+            ("linux-4.5", "reclaim_throttle", "3.11"),
+            ("linux-4.9", "reclaim_throttle", "3.11"),
+        ] {
+            let knobs = (preset(name).unwrap().knobs)();
+            assert_eq!(knobs.get(knob).as_deref(), Some(value), "{name} {knob}");
+        }
     }
 }
