@@ -108,3 +108,41 @@ fn before_3_11_kswapd_naps_per_pass_unless_a_zone_is_below_min() {
         "and passes below min go on without a nap"
     );
 }
+
+/// Ticks in which a direct reclaimer sleeps in do_try_to_free_pages' per-pass nap
+/// (`in_nap`), not in shrink_inactive_list's writeback rule, with linux-3.6's allocator.
+fn direct_per_pass_naps(scenario_name: &str, throttle: &str) -> usize {
+    let sc = scenario::validate(scenario::builtin(scenario_name).unwrap()).unwrap();
+    let mut knobs = (policy::preset("linux-3.6").unwrap().knobs)();
+    knobs.set("reclaim_throttle", throttle).unwrap();
+    let kswapd = sc.config.task_index("kswapd0").unwrap();
+    let mut sim = Sim::new(sc.config.clone(), knobs);
+    let mut naps = 0;
+    while !sim.state().finished {
+        sim.step();
+        naps += sim
+            .state()
+            .tasks
+            .iter()
+            .enumerate()
+            .filter(|(i, t)| {
+                *i != kswapd
+                    && t.wait
+                        .as_ref()
+                        .is_some_and(|w| w.function == SleepFn::WaitIffCongested)
+                    && t.reclaim.as_ref().is_some_and(|rc| rc.in_nap)
+            })
+            .count();
+    }
+    naps
+}
+
+#[test]
+fn direct_reclaim_naps_per_pass_until_3_10_only() {
+    // do_try_to_free_pages: v3.10 ends a pass at priority < 10 that scanned with
+    // wait_iff_congested(preferred_zone, BLK_RW_ASYNC, HZ/10); v3.11 has no such nap.
+    // It is the reclaim code's, not the allocator's: the slow path stays 3.6's here.
+    let with = direct_per_pass_naps("dm-crypt-swap", "3.2");
+    assert!(with > 0, "{with}");
+    assert_eq!(direct_per_pass_naps("dm-crypt-swap", "3.11"), 0);
+}

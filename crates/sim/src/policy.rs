@@ -58,7 +58,8 @@ pub enum DirtyThrottling {
     IoLess,
 }
 
-/// The per-pass nap of direct reclaim (kernel-mm.md §4.1, §5.4, §5.5).
+/// The per-pass nap of direct reclaim (kernel-mm.md §4.1, §5.4, §5.5), taken only while
+/// `reclaim_throttle` is 2.6.35 or 3.2: 3.11's do_try_to_free_pages has none.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ReclaimNap {
     #[serde(rename = "congestion_wait")]

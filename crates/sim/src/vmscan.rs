@@ -150,7 +150,6 @@ fn zone_at(ctx: &Ctx, pos: usize) -> usize {
 
 fn reclaim_loop(ctx: &mut Ctx, task: usize, rc: &mut ReclaimCtx, who: Reclaimer) -> Step {
     let nr_zones = ctx.st.zones.len();
-    let shape = ctx.st.knobs.alloc_slowpath;
     // The loop is bounded: 13 priorities × zones; each iteration either advances or sleeps.
     for _ in 0..((DEF_PRIORITY as usize + 2) * (nr_zones + 1)) {
         if rc.in_nap {
@@ -272,10 +271,10 @@ fn reclaim_loop(ctx: &mut Ctx, task: usize, rc: &mut ReclaimCtx, who: Reclaimer)
             rc.may_writepage = true;
         }
         if who == Reclaimer::Kswapd {
-            // balance_pgdat (2.6.35 … 3.10): "kswapd is getting into trouble. Take a nap"
-            // — congestion_wait(BLK_RW_ASYNC, HZ/10) after a pass at priority < 10 that
-            // scanned, skipped while a zone is below min (has_under_min_watermark_zone,
-            // KSWAPD_SKIP_CONGESTION_WAIT). 3.11 flattened the priority loop and dropped
+            // balance_pgdat (2.6.35 … 3.6; v3.10's has none): "kswapd is getting into
+            // trouble. Take a nap" — congestion_wait(BLK_RW_ASYNC, HZ/10) after a pass at
+            // priority < 10 that scanned, skipped while a zone is below min
+            // (has_under_min_watermark_zone, KSWAPD_SKIP_CONGESTION_WAIT). 3.11 flattened the priority loop and dropped
             // the nap; kswapd throttles on nr_immediate instead (reclaim_throttle).
             let nap = ctx.st.knobs.reclaim_throttle != ReclaimThrottle::V3_11
                 && rc.nr_scanned > 0
@@ -293,7 +292,13 @@ fn reclaim_loop(ctx: &mut Ctx, task: usize, rc: &mut ReclaimCtx, who: Reclaimer)
             rc.zone_idx = 0;
             continue;
         }
-        let nap_allowed = shape != AllocSlowpath::V4_7 && !rc.gfp.has(Gfp::TRANSIENT);
+        // do_try_to_free_pages (2.6.35 … 3.10): "Take a nap, wait for some writeback to
+        // complete" after a pass at priority < 10 that scanned. Mel Gorman's 3.11 reclaim
+        // series dropped it with the rest of the priority-based naps (v3.10 has it, v3.11
+        // does not), so it follows reclaim_throttle, not the allocator's shape: linux-4.5
+        // (3.6 slow path, 3.11 reclaim) has no per-pass nap.
+        let nap_allowed =
+            ctx.st.knobs.reclaim_throttle != ReclaimThrottle::V3_11 && !rc.gfp.has(Gfp::TRANSIENT);
         if nap_allowed && rc.nr_scanned > 0 && rc.priority < DEF_PRIORITY - 2 {
             rc.in_nap = true;
             let function = match ctx.st.knobs.reclaim_nap {
