@@ -1,6 +1,7 @@
 //! Integration tests, one binary (matklad's layout): each module states its goal first.
 //!
 //! - `determinism`: same input, same trace hash; snapshots restore exactly.
+//! - `dirty_limits`: the PF_LESS_THROTTLE thresholds per version.
 //! - `golden`: per-scenario trace lines, reviewed as diffs.
 //! - `invariants`: page conservation and friends after every tick of every scenario.
 //! - `lowmem`: ZONE_DMA's lowmem_reserve holds against all but ALLOC_NO_WATERMARKS.
@@ -17,6 +18,7 @@ mod bad_input;
 mod cli;
 mod congestion;
 mod determinism;
+mod dirty_limits;
 mod golden;
 mod invariants;
 mod lowmem;

@@ -61,7 +61,10 @@ pub fn limits_for(cfg: &Config, st: &State, task: Option<usize>) -> (u64, u64) {
     let bonus = task.is_some_and(|t| st.tasks[t].flags.less_throttle || cfg.tasks[t].realtime);
     if bonus {
         if knobs.alloc_slowpath == AllocSlowpath::V4_7 {
-            let domain_limit = dirty;
+            // NeilBrown's a53eaff8c119 ("MM: increase safety margin provided by
+            // PF_LESS_THROTTLE", v4.7-rc1) adds 1/32 of global_wb_domain.dirty_limit —
+            // the smoothed limit of `update_dirty_limit`, not this call's threshold.
+            let domain_limit = st.dirty_limit_pages;
             bg += bg / 4 + domain_limit / 32;
             dirty += dirty / 4 + domain_limit / 32;
         } else {
