@@ -9,7 +9,7 @@
 use pressure_lab::scenario;
 use pressure_lab::sim::event::{Event, SleepFn};
 use pressure_lab::sim::Sim;
-use pressure_lab::sim::{policy, vmscan};
+use pressure_lab::sim::{block, policy, vmscan};
 
 #[test]
 fn only_the_disk_under_dm_crypt_congests() {
@@ -145,4 +145,78 @@ fn direct_reclaim_naps_per_pass_until_3_10_only() {
     let with = direct_per_pass_naps("dm-crypt-swap", "3.2");
     assert!(with > 0, "{with}");
     assert_eq!(direct_per_pass_naps("dm-crypt-swap", "3.11"), 0);
+}
+
+#[test]
+fn nfs_congestion_threshold_scales_with_ram_as_nfs_init_writepagecache_does() {
+    // The table in fs/nfs/write.c: 64 MB → 8192k, 1 GB → 32768k, 16 GB → 131072k, at
+    // most 256 MB; in pages of 4 KiB, with int_sqrt's rounding (2 GB → 46336k).
+    let pages_of_mib = |mib: u64| mib * 256;
+    assert_eq!(block::nfs_congestion_on_pages(pages_of_mib(64)), 8192 / 4);
+    assert_eq!(
+        block::nfs_congestion_on_pages(pages_of_mib(1024)),
+        32768 / 4
+    );
+    assert_eq!(
+        block::nfs_congestion_on_pages(pages_of_mib(2048)),
+        46336 / 4
+    );
+    assert_eq!(
+        block::nfs_congestion_on_pages(pages_of_mib(16 << 10)),
+        131072 / 4
+    );
+    assert_eq!(
+        block::nfs_congestion_on_pages(pages_of_mib(1 << 20)),
+        256 * 256
+    );
+    // NFS_CONGESTION_OFF_THRESH: a quarter below.
+    assert_eq!(block::nfs_congestion_off_pages(pages_of_mib(1024)), 6144);
+}
+
+/// The NFS client's BDI congests by pages under writeback, not by requests: nfsd-loopback
+/// sends a few requests of thousands of pages each, which never reach 113 requests.
+#[test]
+fn the_loopback_nfs_mount_congests_by_pages_under_writeback() {
+    let sc = scenario::validate(scenario::builtin("nfsd-loopback").unwrap()).unwrap();
+    let nfs = sc
+        .config
+        .devices
+        .iter()
+        .position(|d| d.name == "nfs-mnt")
+        .unwrap();
+    let ram = sc.config.managed_pages();
+    let (on, off) = (
+        block::nfs_congestion_on_pages(ram),
+        block::nfs_congestion_off_pages(ram),
+    );
+    assert_eq!((on, off), (8192, 6144), "1 GiB");
+    let mut sim = Sim::new(
+        sc.config.clone(),
+        (policy::preset("linux-4.7").unwrap().knobs)(),
+    );
+    let (mut set, mut cleared, mut requests_max) = (0, 0, 0);
+    while !sim.state().finished {
+        let events: Vec<Event> = sim.step().to_vec();
+        let dev = &sim.state().devices[nfs];
+        let pages: u64 = dev.queue.iter().chain(&dev.work).map(|r| r.pages).sum();
+        requests_max = requests_max.max(dev.queue.len() + dev.work.len());
+        for e in events {
+            match e {
+                Event::Congested { device } if device == nfs => {
+                    set += 1;
+                    assert!(pages > on, "congested at {pages} pages");
+                }
+                Event::Uncongested { device } if device == nfs => {
+                    cleared += 1;
+                    assert!(pages < off, "uncongested at {pages} pages");
+                }
+                _ => {}
+            }
+        }
+    }
+    assert!(set > 0 && cleared > 0, "{set} {cleared}");
+    assert!(
+        requests_max < 113,
+        "{requests_max} requests: a request count would never congest"
+    );
 }

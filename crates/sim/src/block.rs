@@ -22,6 +22,24 @@ pub fn congestion_off(nr_requests: u64) -> u64 {
     nr_requests - nr_requests / 8 - nr_requests / 16 - 1
 }
 
+/// `nfs_congestion_kb` (fs/nfs/write.c `nfs_init_writepagecache`, 2.6.x … 4.x):
+/// `(16 * int_sqrt(totalram_pages)) << (PAGE_SHIFT - 10)` KiB, at most 256 MiB, as pages
+/// (`NFS_CONGESTION_ON_THRESH`): 8192 pages for 1 GiB. The NFS client's BDI is congested
+/// once more pages than this are under writeback to the server.
+pub fn nfs_congestion_on_pages(totalram_pages: u64) -> u64 {
+    const KIB_MAX: u64 = 256 * 1024;
+    let kib = (16 * totalram_pages.isqrt()) << (PAGE_SHIFT - 10);
+    kib.min(KIB_MAX) >> (PAGE_SHIFT - 10)
+}
+
+/// `NFS_CONGESTION_OFF_THRESH`: a quarter below the on mark.
+pub fn nfs_congestion_off_pages(totalram_pages: u64) -> u64 {
+    let on = nfs_congestion_on_pages(totalram_pages);
+    on - (on >> 2)
+}
+
+const PAGE_SHIFT: u64 = 12;
+
 /// Queues `pages` at a request-queue device (disk), in requests of at most
 /// `request_pages`: FIFO service at the device's bandwidth, completion after its latency.
 /// A bio that fits into the tail request, not yet started, is merged into it (the
@@ -102,17 +120,44 @@ pub fn in_flight(ctx: &Ctx, device: usize) -> u64 {
 /// `dm_table_any_congested`). So bios waiting for kcryptd count for no congestion test,
 /// not even `wait_iff_congested`'s global count, and their draining wakes no
 /// congestion_wait sleeper (only the disk's does).
-fn update_congestion(ctx: &mut Ctx, device: usize) {
-    if matches!(ctx.cfg.devices[device].kind, DeviceKind::DmCrypt { .. }) {
-        return;
-    }
-    let nr = ctx.cfg.devices[device].nr_requests;
-    let n = in_flight(ctx, device);
+///
+/// The NFS client counts pages, not requests: `nfs_set_page_writeback` sets the BDI
+/// congested when `nfss->writeback` passes `NFS_CONGESTION_ON_THRESH`, and
+/// `nfs_end_page_writeback` clears it below `NFS_CONGESTION_OFF_THRESH`.
+pub(super) fn update_congestion(ctx: &mut Ctx, device: usize) {
+    let (n, on, off) = match ctx.cfg.devices[device].kind {
+        DeviceKind::DmCrypt { .. } => return,
+        DeviceKind::NfsLoopback { .. } => {
+            let ram = ctx.cfg.managed_pages();
+            let dev = &ctx.st.devices[device];
+            let pages: u64 = dev
+                .queue
+                .iter()
+                .chain(&dev.work)
+                .chain(&dev.replies)
+                .map(|r| r.pages)
+                .sum();
+            // "> ON" sets it: the first page past the mark.
+            (
+                pages,
+                nfs_congestion_on_pages(ram) + 1,
+                nfs_congestion_off_pages(ram),
+            )
+        }
+        _ => {
+            let nr = ctx.cfg.devices[device].nr_requests;
+            (
+                in_flight(ctx, device),
+                congestion_on(nr),
+                congestion_off(nr),
+            )
+        }
+    };
     let was = ctx.st.devices[device].congested;
-    if !was && n >= congestion_on(nr) {
+    if !was && n >= on {
         ctx.st.devices[device].congested = true;
         ctx.emit(Event::Congested { device });
-    } else if was && n < congestion_off(nr) {
+    } else if was && n < off {
         ctx.st.devices[device].congested = false;
         ctx.emit(Event::Uncongested { device });
         // clear_bdi_congested wakes every congestion_wait sleeper.

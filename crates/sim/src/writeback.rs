@@ -294,6 +294,8 @@ pub fn nfsd_run(ctx: &mut Ctx, task: usize, device: usize) {
             ctx.st.tasks[task].op_done = 0;
             ctx.st.devices[device].worker_done_tick = ctx.st.tick;
             block::complete_request(ctx, req);
+            // nfs_end_page_writeback: the client's count drops with the pages.
+            block::update_congestion(ctx, device);
             continue;
         }
         let Some(head) = ctx.st.devices[device].work.front() else {
