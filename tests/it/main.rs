@@ -7,7 +7,8 @@
 //! - `lowmem`: ZONE_DMA's lowmem_reserve holds against all but ALLOC_NO_WATERMARKS.
 //! - `bad_input`: mutated scenario files, drawn URLs and edits are refused by field name or work.
 //! - `properties`: invariants on drawn machines (proptest).
-//! - `reclaim`: too_many_isolated throttles direct reclaim, as the kernel does.
+//! - `reclaim`: too_many_isolated throttles direct reclaim, as the kernel does; reclaim
+//!   wakes the flusher only when something is dirty.
 //! - `scenarios`: bad scenario files are refused with the field, value and allowed range.
 //! - `stacks`: a sleeping task's call stack is the one the seed traces show.
 //! - `cli`: the command-line contract other tools rely on.

@@ -136,3 +136,41 @@ fn a_fatal_signal_ends_the_wait_claiming_a_batch() {
     // shrink_inactive_list returns SWAP_CLUSTER_MAX: "We are about to die and free our memory".
     assert_eq!(ended, Some(32));
 }
+
+/// `wakeup_flusher_threads` skips a BDI without dirty inodes (`bdi_has_dirty_io`), so a
+/// machine that only swaps — swap-over-nbd, readers of anonymous memory, no file written
+/// — keeps its flusher asleep through the reclaim of a whole 3.5 lockup, up to the
+/// periodic wake-up every 5 s (`dirty_writeback_interval`).
+#[test]
+fn reclaim_leaves_the_flusher_asleep_when_nothing_is_dirty() {
+    let sc = scenario::validate(scenario::builtin("swap-over-nbd").unwrap()).unwrap();
+    let flusher = sc.config.task_index("flush-8:0").unwrap();
+    let mut sim = Sim::new(
+        sc.config.clone(),
+        (policy::preset("linux-3.5").unwrap().knobs)(),
+    );
+    let (mut awake_ticks, mut direct_reclaim_ticks) = (0u64, 0u64);
+    while !sim.state().finished {
+        sim.step();
+        let st = sim.state();
+        assert_eq!(
+            st.zones.iter().map(|z| z.file_dirty_total()).sum::<u64>(),
+            0
+        );
+        // Woken and back asleep within the tick still shows as a tick of running.
+        let ran = st.tasks[flusher]
+            .last_ran_tick
+            .is_some_and(|r| r + 1 == st.tick);
+        awake_ticks += u64::from(ran);
+        direct_reclaim_ticks += st.tasks.iter().filter(|t| t.reclaim.is_some()).count() as u64;
+    }
+    let periodic_wakes = sim.state().tick / 5000 + 1;
+    assert!(
+        direct_reclaim_ticks > 100_000,
+        "reclaim ran: {direct_reclaim_ticks}"
+    );
+    assert!(
+        awake_ticks <= periodic_wakes,
+        "{awake_ticks} > {periodic_wakes}"
+    );
+}

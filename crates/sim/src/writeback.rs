@@ -151,8 +151,14 @@ pub fn update_dirty_limit(cfg: &Config, st: &mut State) {
     }
 }
 
-/// `wakeup_flusher_threads(nr_pages)`: reclaim asks for `nr_pages` to be written.
+/// `wakeup_flusher_threads(nr_pages)`: reclaim asks for `nr_pages` to be written. A BDI
+/// without dirty inodes is skipped (`if (!bdi_has_dirty_io(bdi)) continue;`, 2.6.35 …
+/// 4.x), so with no dirty file page anywhere nobody is woken: reclaim of a swap-only
+/// machine does not keep the flusher busy.
 pub fn wakeup_flusher(ctx: &mut Ctx, nr_pages: u64) {
+    if global_dirty(ctx) == 0 {
+        return;
+    }
     ctx.st.flusher_kick_pages = ctx.st.flusher_kick_pages.saturating_add(nr_pages);
     if let Some(f) = ctx.flusher_task() {
         ctx.wake_task(f);
