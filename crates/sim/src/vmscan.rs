@@ -274,8 +274,9 @@ fn reclaim_loop(ctx: &mut Ctx, task: usize, rc: &mut ReclaimCtx, who: Reclaimer)
             // balance_pgdat (2.6.35 … 3.6; v3.10's has none): "kswapd is getting into
             // trouble. Take a nap" — congestion_wait(BLK_RW_ASYNC, HZ/10) after a pass at
             // priority < 10 that scanned, skipped while a zone is below min
-            // (has_under_min_watermark_zone, KSWAPD_SKIP_CONGESTION_WAIT). 3.11 flattened the priority loop and dropped
-            // the nap; kswapd throttles on nr_immediate instead (reclaim_throttle).
+            // (has_under_min_watermark_zone, KSWAPD_SKIP_CONGESTION_WAIT). 3.11 flattened
+            // the priority loop and dropped the nap; kswapd throttles on nr_immediate
+            // instead (reclaim_throttle).
             let nap = ctx.st.knobs.reclaim_throttle != ReclaimThrottle::V3_11
                 && rc.nr_scanned > 0
                 && rc.priority < DEF_PRIORITY - 2
