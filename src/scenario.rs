@@ -42,39 +42,43 @@ pub const EMPTY_SLABS_KEPT_MAX: u64 = 10;
 pub const EMPTY_SLABS_KEPT_DEFAULT: u64 = 1;
 pub const SCENARIO_BYTES_MAX: usize = 256 * 1024;
 
-/// Built-in scenarios, embedded in the binary: the one list the CLI, UI and tests read.
+/// Built-in scenarios, embedded in the binary (`scenarios/*.json` as build.rs minified
+/// them): the one list the CLI, UI and tests read.
 pub const BUILTIN: &[(&str, &str)] = &[
     (
         "watermarks-101",
-        include_str!("../scenarios/watermarks-101.json"),
+        include_str!(concat!(env!("OUT_DIR"), "/watermarks-101.json")),
     ),
     (
         "dirty-throttling-101",
-        include_str!("../scenarios/dirty-throttling-101.json"),
+        include_str!(concat!(env!("OUT_DIR"), "/dirty-throttling-101.json")),
     ),
     (
         "dm-crypt-swap",
-        include_str!("../scenarios/dm-crypt-swap.json"),
+        include_str!(concat!(env!("OUT_DIR"), "/dm-crypt-swap.json")),
     ),
     (
         "oom-victim-mempool",
-        include_str!("../scenarios/oom-victim-mempool.json"),
+        include_str!(concat!(env!("OUT_DIR"), "/oom-victim-mempool.json")),
     ),
     (
         "swap-over-nbd",
-        include_str!("../scenarios/swap-over-nbd.json"),
+        include_str!(concat!(env!("OUT_DIR"), "/swap-over-nbd.json")),
     ),
     (
         "swap-over-nfs",
-        include_str!("../scenarios/swap-over-nfs.json"),
+        include_str!(concat!(env!("OUT_DIR"), "/swap-over-nfs.json")),
     ),
     (
         "direct-reclaim-writepage-xfs",
-        include_str!("../scenarios/direct-reclaim-writepage-xfs.json"),
+        include_str!(concat!(
+            env!("OUT_DIR"),
+            "/direct-reclaim-writepage-xfs.json"
+        )),
     ),
     (
         "nfsd-loopback",
-        include_str!("../scenarios/nfsd-loopback.json"),
+        include_str!(concat!(env!("OUT_DIR"), "/nfsd-loopback.json")),
     ),
 ];
 

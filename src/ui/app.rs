@@ -13,7 +13,8 @@ use super::browser;
 use super::engine::Engine;
 use super::player::{Action, Player};
 use super::{
-    cb, compare, controls, events, help, insight, lanes, narration, policy, timeline, zones,
+    cb, compare, controls, devices, events, help, insight, lanes, narration, policy, timeline,
+    zones,
 };
 use crate::share::url;
 
@@ -181,6 +182,7 @@ fn single_view(e: &Engine, d: &super::Dispatch, engine: &Rc<RefCell<Engine>>) ->
             <aside class="side">
                 { zones::zones(pane, e.end_tick()) }
                 { zones::pools(pane) }
+                { devices::devices(pane) }
             </aside>
             <section class="center">
                 <timeline::Timeline engine={timeline::EngineRef(engine.clone())} pane={0} data_rev={pane.data_rev} tick={pane.tick()}

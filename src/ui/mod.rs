@@ -8,6 +8,7 @@ mod app;
 mod browser;
 mod compare;
 mod controls;
+mod devices;
 mod engine;
 mod events;
 mod help;

@@ -59,6 +59,10 @@ describe('reserves and stacks', { timeout: 180_000 }, () => {
       assert.match(why, /reader3, reader4.* never sleep — they loop through direct reclaim/);
       assert.match(why, / 0 pages written back, [\d\u202f]+ packets dropped for want of memory/);
       assert.match(why, /at or below the GFP_ATOMIC floor \(543 = 3\/8·min\)/);
+      // Why kswapd sits in io_schedule: the devices panel shows the socket's send buffer full.
+      assert.match(await page.$eval('#kswapd-state', (el) => el.textContent), /stuck in io_schedule/);
+      const devices = await page.$eval('section.devices', (el) => el.textContent);
+      assert.match(devices, /nbd0send buffer \d+ \/ 2048 pages, full: writers wait in io_schedule; \d+ requests await replies/);
       await page.screenshot({ path: screenshotPath('why-stuck-swap-over-nbd-linux-3.5') });
       assertNoErrors(errors);
     } finally {

@@ -172,12 +172,13 @@ fn bad_input_exits_2_with_one_line() {
 fn a_scenario_file_path_runs_and_a_bad_file_is_named() {
     let dir = std::env::temp_dir().join(format!("pressure-lab-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let (_, json) = pressure_lab::scenario::BUILTIN
-        .iter()
-        .find(|(n, _)| *n == "nfsd-loopback")
-        .unwrap();
+    // The committed file, as a user would copy and edit it (the built-in text is minified).
+    let json = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/nfsd-loopback.json"),
+    )
+    .unwrap();
     let good = dir.join("mine.json");
-    std::fs::write(&good, json).unwrap();
+    std::fs::write(&good, &json).unwrap();
     let (code, out, _) = cli(&[
         "run",
         good.to_str().unwrap(),

@@ -220,3 +220,47 @@ fn the_loopback_nfs_mount_congests_by_pages_under_writeback() {
         "{requests_max} requests: a request count would never congest"
     );
 }
+
+/// The devices panel's numbers (`block::load`): what fills each device against its limit.
+#[test]
+fn device_load_reads_the_queue_the_send_buffer_and_kcryptd_backlog() {
+    let sc = scenario::validate(scenario::builtin("swap-over-nbd").unwrap()).unwrap();
+    let mut sim = Sim::new(
+        sc.config.clone(),
+        (policy::preset("linux-3.5").unwrap().knobs)(),
+    );
+    sim.run(40_000);
+    // The 3.5 lockup: the send buffer (8 MiB) is full, replies are owed.
+    match block::load(&sc.config, sim.state(), 0) {
+        block::Load::SendBuffer {
+            used,
+            limit,
+            awaiting,
+        } => {
+            assert_eq!(limit, 2048);
+            assert!(used >= limit && awaiting > 0, "{used} {awaiting}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let sc = scenario::validate(scenario::builtin("dm-crypt-swap").unwrap()).unwrap();
+    let sim = Sim::new(
+        sc.config.clone(),
+        (policy::preset("linux-4.8").unwrap().knobs)(),
+    );
+    assert_eq!(
+        block::load(&sc.config, sim.state(), 0),
+        block::Load::Requests {
+            used: 0,
+            limit: 128,
+            on: 113,
+            congested: false
+        }
+    );
+    assert_eq!(
+        block::load(&sc.config, sim.state(), 1),
+        block::Load::Bios {
+            queued: 0,
+            lower: 0
+        }
+    );
+}

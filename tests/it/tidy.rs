@@ -85,3 +85,17 @@ fn every_scenario_file_is_built_in() {
     built_in.sort();
     assert_eq!(files, built_in);
 }
+
+#[test]
+fn built_in_texts_are_the_committed_files_minified() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    for (name, text) in scenario::BUILTIN {
+        let file = std::fs::read_to_string(dir.join(format!("{name}.json"))).unwrap();
+        let parse = |s: &str| serde_json::from_str::<serde_json::Value>(s).unwrap();
+        assert_eq!(parse(text), parse(&file), "{name}");
+        assert!(
+            text.len() < file.len() && !text.contains("\n "),
+            "{name} is minified"
+        );
+    }
+}

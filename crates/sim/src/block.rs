@@ -4,12 +4,12 @@
 //! need RX allocations (kernel-mm.md §7.5, §11.2), and the loopback NFS mount served by
 //! nfsd (§11.4). Completing a write ends page writeback and gives mempool elements back.
 
-use super::config::DeviceKind;
+use super::config::{Config, DeviceKind};
 use super::event::{Event, SleepFn};
 use super::gfp::Gfp;
 use super::mempool;
 use super::page_alloc::{self, PageUse};
-use super::state::{Held, Payload, ReclaimCtx, Request, WaitQueue};
+use super::state::{Device, Held, Payload, ReclaimCtx, Request, State, WaitQueue};
 use super::time::Tick;
 use super::{vmscan, Ctx, Step};
 
@@ -129,14 +129,7 @@ pub(super) fn update_congestion(ctx: &mut Ctx, device: usize) {
         DeviceKind::DmCrypt { .. } => return,
         DeviceKind::NfsLoopback { .. } => {
             let ram = ctx.cfg.managed_pages();
-            let dev = &ctx.st.devices[device];
-            let pages: u64 = dev
-                .queue
-                .iter()
-                .chain(&dev.work)
-                .chain(&dev.replies)
-                .map(|r| r.pages)
-                .sum();
+            let pages = nfs_writeback_pages(&ctx.st.devices[device]);
             // "> ON" sets it: the first page past the mark.
             (
                 pages,
@@ -188,6 +181,69 @@ pub fn queue_full(ctx: &Ctx, device: usize) -> bool {
         }
         DeviceKind::Network { sndbuf_pages, .. } => ctx.st.devices[d].tx_held_pages >= sndbuf_pages,
         _ => false,
+    }
+}
+
+/// `nfss->writeback`: pages sent to the NFS server and not yet acknowledged.
+fn nfs_writeback_pages(dev: &Device) -> u64 {
+    dev.queue
+        .iter()
+        .chain(&dev.work)
+        .chain(&dev.replies)
+        .map(|r| r.pages)
+        .sum()
+}
+
+/// What fills a device and what its limit means, for the devices panel: read from the
+/// state, never changing it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Load {
+    /// Requests allocated on the queue, against `q->nr_requests`; congested from `on`.
+    Requests {
+        used: u64,
+        limit: u64,
+        on: u64,
+        congested: bool,
+    },
+    /// Pages held in the socket's send buffer, against `sk_sndbuf`; `awaiting` requests
+    /// sent and not yet answered.
+    SendBuffer {
+        used: u64,
+        limit: u64,
+        awaiting: u64,
+    },
+    /// Bios waiting for the dm device's worker; congestion is the lower device's.
+    Bios { queued: u64, lower: usize },
+    /// Pages under writeback to the NFS server; congested above `on`.
+    NfsPages { used: u64, on: u64, congested: bool },
+}
+
+pub fn load(cfg: &Config, st: &State, device: usize) -> Load {
+    let dev = &st.devices[device];
+    match cfg.devices[device].kind {
+        DeviceKind::Disk { .. } => {
+            let nr = cfg.devices[device].nr_requests;
+            Load::Requests {
+                used: dev.queue.len() as u64,
+                limit: nr,
+                on: congestion_on(nr),
+                congested: dev.congested,
+            }
+        }
+        DeviceKind::Network { sndbuf_pages, .. } => Load::SendBuffer {
+            used: dev.tx_held_pages,
+            limit: sndbuf_pages,
+            awaiting: (dev.queue.len() + dev.replies.len()) as u64,
+        },
+        DeviceKind::DmCrypt { lower, .. } => Load::Bios {
+            queued: dev.work.len() as u64,
+            lower,
+        },
+        DeviceKind::NfsLoopback { .. } => Load::NfsPages {
+            used: nfs_writeback_pages(dev),
+            on: nfs_congestion_on_pages(cfg.managed_pages()),
+            congested: dev.congested,
+        },
     }
 }
 
