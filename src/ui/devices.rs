@@ -8,7 +8,13 @@ use yew::prelude::*;
 use super::engine::Pane;
 use crate::sim::block::{load, Load};
 
-const CONGESTED: &str = "congested: congestion_wait and wait_iff_congested sleep";
+fn congestion_words(congested: bool) -> &'static str {
+    if congested {
+        "congested: congestion_wait and wait_iff_congested sleep"
+    } else {
+        "not congested"
+    }
+}
 
 /// (used, bar capacity, congestion mark, words, alert).
 fn row(pane: &Pane, device: usize) -> (u64, u64, u64, String, bool) {
@@ -20,11 +26,7 @@ fn row(pane: &Pane, device: usize) -> (u64, u64, u64, String, bool) {
             on,
             congested,
         } => {
-            let state = if congested {
-                CONGESTED
-            } else {
-                "not congested"
-            };
+            let state = congestion_words(congested);
             (
                 used,
                 limit,
@@ -61,11 +63,7 @@ fn row(pane: &Pane, device: usize) -> (u64, u64, u64, String, bool) {
             on,
             congested,
         } => {
-            let state = if congested {
-                CONGESTED
-            } else {
-                "not congested"
-            };
+            let state = congestion_words(congested);
             (
                 used,
                 2 * on,

@@ -39,15 +39,21 @@ fn only_the_disk_under_dm_crypt_congests() {
     assert!(on.iter().chain(&off).all(|d| d == "sda"), "{on:?} {off:?}");
 }
 
-/// Naps of kswapd in wait_iff_congested while its pass is still at priority 10 or above:
-/// do_try_to_free_pages' per-pass nap waits for priority < DEF_PRIORITY - 2, so only
-/// shrink_inactive_list's 3.2 writeback rule can put it there.
-fn kswapd_early_writeback_naps(throttle: &str) -> usize {
+/// dm-crypt-swap (sda congests) under linux-3.6 with `reclaim_throttle` set, and kswapd's
+/// task index.
+fn dm_crypt_under_3_6_with(throttle: &str) -> (Sim, usize) {
     let sc = scenario::validate(scenario::builtin("dm-crypt-swap").unwrap()).unwrap();
     let mut knobs = (policy::preset("linux-3.6").unwrap().knobs)();
     knobs.set("reclaim_throttle", throttle).unwrap();
     let kswapd = sc.config.task_index("kswapd0").unwrap();
-    let mut sim = Sim::new(sc.config.clone(), knobs);
+    (Sim::new(sc.config, knobs), kswapd)
+}
+
+/// Naps of kswapd in wait_iff_congested while its pass is still at priority 10 or above:
+/// do_try_to_free_pages' per-pass nap waits for priority < DEF_PRIORITY - 2, so only
+/// shrink_inactive_list's 3.2 writeback rule can put it there.
+fn kswapd_early_writeback_naps(throttle: &str) -> usize {
+    let (mut sim, kswapd) = dm_crypt_under_3_6_with(throttle);
     let mut naps = 0;
     while !sim.state().finished {
         let napped = sim.step().iter().any(|e| {
@@ -111,12 +117,8 @@ fn before_3_11_kswapd_naps_per_pass_unless_a_zone_is_below_min() {
 
 /// Ticks in which a direct reclaimer sleeps in do_try_to_free_pages' per-pass nap
 /// (`in_nap`), not in shrink_inactive_list's writeback rule, with linux-3.6's allocator.
-fn direct_per_pass_naps(scenario_name: &str, throttle: &str) -> usize {
-    let sc = scenario::validate(scenario::builtin(scenario_name).unwrap()).unwrap();
-    let mut knobs = (policy::preset("linux-3.6").unwrap().knobs)();
-    knobs.set("reclaim_throttle", throttle).unwrap();
-    let kswapd = sc.config.task_index("kswapd0").unwrap();
-    let mut sim = Sim::new(sc.config.clone(), knobs);
+fn direct_per_pass_naps(throttle: &str) -> usize {
+    let (mut sim, kswapd) = dm_crypt_under_3_6_with(throttle);
     let mut naps = 0;
     while !sim.state().finished {
         sim.step();
@@ -142,9 +144,9 @@ fn direct_reclaim_naps_per_pass_until_3_10_only() {
     // do_try_to_free_pages: v3.10 ends a pass at priority < 10 that scanned with
     // wait_iff_congested(preferred_zone, BLK_RW_ASYNC, HZ/10); v3.11 has no such nap.
     // It is the reclaim code's, not the allocator's: the slow path stays 3.6's here.
-    let with = direct_per_pass_naps("dm-crypt-swap", "3.2");
+    let with = direct_per_pass_naps("3.2");
     assert!(with > 0, "{with}");
-    assert_eq!(direct_per_pass_naps("dm-crypt-swap", "3.11"), 0);
+    assert_eq!(direct_per_pass_naps("3.11"), 0);
 }
 
 #[test]
