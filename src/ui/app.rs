@@ -182,7 +182,6 @@ fn single_view(e: &Engine, d: &super::Dispatch, engine: &Rc<RefCell<Engine>>) ->
             <aside class="side">
                 { zones::zones(pane, e.end_tick()) }
                 { zones::pools(pane) }
-                { devices::devices(pane) }
             </aside>
             <section class="center">
                 <timeline::Timeline engine={timeline::EngineRef(engine.clone())} pane={0} data_rev={pane.data_rev} tick={pane.tick()}
@@ -205,6 +204,11 @@ fn single_view(e: &Engine, d: &super::Dispatch, engine: &Rc<RefCell<Engine>>) ->
                 // screen however many tasks the scenario has.
                 if !e.presenter && (!e.predict || e.revealed) {
                     { insight::stuck_line(pane, "stuck-line".to_string()) }
+                }
+                // Here rather than under the zones and pools: a two-zone, three-pool
+                // scenario (dm-crypt-swap) fills the left column of a 720-line screen.
+                if !e.presenter {
+                    { devices::devices(pane) }
                 }
             </aside>
         </main>
