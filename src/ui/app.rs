@@ -140,10 +140,12 @@ pub fn App() -> Html {
         e.embed.then_some("embed"),
         e.compare_on.then_some("comparing")
     );
+    // Once per render: the compact line beside the chart and the panel below both show it.
+    let single_stuck = (!e.compare_on).then(|| insight::stuck(&e.single)).flatten();
     let main = if e.compare_on {
         compare::view(&e, &d, &engine_rc)
     } else {
-        single_view(&e, &d, &engine_rc)
+        single_view(&e, &d, &engine_rc, single_stuck.as_ref())
     };
     html! {
         <div class={root_class}>
@@ -152,7 +154,7 @@ pub fn App() -> Html {
             { main }
             { controls::transport(&e, &d) }
             { narration::line(&e) }
-            { insight::why_stuck(&e) }
+            { insight::why_stuck(&e, single_stuck.as_ref()) }
             if !e.embed {
                 { tabs(&e, &d) }
             }
@@ -175,7 +177,12 @@ fn messages(e: &Engine, d: &super::Dispatch) -> Html {
     }
 }
 
-fn single_view(e: &Engine, d: &super::Dispatch, engine: &Rc<RefCell<Engine>>) -> Html {
+fn single_view(
+    e: &Engine,
+    d: &super::Dispatch,
+    engine: &Rc<RefCell<Engine>>,
+    stuck: Option<&insight::Stuck>,
+) -> Html {
     let pane = &e.single;
     html! {
         <main class="single">
@@ -191,7 +198,7 @@ fn single_view(e: &Engine, d: &super::Dispatch, engine: &Rc<RefCell<Engine>>) ->
                 { lanes::legend() }
                 // Presenter mode keeps the right column for the gauges and the stack.
                 if e.presenter && (!e.predict || e.revealed) {
-                    { insight::stuck_line(pane, "stuck-line".to_string()) }
+                    { insight::stuck_line(stuck, "stuck-line".to_string()) }
                 }
             </section>
             <aside class="right">
@@ -203,7 +210,7 @@ fn single_view(e: &Engine, d: &super::Dispatch, engine: &Rc<RefCell<Engine>>) ->
                 // Beside the chart, not under the lanes, so that it stays on a 720-line
                 // screen however many tasks the scenario has.
                 if !e.presenter && (!e.predict || e.revealed) {
-                    { insight::stuck_line(pane, "stuck-line".to_string()) }
+                    { insight::stuck_line(stuck, "stuck-line".to_string()) }
                 }
                 // Here rather than under the zones and pools: a two-zone, three-pool
                 // scenario (dm-crypt-swap) fills the left column of a 720-line screen.

@@ -8,7 +8,7 @@ use std::rc::Rc;
 use yew::prelude::*;
 
 use super::engine::Engine;
-use super::insight::{metric_rows, outcome_badge, stuck_line};
+use super::insight::{metric_rows, outcome_badge, stuck, stuck_line};
 use super::player::Action;
 use super::timeline::EngineRef;
 use super::{cb, lanes, timeline, zones, Dispatch};
@@ -66,7 +66,7 @@ pub fn view(e: &Engine, d: &Dispatch, engine: &Rc<RefCell<Engine>>) -> Html {
                     selected={lanes::selected_task(e, pane)} hide_future={hide} on_select={cb(d, |t| Action::SelectTask(Some(t)))} />
                 // Each pane's wait-for cycle, compact: side by side, which policy freezes.
                 if !hide {
-                    { stuck_line(pane, format!("stuck-{i}")) }
+                    { stuck_line(stuck(pane).as_ref(), format!("stuck-{i}")) }
                 }
             </section>
         }

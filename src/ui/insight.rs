@@ -251,8 +251,8 @@ pub fn chain_graph(chain: &[String], closes_at: usize) -> Html {
 /// the lanes in presenter mode and in each compare pane): the title and the graph, or —
 /// for a stall no chain explains — its words (two lines of them under lanes); all of it in
 /// the panel below and in the tooltip.
-pub fn stuck_line(pane: &Pane, id: String) -> Html {
-    let Some(st) = stuck(pane) else {
+pub fn stuck_line(stuck: Option<&Stuck>, id: String) -> Html {
+    let Some(st) = stuck else {
         return html! {};
     };
     let words = st.chain.is_empty().then(|| st.no_chain.clone()).flatten();
@@ -267,11 +267,13 @@ pub fn stuck_line(pane: &Pane, id: String) -> Html {
     }
 }
 
-pub fn why_stuck(e: &Engine) -> Html {
+/// The panel under the transport in the single view. `stuck` is [`stuck`] of the single
+/// pane, computed once per render for this panel and the compact line beside the chart.
+pub fn why_stuck(e: &Engine, stuck: Option<&Stuck>) -> Html {
     if e.compare_on || (e.predict && !e.revealed) {
         return html! {};
     }
-    let Some(st) = stuck(&e.single) else {
+    let Some(st) = stuck else {
         return html! {};
     };
     let words = if st.chain.is_empty() {
