@@ -1,7 +1,7 @@
 'use strict';
 // Every built-in scenario loads without console errors, plays (End) to its verdict, and
 // leaves screenshots of its key moment (the last chapter) and of its end under
-// target/screenshots/.
+// target/screenshots/; at the end every device gauge is on the 1280×720 screen.
 
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
@@ -38,6 +38,16 @@ describe('every built-in scenario plays to its verdict', { timeout: 600_000 }, (
         assert.ok(OUTCOMES.includes(outcome), `outcome ${outcome}`);
         const end = await tick(page);
         assert.ok(end > 0, 'the run took time');
+        // Readable at 1280×720: every device's name and gauge (a dm device has words only)
+        // stand above the transport bar, with the right column at its fullest (the
+        // verdict's chain is shown).
+        const hidden = await page.evaluate(() => {
+          const top = document.querySelector('nav.transport').getBoundingClientRect().top;
+          return [...document.querySelectorAll('section.devices .device')]
+            .filter((row) => (row.querySelector('.bar') || row.querySelector('.pname')).getBoundingClientRect().bottom > top)
+            .map((row) => row.querySelector('.pname').textContent);
+        });
+        assert.deepEqual(hidden, [], 'devices below the fold at 1280×720');
         await page.screenshot({ path: screenshotPath(`scenario-${name}-end`) });
         // The key moment: the start of the last chapter reached.
         await key(page, 'PageUp');
