@@ -180,12 +180,7 @@ fn nfs_congestion_threshold_scales_with_ram_as_nfs_init_writepagecache_does() {
 #[test]
 fn the_loopback_nfs_mount_congests_by_pages_under_writeback() {
     let sc = scenario::validate(scenario::builtin("nfsd-loopback").unwrap()).unwrap();
-    let nfs = sc
-        .config
-        .devices
-        .iter()
-        .position(|d| d.name == "nfs-mnt")
-        .unwrap();
+    let nfs = crate::device_index(&sc.config, "nfs-mnt");
     let ram = sc.config.managed_pages();
     let (on, off) = (
         block::nfs_congestion_on_pages(ram),

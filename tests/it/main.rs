@@ -79,3 +79,12 @@ pub fn run_scaled(
     let file = scenario::builtin(name).expect("built-in").scaled(num, den);
     run_file(file, preset, seed, sets)
 }
+
+/// The index of the device named `name` in a validated scenario's config.
+pub fn device_index(config: &pressure_lab::sim::config::Config, name: &str) -> usize {
+    config
+        .devices
+        .iter()
+        .position(|d| d.name == name)
+        .unwrap_or_else(|| panic!("no device {name}"))
+}

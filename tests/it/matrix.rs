@@ -394,12 +394,7 @@ fn dm_crypt_4_7_freeze_is_a_wait_for_cycle_while_writeback_trickles() {
         chain[2]
     );
     assert_eq!(o.chain_closes_at, 2, "kcryptd waits for itself");
-    let dm = sc
-        .config
-        .devices
-        .iter()
-        .position(|d| d.name == "dm-0")
-        .unwrap();
+    let dm = crate::device_index(&sc.config, "dm-0");
     assert!(
         sim.tick() - sim.state().devices[dm].worker_done_tick < sc.config.stall_window_ticks,
         "kcryptd still passes pages on to the disk"
