@@ -202,9 +202,12 @@ fn single_view(
                 }
             </section>
             <aside class="right">
-                // Presenter mode folds the side column; the zone gauge moves here.
+                // Presenter mode folds the side column; the zone gauge moves here, and
+                // the devices under it, above the stack, whose frames may run past the
+                // bottom of the screen (an XFS reclaim stack has 30).
                 if e.presenter {
                     { zones::zones_view(pane, true) }
+                    { devices::devices(pane) }
                 }
                 { lanes::stack(e, pane) }
                 // Beside the chart, not under the lanes, so that it stays on a 720-line

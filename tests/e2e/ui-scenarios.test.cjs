@@ -19,6 +19,19 @@ const SCENARIOS = [
   'nfsd-loopback',
 ];
 
+/** Names of the devices whose gauge (or, for a dm device, name) reaches below the top of
+ * the transport bar; an empty devices panel counts as hidden. */
+function devicesBelowFold(page) {
+  return page.evaluate(() => {
+    const top = document.querySelector('nav.transport').getBoundingClientRect().top;
+    const rows = [...document.querySelectorAll('section.devices .device')];
+    if (rows.length === 0) return ['(no devices panel)'];
+    return rows
+      .filter((row) => (row.querySelector('.bar') || row.querySelector('.pname')).getBoundingClientRect().bottom > top)
+      .map((row) => row.querySelector('.pname').textContent);
+  });
+}
+
 describe('every built-in scenario plays to its verdict', { timeout: 600_000 }, () => {
   let browser;
   before(async () => {
@@ -40,14 +53,15 @@ describe('every built-in scenario plays to its verdict', { timeout: 600_000 }, (
         assert.ok(end > 0, 'the run took time');
         // Readable at 1280×720: every device's name and gauge (a dm device has words only)
         // stand above the transport bar, with the right column at its fullest (the
-        // verdict's chain is shown).
-        const hidden = await page.evaluate(() => {
-          const top = document.querySelector('nav.transport').getBoundingClientRect().top;
-          return [...document.querySelectorAll('section.devices .device')]
-            .filter((row) => (row.querySelector('.bar') || row.querySelector('.pname')).getBoundingClientRect().bottom > top)
-            .map((row) => row.querySelector('.pname').textContent);
-        });
-        assert.deepEqual(hidden, [], 'devices below the fold at 1280×720');
+        // verdict's chain is shown) — and in presenter mode, where the devices move under
+        // the zone gauges in the enlarged right column.
+        assert.deepEqual(await devicesBelowFold(page), [], 'devices below the fold at 1280×720');
+        await key(page, 'p');
+        await page.waitForSelector('.app.presenter');
+        assert.deepEqual(await devicesBelowFold(page), [], 'devices below the fold in presenter mode');
+        await page.screenshot({ path: screenshotPath(`presenter-${name}-end`) });
+        await key(page, 'p');
+        await page.waitForSelector('.app:not(.presenter)');
         await page.screenshot({ path: screenshotPath(`scenario-${name}-end`) });
         // The key moment: the start of the last chapter reached.
         await key(page, 'PageUp');
