@@ -62,3 +62,41 @@ fn a_live_knob_change_is_part_of_the_trace() {
     b.run(20_000);
     assert_ne!(a.state().trace_hash, b.state().trace_hash);
 }
+
+/// vmscan's pass for direct reclaimers that keep every page they scan is a shortcut, not a
+/// model: every built-in scenario under every preset (and the network scenarios at half
+/// and double RAM) gives the same trace with it and without it.
+#[test]
+fn fast_paths_change_no_trace() {
+    let trace = |file: scenario::ScenarioFile, preset: &str, fast: bool| {
+        let sc = scenario::validate(file).unwrap();
+        let mut knobs = (pressure_lab::sim::policy::preset(preset).unwrap().knobs)();
+        for (k, v) in &sc.file.knobs {
+            knobs.set(k, v).unwrap();
+        }
+        let mut sim = Sim::new(sc.config.clone(), knobs);
+        if !fast {
+            sim = sim.without_fast_paths();
+        }
+        sim.run(sc.config.duration_ticks);
+        (sim.state().trace_hash, sim.tick())
+    };
+    let mut checked = 0;
+    for name in scenario::builtin_names() {
+        let scales: &[(u64, u64)] = if name.starts_with("swap-over") {
+            &[(1, 2), (1, 1), (2, 1)]
+        } else {
+            &[(1, 1)]
+        };
+        for &(num, den) in scales {
+            for preset in pressure_lab::sim::policy::preset_names() {
+                let file = || scenario::builtin(name).unwrap().scaled(num, den);
+                let fast = trace(file(), preset, true);
+                let general = trace(file(), preset, false);
+                assert_eq!(fast, general, "{name} × {num}/{den} under {preset}");
+                checked += 1;
+            }
+        }
+    }
+    assert_eq!(checked, 12 * (6 + 2 * 3));
+}

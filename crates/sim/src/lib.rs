@@ -75,6 +75,9 @@ pub struct Ctx<'a> {
     pub st: &'a mut State,
     pub stacks: &'a StackTables,
     pub events: &'a mut Vec<Event>,
+    /// Shortcuts that compute what the general code path would, faster (see
+    /// [`Sim::without_fast_paths`]); off only to check that they change nothing.
+    pub fast_paths: bool,
 }
 
 /// A deterministic hasher that mixes a 64-bit word at a time (FNV's offset basis as the
@@ -561,6 +564,7 @@ pub struct Sim {
     /// `KnobChanged` events of [`Sim::set_knobs`] calls since the last step: they open the
     /// next step's events (the change takes effect from that tick).
     knob_events: Vec<Event>,
+    fast_paths: bool,
 }
 
 /// A saved state: restoring it and stepping gives the same trace as never stopping.
@@ -667,6 +671,7 @@ impl Sim {
             stacks,
             events: Vec::new(),
             knob_events: Vec::new(),
+            fast_paths: true,
         };
         sim.apply_watermarks();
         let mut events = Vec::new();
@@ -675,6 +680,7 @@ impl Sim {
             st: &mut sim.st,
             stacks: &sim.stacks,
             events: &mut events,
+            fast_paths: true,
         };
         for pool in 0..ctx.cfg.pools.len() {
             mempool::prefill(&mut ctx, pool);
@@ -715,6 +721,14 @@ impl Sim {
             knobs.watermark_formula,
             knobs.watermark_scale_factor,
         );
+    }
+
+    /// The same simulation without its fast paths (`vmscan`'s pass for direct reclaimers
+    /// that keep every page they scan): slower, and by construction the same trace — the
+    /// determinism tests hold every built-in scenario × preset to that.
+    pub fn without_fast_paths(mut self) -> Sim {
+        self.fast_paths = false;
+        self
     }
 
     pub fn config(&self) -> &Config {
@@ -810,6 +824,7 @@ impl Sim {
                 st: &mut self.st,
                 stacks: &self.stacks,
                 events: &mut events,
+                fast_paths: self.fast_paths,
             };
             block::complete_io(&mut ctx);
             for task in 0..ctx.cfg.tasks.len() {

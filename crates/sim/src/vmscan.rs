@@ -151,7 +151,13 @@ fn zone_at(ctx: &Ctx, pos: usize) -> usize {
 fn reclaim_loop(ctx: &mut Ctx, task: usize, rc: &mut ReclaimCtx, who: Reclaimer) -> Step {
     let nr_zones = ctx.st.zones.len();
     // The loop is bounded: 13 priorities × zones; each iteration either advances or sleeps.
-    for _ in 0..((DEF_PRIORITY as usize + 2) * (nr_zones + 1)) {
+    let mut iterations = (DEF_PRIORITY as usize + 2) * (nr_zones + 1);
+    if who == Reclaimer::Direct && ctx.fast_paths {
+        if let Some(step) = direct_reclaim_keeping_all(ctx, task, rc, &mut iterations) {
+            return step;
+        }
+    }
+    for _ in 0..iterations {
         if rc.in_nap {
             rc.in_nap = false;
             if rc.priority == 0 {
@@ -321,6 +327,99 @@ fn reclaim_loop(ctx: &mut Ctx, task: usize, rc: &mut ReclaimCtx, who: Reclaimer)
     Step::Done
 }
 
+/// The loop below for a direct reclaimer whose shrink_zone calls can only keep what they
+/// scan ([`shrink_zone_keeping_all`]): the same steps in the same order — a zone scanned
+/// per iteration, each priority closed by its own iteration with the flusher, nap and
+/// priority rules — with what cannot change during such a run checked once: no BDI
+/// congested (so no wait_iff_congested nap sleeps and no reclaim write is allowed past
+/// may_write_to_queue), throttle_vm_writeout not over its limit, no dirty page cache for
+/// the flusher. It stops where a scan could free or write a page and leaves the pass to
+/// the loop at that point, with the iteration it had begun given back; `Some` when it
+/// reached the end of the pass or of the tick's scan budget itself. Reclaimers spinning on
+/// pages under writeback (swap over NBD) spend most of their passes here.
+fn direct_reclaim_keeping_all(
+    ctx: &mut Ctx,
+    task: usize,
+    rc: &mut ReclaimCtx,
+    iterations: &mut usize,
+) -> Option<Step> {
+    if rc.in_throttle
+        || rc.pending_swap_submit > 0
+        || ctx.any_congested()
+        || writeback::global_dirty(ctx) > 0
+        || (throttle_vm_writeout_applies(ctx, task, rc.gfp)
+            && writeback::vm_writeout_over_limit(ctx, task))
+    {
+        return None;
+    }
+    // shrink_anon writes none of the pages it meets: no __GFP_IO, no swap, or the swap
+    // device refuses a direct reclaimer (may_write_to_queue) — or, checked per scan, no
+    // page that is not under writeback, or may_writepage still off.
+    let writes_blocked = !rc.gfp.has(Gfp::IO)
+        || ctx
+            .swap_device()
+            .is_none_or(|dev| ctx.device_congested_for_submit(dev));
+    let nr_zones = ctx.st.zones.len();
+    let batch = swap_cluster_max(ctx);
+    let nap_allowed =
+        ctx.st.knobs.reclaim_throttle != ReclaimThrottle::V3_11 && !rc.gfp.has(Gfp::TRANSIENT);
+    while *iterations > 0 {
+        *iterations -= 1;
+        if rc.in_nap {
+            rc.in_nap = false;
+            if rc.priority == 0 {
+                return Some(Step::Done);
+            }
+            rc.priority -= 1;
+            rc.zone_idx = 0;
+        }
+        if rc.zone_idx < nr_zones {
+            let zone = zone_at(ctx, rc.zone_idx);
+            let cpu = cpu_left(ctx, task);
+            if cpu == 0 {
+                return Some(Step::Yield);
+            }
+            let Some(shrunk) = shrink_zone_keeping_all(ctx, task, zone, rc, cpu, writes_blocked)
+            else {
+                // The loop redoes this iteration from here (its nap step is done).
+                *iterations += 1;
+                return None;
+            };
+            rc.nr_scanned += shrunk.scanned;
+            rc.last_scanned = shrunk.scanned;
+            rc.last_reclaimed = 0;
+            rc.last_writeback_met = shrunk.writeback_met;
+            rc.zone_idx += 1;
+            if rc.nr_reclaimed >= batch {
+                return Some(Step::Done);
+            }
+            continue;
+        }
+        if rc.nr_reclaimed >= batch {
+            return Some(Step::Done);
+        }
+        if rc.nr_scanned > batch + batch / 2 {
+            // wakeup_flusher has nothing to kick: no dirty page cache.
+            rc.may_writepage = true;
+        }
+        if nap_allowed && rc.nr_scanned > 0 && rc.priority < DEF_PRIORITY - 2 {
+            rc.in_nap = true;
+            // No BDI is congested, so only congestion_wait sleeps.
+            if ctx.st.knobs.reclaim_nap == ReclaimNap::CongestionWait {
+                ctx.congestion_nap(task, SleepFn::CongestionWait);
+                return Some(Step::Sleep);
+            }
+            continue;
+        }
+        if rc.priority == 0 {
+            return Some(Step::Done);
+        }
+        rc.priority -= 1;
+        rc.zone_idx = 0;
+    }
+    Some(Step::Done)
+}
+
 /// `zone_reclaimable`: a zone is hopeless once `pages_scanned` reaches six times its
 /// reclaimable pages without a page being freed (kernel-mm.md §1).
 ///
@@ -464,6 +563,95 @@ fn shrink_zone(
         ctx.st.counters.pgsteal_direct += out.reclaimed;
     }
     out
+}
+
+/// `shrink_zone` for a direct reclaimer in the case that makes most of its calls while
+/// reclaimers spin (swap over NBD: 94 % of them): the zone holds nothing it could free
+/// or write — no swapped-clean anon page, no clean, dirty or locked file page, anon pages
+/// it may not write now — and its active lists need no ageing. The scan then keeps every
+/// page it meets and changes only the scan counters, which this computes directly with
+/// the numbers `shrink_zone`'s general path reaches the long way: the same scan sizes,
+/// the same `share` of pages under writeback. Every scenario × preset hashes alike with
+/// and without it (BENCHMARKS.md). `None` when the case does not hold; nothing has changed
+/// then but `cpu_left`'s per-tick reset, which the general path repeats.
+#[inline]
+fn shrink_zone_keeping_all(
+    ctx: &mut Ctx,
+    task: usize,
+    zone: usize,
+    rc: &ReclaimCtx,
+    cpu: u64,
+    writes_blocked: bool,
+) -> Option<KeptScan> {
+    let z = &ctx.st.zones[zone];
+    if z.anon_swapped_clean != 0
+        || z.file_inactive != 0
+        || z.file_dirty_total() != 0
+        || z.file_locked != 0
+    {
+        return None;
+    }
+    let anon_inactive = z.nr_inactive_anon();
+    // nr_inactive_file with no clean, dirty or locked page: the pages under writeback.
+    let file_inactive = z.file_writeback_total();
+    // age_active_lists would deactivate pages.
+    if anon_inactive < z.anon_active || file_inactive < z.file_active {
+        return None;
+    }
+    let batch = swap_cluster_max(ctx);
+    let priority = rc.priority;
+    let scan_of = |size: u64| {
+        if size == 0 {
+            0
+        } else {
+            (size >> priority).max(size.min(batch))
+        }
+    };
+    // get_scan_count: no clean page cache, so not file_only; without swap room only the
+    // (absent) swapped-clean anon pages would be scanned.
+    let mut scan_file = scan_of(file_inactive);
+    let mut scan_anon = if ctx.swap_room() {
+        scan_of(anon_inactive)
+    } else {
+        0
+    };
+    let io_fs_eighth = ctx.st.knobs.too_many_isolated_gfp_io_fs;
+    if !rc.gfp.has(Gfp::TRANSIENT)
+        && ((scan_anon > 0 && too_many_isolated(z, false, rc.gfp, false, io_fs_eighth))
+            || (scan_file > 0 && too_many_isolated(z, true, rc.gfp, false, io_fs_eighth)))
+    {
+        return None;
+    }
+    let (anon_writeback, anon_isolated, anon_plain) =
+        (z.anon_writeback, z.anon_isolated, z.anon_inactive);
+    scan_file = scan_file.min(cpu);
+    scan_anon = scan_anon.min(cpu - scan_file);
+    let budget = batch.saturating_sub(rc.nr_reclaimed).max(1) * 4;
+    scan_file = scan_file.min(budget.max(batch));
+    scan_anon = scan_anon.min(budget.max(batch));
+    // shrink_file: every page met is under writeback and kept.
+    let file_met = scan_file.min(file_inactive);
+    // shrink_anon: pages under writeback kept; the rest may not be written now.
+    let anon_met = scan_anon.min(anon_inactive);
+    let under_wb = share(anon_met, anon_writeback - anon_isolated, anon_inactive).min(anon_met);
+    let plain = (anon_met - under_wb).min(anon_plain);
+    if plain > 0 && rc.may_writepage && !writes_blocked {
+        return None;
+    }
+    let scanned = file_met + anon_met;
+    ctx.st.tasks[task].reclaim_cpu_used += scanned;
+    ctx.st.zones[zone].pages_scanned += scanned;
+    ctx.st.counters.pgscan_direct += scanned;
+    Some(KeptScan {
+        scanned,
+        writeback_met: file_met + under_wb,
+    })
+}
+
+/// What a [`shrink_zone_keeping_all`] scan met: every page kept.
+struct KeptScan {
+    scanned: u64,
+    writeback_met: u64,
 }
 
 /// `shrink_active_list`: keep inactive ≥ active by deactivating pages (ratio 1 for small zones).
