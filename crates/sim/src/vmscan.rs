@@ -331,9 +331,9 @@ fn reclaim_loop(ctx: &mut Ctx, task: usize, rc: &mut ReclaimCtx, who: Reclaimer)
 /// scan ([`shrink_zone_keeping_all`]): the same steps in the same order — a zone scanned
 /// per iteration, each priority closed by its own iteration with the flusher, nap and
 /// priority rules — with what cannot change during such a run checked once: no BDI
-/// congested (so no wait_iff_congested nap sleeps and no reclaim write is allowed past
-/// may_write_to_queue), throttle_vm_writeout not over its limit, no dirty page cache for
-/// the flusher. It stops where a scan could free or write a page and leaves the pass to
+/// congested (so no wait_iff_congested nap sleeps), throttle_vm_writeout not over its
+/// limit, no dirty page cache for the flusher, whether the swap device takes a direct
+/// reclaimer's writes. It stops where a scan could free or write a page and leaves the pass to
 /// the loop at that point, with the iteration it had begun given back; `Some` when it
 /// reached the end of the pass or of the tick's scan budget itself. Reclaimers spinning on
 /// pages under writeback (swap over NBD) spend most of their passes here.
@@ -571,9 +571,9 @@ fn shrink_zone(
 /// it may not write now — and its active lists need no ageing. The scan then keeps every
 /// page it meets and changes only the scan counters, which this computes directly with
 /// the numbers `shrink_zone`'s general path reaches the long way: the same scan sizes,
-/// the same `share` of pages under writeback. Every scenario × preset hashes alike with
-/// and without it (BENCHMARKS.md). `None` when the case does not hold; nothing has changed
-/// then but `cpu_left`'s per-tick reset, which the general path repeats.
+/// the same `share` of pages under writeback (`tests/it/determinism.rs` holds every
+/// scenario × preset to the same trace with and without it). `None`, with nothing
+/// changed, when the case does not hold.
 #[inline]
 fn shrink_zone_keeping_all(
     ctx: &mut Ctx,
