@@ -55,14 +55,20 @@ pub fn run_file(
     if let Some(seed) = seed {
         sc.config.seed = seed;
     }
-    let mut knobs = (policy::preset(preset).expect("preset").knobs)();
-    for (k, v) in &sc.file.knobs {
-        knobs.set(k, v).expect("scenario knob");
-    }
+    let mut knobs = preset_knobs(&sc, preset);
     for (k, v) in sets {
         knobs.set(k, v).expect("test knob");
     }
     report::run(&sc, knobs, preset, None).1
+}
+
+/// A preset's knobs with the scenario's own knob settings on top, as the CLI resolves them.
+pub fn preset_knobs(sc: &scenario::Scenario, preset: &str) -> policy::Knobs {
+    let mut knobs = (policy::preset(preset).expect("preset").knobs)();
+    for (k, v) in &sc.file.knobs {
+        knobs.set(k, v).expect("scenario knob");
+    }
+    knobs
 }
 
 /// RAM (with the workload) halved, as written, doubled: the robustness check of the matrix.
