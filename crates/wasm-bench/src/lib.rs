@@ -1,0 +1,70 @@
+//! What a pane computes in the browser, callable from node: a built-in scenario under its
+//! default policy, run to its end either by the simulation core alone or through the UI's
+//! [`Recording`] (events, lanes, chart points, snapshots). `scripts/wasm-bench.sh` builds
+//! it with the browser's profile and wasm-opt flags and times it in V8, where the page's
+//! own rendering and scheduling do not blur the numbers (BENCHMARKS.md, "In V8").
+
+use pressure_lab::scenario;
+use pressure_lab::share::recording::Recording;
+use pressure_lab::sim::Sim;
+
+/// Runs built-in scenario `name` to its end; returns the ticks computed (0 for an unknown
+/// name, so a typo in the driver shows up as a zero rather than a trap).
+pub fn run_to_end(name: &str, record: bool) -> u64 {
+    let Some(file) = scenario::builtin(name) else {
+        return 0;
+    };
+    let Ok(sc) = scenario::validate(file) else {
+        return 0;
+    };
+    let mut sim = Sim::new(sc.config.clone(), sc.knobs.clone());
+    if record {
+        let mut rec = Recording::new(sim, &sc.file);
+        rec.advance(u64::MAX);
+        rec.computed_tick()
+    } else {
+        let end = sim.config().duration_ticks;
+        while !sim.is_finished() && sim.tick() < end {
+            sim.step();
+        }
+        sim.tick()
+    }
+}
+
+/// The built-in scenarios' names, comma-separated.
+pub fn scenario_names() -> String {
+    scenario::builtin_names().join(",")
+}
+
+#[cfg(target_arch = "wasm32")]
+mod exports {
+    use wasm_bindgen::prelude::wasm_bindgen;
+
+    #[wasm_bindgen]
+    pub fn run(name: &str, record: bool) -> u64 {
+        super::run_to_end(name, record)
+    }
+
+    #[wasm_bindgen]
+    pub fn names() -> String {
+        super::scenario_names()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recording_and_core_alone_end_at_the_same_tick() {
+        let core = run_to_end("watermarks-101", false);
+        assert!(core > 0);
+        assert_eq!(run_to_end("watermarks-101", true), core);
+    }
+
+    #[test]
+    fn an_unknown_name_computes_nothing() {
+        assert_eq!(run_to_end("no-such-scenario", false), 0);
+        assert!(scenario_names().split(',').any(|n| n == "swap-over-nbd"));
+    }
+}
