@@ -25,7 +25,7 @@ mkdir -p "$out"
 echo "wasm-bench: building crates/wasm-bench (profile wasm-release, wasm32)" >&2
 cargo build -q -p pressure-lab-wasm-bench --profile wasm-release --target wasm32-unknown-unknown
 wasm-bindgen --target nodejs --out-dir "$out" \
-    target/wasm32-unknown-unknown/wasm-release/pressure_lab_wasm_bench.wasm
+    "${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/wasm-release/pressure_lab_wasm_bench.wasm"
 # index.html's data-wasm-opt level and params: one place decides how the page is optimised.
 level=$(sed -n 's/.*data-wasm-opt="\([^"]*\)".*/\1/p' index.html)
 params=$(sed -n 's/.*data-wasm-opt-params="\([^"]*\)".*/\1/p' index.html)
