@@ -17,9 +17,19 @@ if (args[0] === '--inner') {
   process.exit(0);
 }
 
-const names = opt('--scenarios', bench.names()).split(',');
-const runs = Math.max(4, Math.min(200, Number(opt('--runs', 15))));
+const known = bench.names().split(',');
+const names = opt('--scenarios', known.join(',')).split(',');
+for (const n of names) {
+  if (!known.includes(n)) fail(`--scenarios: '${n}' is not a built-in scenario; allowed: ${known.join(', ')}`);
+}
+const runs = Number(opt('--runs', 15));
+if (!Number.isInteger(runs) || runs < 4 || runs > 200) fail(`--runs: '${opt('--runs')}' is not allowed; allowed: 4..=200`);
 const count = args.includes('--count');
+
+function fail(message) {
+  console.error(`wasm-bench: ${message}`);
+  process.exit(2);
+}
 
 /** Instructions of `mode` per run: valgrind's total for 7 runs minus that for 3, over 4. */
 function instructionsPerRun(name, mode) {
@@ -57,7 +67,6 @@ for (const name of names) {
       ticks = Number(bench.run(name, record));
       times.push(performance.now() - t0);
     }
-    if (ticks === 0) throw new Error(`unknown scenario ${name}`);
     // The first runs include tier-up to TurboFan: left out.
     const kept = times.slice(3).sort((a, b) => a - b);
     cells[mode] = [kept[0], kept[Math.floor(kept.length / 2)]];

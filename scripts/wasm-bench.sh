@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # scripts/wasm-bench.sh: the browser's compute path timed in V8 (node), without the page.
 #
-#   scripts/wasm-bench.sh                      every built-in scenario, best/median of 15 runs
+#   scripts/wasm-bench.sh                      every built-in scenario: 15 runs, the first 3
+#                                              left out, best and median of the rest
 #   scripts/wasm-bench.sh --scenarios swap-over-nbd,dm-crypt-swap --runs 25
 #   scripts/wasm-bench.sh --count              instructions per run instead (needs valgrind)
 #

@@ -23,10 +23,7 @@ pub fn run_to_end(name: &str, record: bool) -> u64 {
         rec.advance(u64::MAX);
         rec.computed_tick()
     } else {
-        let end = sim.config().duration_ticks;
-        while !sim.is_finished() && sim.tick() < end {
-            sim.step();
-        }
+        sim.run(u64::MAX);
         sim.tick()
     }
 }
