@@ -674,6 +674,17 @@ impl Sim {
             fast_paths: true,
         };
         sim.apply_watermarks();
+        // Every task has a stack before it first runs (a writer sits in its write syscall
+        // at tick 0): without this the stack view at 0 s would list frames and a depth of
+        // 0 bytes. Not recorded as a maximum of the run (record_depth): nothing has run.
+        for task in 0..sim.cfg.tasks.len() {
+            let shape = StackShape::of(&sim.st, task);
+            let depth = depth_of(&sim.cfg, &sim.stacks, task, shape);
+            let t = &mut sim.st.tasks[task];
+            t.depth_bytes = depth;
+            t.depth_shape = Some(shape);
+            t.depth_bytes_max = depth;
+        }
         let mut events = Vec::new();
         let mut ctx = Ctx {
             cfg: &sim.cfg,
