@@ -110,3 +110,67 @@ fn a_throttled_direct_reclaimer_sleeps_in_throttle_direct_reclaim() {
     );
     assert_eq!(model.first().map(String::as_str), Some("page_fault"));
 }
+
+/// The depth the stack view shows beside `task`'s frames: the sum of their sizes.
+fn frames_and_depth(sim: &Sim, task: usize) -> (Vec<String>, u64, u64) {
+    let frames = sim.call_stack(task);
+    let sum = frames.iter().map(|f| f.bytes).sum();
+    let names = frames.into_iter().map(|f| f.function).collect();
+    (names, sum, sim.state().tasks[task].depth_bytes)
+}
+
+#[test]
+fn a_task_has_its_stack_depth_before_it_first_runs() {
+    let sc =
+        scenario::validate(scenario::builtin("direct-reclaim-writepage-xfs").unwrap()).unwrap();
+    let writer = sc
+        .config
+        .tasks
+        .iter()
+        .position(|t| t.name == "writer0")
+        .unwrap();
+    let sim = Sim::new(sc.config.clone(), sc.knobs.clone());
+    let (names, sum, depth) = frames_and_depth(&sim, writer);
+    assert_eq!(
+        names.first().map(String::as_str),
+        Some("system_call_fastpath")
+    );
+    assert_eq!(
+        names.last().map(String::as_str),
+        Some("grab_cache_page_write_begin")
+    );
+    // 128 + 80 + 64 + 176 + 240 + 144 + 64 bytes: the frames listed, not 0.
+    assert_eq!((sum, depth), (896, 896));
+}
+
+#[test]
+fn a_program_sleeping_in_user_space_is_in_nanosleep_not_in_its_page_fault() {
+    // watermarks-101: the hog touches 700 MiB in 2 s, then sleeps 3 s holding it.
+    let sc = scenario::validate(scenario::builtin("watermarks-101").unwrap()).unwrap();
+    let hog = sc
+        .config
+        .tasks
+        .iter()
+        .position(|t| t.name == "hog")
+        .unwrap();
+    let mut sim = Sim::new(sc.config.clone(), sc.knobs.clone());
+    let (names, _, _) = frames_and_depth(&sim, hog);
+    assert_eq!(names.first().map(String::as_str), Some("page_fault"));
+    while sim.tick() < 3000 {
+        sim.step();
+    }
+    let asleep = sim.state().tasks[hog].wait.as_ref().map(|w| w.function);
+    assert_eq!(asleep, Some(SleepFn::Idle));
+    let (names, sum, depth) = frames_and_depth(&sim, hog);
+    assert_eq!(
+        names,
+        [
+            "system_call_fastpath",
+            "sys_nanosleep",
+            "hrtimer_nanosleep",
+            "do_nanosleep",
+            "schedule"
+        ]
+    );
+    assert_eq!((sum, depth), (544, 544));
+}

@@ -52,9 +52,10 @@ use watermarks::{
 };
 
 /// The model's version: bump it whenever a change alters any trace (the golden traces in
-/// `tests/golden` show it in review), so a shared link made with an older model can say
+/// `tests/golden` show it in review) or anything else a shared link's screen shows (13: the
+/// stack of a program asleep in user space), so a link made with an older model can say
 /// plainly that the numbers may differ.
-pub const MODEL_VERSION: u32 = 12;
+pub const MODEL_VERSION: u32 = 13;
 
 /// What a resumable kernel path did this tick.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -469,6 +470,10 @@ fn call_stack_segments<'t>(
     };
     if shape.exited {
         // do_exit freed the task's stack: nothing left to show or to count.
+        return segs;
+    }
+    if shape.idle && matches!(cfg.tasks[task].kind, TaskKind::User { .. }) {
+        segs.push(&stacks.user_sleep);
         return segs;
     }
     segs.push(match cfg.tasks[task].kind {

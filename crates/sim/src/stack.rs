@@ -103,6 +103,9 @@ pub struct StackTables {
     pub sys_select: Segment,
     pub page_fault: Segment,
     pub sys_write: Segment,
+    /// A program's own sleep (`Op::Sleep`): back in user space, then `nanosleep` — its
+    /// page fault or write has returned, so none of those frames remain.
+    pub user_sleep: Segment,
     pub kthread: Segment,
     pub softirq: Segment,
     pub kswapd: Segment,
@@ -171,6 +174,13 @@ impl StackTables {
                 ("xfs_file_aio_write", 240),
                 ("generic_file_buffered_write", 144),
                 ("grab_cache_page_write_begin", 64),
+            ])),
+            user_sleep: Segment::new(est(&[
+                ("system_call_fastpath", 128),
+                ("sys_nanosleep", 64),
+                ("hrtimer_nanosleep", 112),
+                ("do_nanosleep", 64),
+                ("schedule", 176),
             ])),
             kthread: Segment::new(kthread.clone()),
             softirq: Segment::new(est(&[
