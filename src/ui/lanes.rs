@@ -10,6 +10,7 @@ use super::timeline::{pane_of, x_css, EngineRef};
 use crate::charts::lanes::{self, LaneView};
 use crate::charts::timeline::RIGHT_PX;
 use crate::sim::config::TaskKind;
+use crate::sim::sample::TaskState;
 
 #[derive(Properties, PartialEq)]
 pub struct LanesProps {
@@ -193,6 +194,18 @@ pub fn stack(e: &Engine, pane: &Pane) -> Html {
     let over = depth > thread_size;
     let pct = (depth as f64 / thread_size.max(1) as f64 * 100.0).min(100.0);
     let state = sample.tasks.get(task).map_or("?", |t| t.state.label());
+    // The lane's state is the tick's (a pass that ended within the tick still counts as
+    // direct reclaim); the frames are the stack at the tick's end. Say so where they part.
+    let now = pane.cursor.state().tasks.get(task);
+    let state_note = match sample.tasks.get(task).map(|t| t.state) {
+        Some(TaskState::DirectReclaim) if now.is_some_and(|t| t.reclaim.is_none()) => {
+            " (the pass ended within this tick; the stack is the one after it)"
+        }
+        Some(TaskState::Running) if now.is_some_and(|t| t.wait.is_some()) => {
+            " (then went back to waiting; the stack is the waiting one)"
+        }
+        _ => "",
+    };
     // Depth at the top of each frame (outermost first), to place the THREAD_SIZE line.
     let mut top = 0u64;
     let tops: Vec<u64> = frames
@@ -239,7 +252,7 @@ pub fn stack(e: &Engine, pane: &Pane) -> Html {
     html! {
         <section class="panel stack" aria-label="Selected task's call stack">
             <h2>{ "Task " }<span id="selected-task">{ &cfg.tasks[task].name }</span></h2>
-            <div class="task-state">{ "state: " }<b>{ state }</b></div>
+            <div class="task-state">{ "state: " }<b>{ state }</b><span class="state-note">{ state_note }</span></div>
             <div class="stack-scroll">
                 <table class={classes!("frames", overflow_frames.is_some().then_some("overflowed"))} id="stack-frames">
                     <thead><tr><th>{ heading }</th><th class="num">{ "bytes" }</th></tr></thead>
