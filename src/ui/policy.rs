@@ -94,7 +94,11 @@ pub fn policy_panel(e: &Engine, d: &Dispatch) -> Html {
 pub fn params_panel(e: &Engine, d: &Dispatch) -> Html {
     let list = params::params(&e.scenario.file);
     let groups = ["machine", "workload", "devices", "pools", "run"];
+    // A group the scenario has nothing in (no mempools over NFS) gets no empty heading.
     let section = |group: &str| {
+        if !list.iter().any(|p| p.group == group) {
+            return html! {};
+        }
         let rows = list.iter().filter(|p| p.group == group).map(|p| {
             let pointer = p.pointer.clone();
             let onchange = cb(d, move |ev: DomEvent| {
