@@ -10,6 +10,7 @@ use super::timeline::{pane_of, x_css, EngineRef};
 use crate::charts::lanes::{self, LaneView};
 use crate::charts::timeline::RIGHT_PX;
 use crate::sim::config::TaskKind;
+use crate::sim::event::SleepFn;
 use crate::sim::sample::TaskState;
 
 #[derive(Properties, PartialEq)]
@@ -193,7 +194,15 @@ pub fn stack(e: &Engine, pane: &Pane) -> Html {
     let thread_size = u64::from(pane.cursor.knobs().thread_size);
     let over = depth > thread_size;
     let pct = (depth as f64 / thread_size.max(1) as f64 * 100.0).min(100.0);
-    let state = sample.tasks.get(task).map_or("?", |t| t.state.label());
+    let state = match sample.tasks.get(task).map(|t| t.state) {
+        // "idle" says little to a student: whose sleep is it?
+        Some(TaskState::Sleeping(SleepFn::Idle)) => match cfg.tasks[task].kind {
+            TaskKind::User { .. } => "nanosleep (the program's own sleep)",
+            _ => "idle (waiting for work)",
+        },
+        Some(s) => s.label(),
+        None => "?",
+    };
     // The lane's state is the tick's (a pass that ended within the tick still counts as
     // direct reclaim); the frames are the stack at the tick's end. Say so where they part.
     let now = pane.cursor.state().tasks.get(task);
