@@ -36,6 +36,22 @@ describe('compare mode', { timeout: 180_000 }, () => {
     }
   });
 
+  it('keeps the panes level whatever their outcomes say', async () => {
+    // Three panes at 1280 px: "stalled at 2.53 s, resumed at 55.604 s" does not fit beside
+    // the preset picker, "completed at 27.005 s" does; the charts still start level.
+    const { context, page, errors } = await openApp(browser, '/?s=dm-crypt-swap&cmp=linux-4.7,linux-4.7%2Bneilbrown,linux-4.9');
+    try {
+      await key(page, 'End');
+      for (const n of [1, 2, 3]) await waitOutcome(page, `.pane:nth-of-type(${n}) .outcome`);
+      const tops = await page.$$eval('.pane canvas[id^="timeline-"]', (cs) => cs.map((c) => Math.round(c.getBoundingClientRect().top)));
+      assert.equal(tops.length, 3);
+      assert.ok(tops.every((t) => t === tops[0]), `chart tops ${tops}`);
+      assertNoErrors(errors);
+    } finally {
+      await context.close();
+    }
+  });
+
   it('predict mode hides outcomes until revealed; c toggles compare', async () => {
     const { context, page, errors } = await openApp(browser, '/?s=dm-crypt-swap&cmp=linux-4.7,linux-4.8&predict=1');
     try {

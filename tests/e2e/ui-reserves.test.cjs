@@ -19,6 +19,22 @@ describe('reserves and stacks', { timeout: 180_000 }, () => {
     if (browser) await browser.close();
   });
 
+  it('a program asleep in user space shows its nanosleep stack, with the bytes it lists', async () => {
+    // watermarks-101: the hog touches 700 MiB in 2 s, then sleeps 3 s holding it.
+    const { context, page, errors } = await openApp(browser, '/?s=watermarks-101&t=3');
+    try {
+      await waitTick(page, 3000);
+      assert.equal(await page.$eval('#selected-task', (el) => el.textContent), 'hog');
+      assert.match(await page.$eval('.task-state', (el) => el.textContent), /nanosleep \(the program's own sleep\)/);
+      const frames = await page.$$eval('#stack-frames tbody td.fn', (tds) => tds.map((td) => td.textContent));
+      assert.deepEqual(frames, ['schedule', 'do_nanosleep', 'hrtimer_nanosleep', 'sys_nanosleep', 'system_call_fastpath']);
+      assert.match(await page.$eval('.depth-num', (el) => el.textContent), /^stack 544 \/ 16\s384 B/);
+      assertNoErrors(errors);
+    } finally {
+      await context.close();
+    }
+  });
+
   it('swap-over-nbd below min: GFP_ATOMIC and PF_MEMALLOC floors on the gauge', async () => {
     const { context, page, errors } = await openApp(browser, '/?s=swap-over-nbd&p=linux-3.6&t=5.35');
     try {
