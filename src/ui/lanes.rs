@@ -207,6 +207,8 @@ pub fn stack(e: &Engine, pane: &Pane) -> Html {
     // direct reclaim); the frames are the stack at the tick's end. Say so where they part.
     let now = pane.cursor.state().tasks.get(task);
     let state_note = match sample.tasks.get(task).map(|t| t.state) {
+        // The stack that overflowed is shown as it was, not the one after the tick.
+        _ if overflow_frames.is_some() => "",
         Some(TaskState::DirectReclaim) if now.is_some_and(|t| t.reclaim.is_none()) => {
             " (the pass ended within this tick; the stack is the one after it)"
         }
