@@ -61,10 +61,12 @@ fn xfs_refusal_and_gorman_series_avoid_the_overflow() {
     for preset in ["linux-2.6.35+gorman", "linux-3.5"] {
         let s = run("direct-reclaim-writepage-xfs", preset, None, &[]);
         assert_ne!(s.outcome, "stack_overflow", "{preset}");
-        assert!(
-            s.metrics.max_stack_bytes_direct_reclaim < 4096,
-            "{preset}: {}",
-            s.metrics.max_stack_bytes_direct_reclaim
+        // Without ->writepage from reclaim the deepest direct reclaimer is the poller at
+        // shrink_zone: 2736 bytes in Chinner's trace (sys_select … shrink_zone), far under
+        // 8192. Measured at every pass, including passes that end within their tick.
+        assert_eq!(
+            s.metrics.max_stack_bytes_direct_reclaim, 2736,
+            "{preset}: the depth of Chinner's trace at shrink_zone"
         );
         assert!(
             s.metrics.pages_written_back > 0,

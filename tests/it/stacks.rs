@@ -174,3 +174,62 @@ fn a_program_sleeping_in_user_space_is_in_nanosleep_not_in_its_page_fault() {
     );
     assert_eq!((sum, depth), (544, 544));
 }
+
+#[test]
+fn kernel_threads_waiting_for_work_are_not_inside_their_work() {
+    // watermarks-101 at 1 s: plenty of free memory, nothing dirty.
+    let sc = scenario::validate(scenario::builtin("watermarks-101").unwrap()).unwrap();
+    let index = |name: &str| sc.config.tasks.iter().position(|t| t.name == name).unwrap();
+    let (kswapd, flusher) = (index("kswapd0"), index("flush-8:0"));
+    let mut sim = Sim::new(sc.config.clone(), sc.knobs.clone());
+    while sim.tick() < 1000 {
+        sim.step();
+    }
+    for task in [kswapd, flusher] {
+        let asleep = sim.state().tasks[task].wait.as_ref().map(|w| w.function);
+        assert_eq!(
+            asleep,
+            Some(SleepFn::Idle),
+            "{}",
+            sc.config.tasks[task].name
+        );
+    }
+    let (names, sum, depth) = frames_and_depth(&sim, kswapd);
+    assert_eq!(
+        names,
+        [
+            "ret_from_fork",
+            "kthread",
+            "kswapd",
+            "kswapd_try_to_sleep",
+            "schedule"
+        ]
+    );
+    assert_eq!((sum, depth), (536, 536));
+    // The flusher's frames down to bdi_writeback_task are Gorman's trace (408 bytes
+    // there); it then sleeps in schedule_timeout, not in ->writepage.
+    let (names, sum, depth) = frames_and_depth(&sim, flusher);
+    assert_eq!(
+        names.first().map(String::as_str),
+        Some("kernel_thread_helper")
+    );
+    assert!(!names.iter().any(|f| f.contains("writepage")), "{names:?}");
+    assert_eq!(
+        &names[names.len() - 3..],
+        ["bdi_writeback_task", "schedule_timeout", "schedule"]
+    );
+    assert_eq!((sum, depth), (408 + 96 + 176, 680));
+}
+
+#[test]
+fn a_direct_reclaim_pass_that_ends_within_its_tick_still_counts_its_stack() {
+    // watermarks-101's burst reclaims its 32 pages within a tick, pass after pass.
+    let s = crate::run("watermarks-101", "linux-3.6", None, &[]);
+    assert!(s.metrics.allocstall > 0);
+    // page_fault … alloc_pages_vma (512) + __alloc_pages_nodemask (240) +
+    // try_to_free_pages, do_try_to_free_pages, shrink_zone (128 + 112 + 528).
+    assert_eq!(s.metrics.max_stack_bytes_direct_reclaim, 1520);
+    // 4.7 adds shrink_zone_memcg (112 bytes, the kcryptd trace).
+    let s = crate::run("watermarks-101", "linux-4.7", None, &[]);
+    assert_eq!(s.metrics.max_stack_bytes_direct_reclaim, 1632);
+}

@@ -52,9 +52,9 @@ use watermarks::{
 };
 
 /// The model's version: bump it whenever a change alters any trace (the golden traces in
-/// `tests/golden` show it in review) or anything else a shared link's screen shows (13: the
-/// stack of a program asleep in user space), so a link made with an older model can say
-/// plainly that the numbers may differ.
+/// `tests/golden` show it in review) or anything else a shared link's screen shows (13:
+/// the stacks of programs and kernel threads waiting, and the depth of every direct-reclaim
+/// pass), so a link made with an older model can say plainly that the numbers may differ.
 pub const MODEL_VERSION: u32 = 13;
 
 /// What a resumable kernel path did this tick.
@@ -331,6 +331,22 @@ impl Ctx<'_> {
         depth_of(self.cfg, self.stacks, task, StackShape::of(self.st, task))
     }
 
+    /// Records the stack at the start of a direct-reclaim pass (try_to_free_pages →
+    /// shrink_zone). Stacks are otherwise measured when a task's run ends, and a pass that
+    /// reclaims its batch within the tick has ended by then.
+    pub fn record_reclaim_entry_depth(&mut self, task: usize) {
+        let shape = StackShape::of(self.st, task);
+        let depth = match self.st.tasks[task].reclaim_entry_depth {
+            Some((cached, depth)) if cached == shape => depth,
+            _ => {
+                let depth = depth_of(self.cfg, self.stacks, task, shape);
+                self.st.tasks[task].reclaim_entry_depth = Some((shape, depth));
+                depth
+            }
+        };
+        self.record_depth(task, depth, true);
+    }
+
     pub fn record_depth(&mut self, task: usize, depth: u64, direct_reclaim: bool) {
         let t = &mut self.st.tasks[task];
         t.depth_bytes_max = t.depth_bytes_max.max(depth);
@@ -472,9 +488,22 @@ fn call_stack_segments<'t>(
         // do_exit freed the task's stack: nothing left to show or to count.
         return segs;
     }
-    if shape.idle && matches!(cfg.tasks[task].kind, TaskKind::User { .. }) {
-        segs.push(&stacks.user_sleep);
-        return segs;
+    if shape.idle {
+        // Waiting for work: a stack of its own, not the work's.
+        let idle = match cfg.tasks[task].kind {
+            TaskKind::User { .. } => Some(&stacks.user_sleep),
+            TaskKind::Kswapd => Some(&stacks.kswapd_idle),
+            TaskKind::Flusher => Some(&stacks.flusher_idle),
+            TaskKind::Kcryptd { .. } => Some(&stacks.kcryptd_idle),
+            TaskKind::Nfsd { .. } => Some(&stacks.nfsd_idle),
+            TaskKind::OomReaper => Some(&stacks.oom_reaper_idle),
+            // NET_RX is a softirq, not a thread: between ticks it has no stack of its own.
+            TaskKind::NetRx => None,
+        };
+        if let Some(seg) = idle {
+            segs.push(seg);
+            return segs;
+        }
     }
     segs.push(match cfg.tasks[task].kind {
         TaskKind::Kswapd => &stacks.kswapd,
@@ -626,6 +655,7 @@ impl Sim {
                     depth_bytes: 0,
                     depth_shape: None,
                     depth_bytes_max: 0,
+                    reclaim_entry_depth: None,
                     sleep_ms_by_fn: [0; 9],
                     finished_at: None,
                     bdp_pause_ticks: 0,

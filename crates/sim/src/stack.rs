@@ -106,6 +106,14 @@ pub struct StackTables {
     /// A program's own sleep (`Op::Sleep`): back in user space, then `nanosleep` — its
     /// page fault or write has returned, so none of those frames remain.
     pub user_sleep: Segment,
+    /// Kernel threads asleep waiting for work, down to `schedule`: none of them is inside
+    /// the work it does when awake (kswapd is not in balance_pgdat, the flusher not in
+    /// ->writepage).
+    pub kswapd_idle: Segment,
+    pub flusher_idle: Segment,
+    pub kcryptd_idle: Segment,
+    pub nfsd_idle: Segment,
+    pub oom_reaper_idle: Segment,
     pub kthread: Segment,
     pub softirq: Segment,
     pub kswapd: Segment,
@@ -182,6 +190,31 @@ impl StackTables {
                 ("do_nanosleep", 64),
                 ("schedule", 176),
             ])),
+            kswapd_idle: with(
+                &kthread,
+                est(&[
+                    ("kswapd", 128),
+                    ("kswapd_try_to_sleep", 80),
+                    ("schedule", 176),
+                ]),
+            ),
+            // 2.6.3x bdi threads: bdi_writeback_task waits in schedule_timeout for the
+            // next dirty_writeback_interval (Gorman's trace has the frames above it).
+            flusher_idle: with(
+                &slice(&gorman, "kernel_thread_helper", "bdi_writeback_task"),
+                est(&[("schedule_timeout", 96), ("schedule", 176)]),
+            ),
+            kcryptd_idle: with(&kthread, est(&[("worker_thread", 96), ("schedule", 176)])),
+            nfsd_idle: with(
+                &kthread,
+                est(&[
+                    ("nfsd", 64),
+                    ("svc_recv", 112),
+                    ("schedule_timeout", 96),
+                    ("schedule", 176),
+                ]),
+            ),
+            oom_reaper_idle: with(&kthread, est(&[("oom_reaper", 64), ("schedule", 176)])),
             kthread: Segment::new(kthread.clone()),
             softirq: Segment::new(est(&[
                 ("irq_exit", 16),

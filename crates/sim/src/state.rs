@@ -282,6 +282,9 @@ pub struct Task {
     /// What `depth_bytes` was computed from: while it is unchanged, so is the depth.
     pub depth_shape: Option<super::StackShape>,
     pub depth_bytes_max: u64,
+    /// The depth at the start of the task's last direct-reclaim pass and the shape it was
+    /// computed from (a task enters reclaim from the same place pass after pass).
+    pub reclaim_entry_depth: Option<(super::StackShape, u64)>,
     pub sleep_ms_by_fn: [u64; 9],
     pub finished_at: Option<Tick>,
     /// 2.6.35 balance_dirty_pages pause, doubling from 1 jiffy to HZ/10.

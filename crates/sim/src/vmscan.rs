@@ -85,6 +85,8 @@ pub fn begin_direct_reclaim(ctx: &mut Ctx, task: usize, gfp: Gfp) {
     t.flags.memalloc = true;
     t.reclaim = Some(ReclaimCtx::new(gfp));
     ctx.emit(Event::DirectReclaimStart { task });
+    // So max_stack_bytes_direct_reclaim counts every pass, also one that ends in its tick.
+    ctx.record_reclaim_entry_depth(task);
 }
 
 /// Ends the pass: clears PF_MEMALLOC, returns pages reclaimed.
