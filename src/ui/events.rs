@@ -17,8 +17,10 @@ const ROWS_MAX: usize = 80;
 /// indices turned into names.
 pub fn describe(pane: &Pane, ev: &Event) -> String {
     let cfg = pane.rec.base().config();
+    // An event always serialises to an object (derived Serialize, string keys); the
+    // fallback names its kernel function rather than pulling Event's Debug into the .wasm.
     let Ok(serde_json::Value::Object(map)) = serde_json::to_value(ev) else {
-        return format!("{ev:?}");
+        return ev.function().to_string();
     };
     let mut who = String::new();
     let mut kind = String::new();
