@@ -141,6 +141,18 @@ fn a_task_has_its_stack_depth_before_it_first_runs() {
     );
     // 128 + 80 + 64 + 176 + 240 + 144 + 64 bytes: the frames listed, not 0.
     assert_eq!((sum, depth), (896, 896));
+    // Kernel threads start waiting for work, not inside it: the flusher is not at
+    // __writepage before it has written anything.
+    let flusher = sc
+        .config
+        .tasks
+        .iter()
+        .position(|t| t.name == "flush-8:0")
+        .unwrap();
+    let (names, sum, depth) = frames_and_depth(&sim, flusher);
+    assert_eq!(names.last().map(String::as_str), Some("schedule"));
+    assert_eq!((sum, depth), (680, 680));
+    assert_eq!(sim.state().tasks[flusher].depth_bytes_max, 680);
 }
 
 #[test]

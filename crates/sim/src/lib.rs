@@ -643,7 +643,15 @@ impl Sim {
                     sleep_op_until: None,
                     anon_resident: 0,
                     anon_swapped: 0,
-                    wait: None,
+                    // A kernel thread starts asleep waiting for work, due at tick 0: it
+                    // runs in the first tick as before, but the screen at 0 s shows it
+                    // idle, with its idle stack, not inside work it has not begun.
+                    wait: (kthread && !matches!(tc.kind, TaskKind::NetRx)).then_some(Wait {
+                        function: SleepFn::Idle,
+                        since: 0,
+                        until: 0,
+                        queue: WaitQueue::Timer,
+                    }),
                     woken: false,
                     alloc: None,
                     reclaim: None,
