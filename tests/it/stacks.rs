@@ -21,7 +21,7 @@ fn kcryptd_trace() -> Vec<String> {
 /// Runs dm-crypt-swap under `preset` until `task` sleeps in `function`; its stack then.
 fn stack_when_asleep(preset: &str, task: &str, function: SleepFn) -> Vec<String> {
     let sc = scenario::validate(scenario::builtin("dm-crypt-swap").unwrap()).unwrap();
-    let idx = sc.config.tasks.iter().position(|t| t.name == task).unwrap();
+    let idx = task_index(&sc, task);
     let mut sim = Sim::new(sc.config.clone(), (policy::preset(preset).unwrap().knobs)());
     while !sim.is_finished() {
         sim.step();
@@ -111,6 +111,10 @@ fn a_throttled_direct_reclaimer_sleeps_in_throttle_direct_reclaim() {
     assert_eq!(model.first().map(String::as_str), Some("page_fault"));
 }
 
+fn task_index(sc: &scenario::Scenario, name: &str) -> usize {
+    sc.config.tasks.iter().position(|t| t.name == name).unwrap()
+}
+
 /// The depth the stack view shows beside `task`'s frames: the sum of their sizes.
 fn frames_and_depth(sim: &Sim, task: usize) -> (Vec<String>, u64, u64) {
     let frames = sim.call_stack(task);
@@ -123,12 +127,7 @@ fn frames_and_depth(sim: &Sim, task: usize) -> (Vec<String>, u64, u64) {
 fn a_task_has_its_stack_depth_before_it_first_runs() {
     let sc =
         scenario::validate(scenario::builtin("direct-reclaim-writepage-xfs").unwrap()).unwrap();
-    let writer = sc
-        .config
-        .tasks
-        .iter()
-        .position(|t| t.name == "writer0")
-        .unwrap();
+    let writer = task_index(&sc, "writer0");
     let sim = Sim::new(sc.config.clone(), sc.knobs.clone());
     let (names, sum, depth) = frames_and_depth(&sim, writer);
     assert_eq!(
@@ -143,12 +142,7 @@ fn a_task_has_its_stack_depth_before_it_first_runs() {
     assert_eq!((sum, depth), (896, 896));
     // Kernel threads start waiting for work, not inside it: the flusher is not at
     // __writepage before it has written anything.
-    let flusher = sc
-        .config
-        .tasks
-        .iter()
-        .position(|t| t.name == "flush-8:0")
-        .unwrap();
+    let flusher = task_index(&sc, "flush-8:0");
     let (names, sum, depth) = frames_and_depth(&sim, flusher);
     assert_eq!(names.last().map(String::as_str), Some("schedule"));
     assert_eq!((sum, depth), (680, 680));
@@ -159,12 +153,7 @@ fn a_task_has_its_stack_depth_before_it_first_runs() {
 fn a_program_sleeping_in_user_space_is_in_nanosleep_not_in_its_page_fault() {
     // watermarks-101: the hog touches 700 MiB in 2 s, then sleeps 3 s holding it.
     let sc = scenario::validate(scenario::builtin("watermarks-101").unwrap()).unwrap();
-    let hog = sc
-        .config
-        .tasks
-        .iter()
-        .position(|t| t.name == "hog")
-        .unwrap();
+    let hog = task_index(&sc, "hog");
     let mut sim = Sim::new(sc.config.clone(), sc.knobs.clone());
     let (names, _, _) = frames_and_depth(&sim, hog);
     assert_eq!(names.first().map(String::as_str), Some("page_fault"));
@@ -191,8 +180,7 @@ fn a_program_sleeping_in_user_space_is_in_nanosleep_not_in_its_page_fault() {
 fn kernel_threads_waiting_for_work_are_not_inside_their_work() {
     // watermarks-101 at 1 s: plenty of free memory, nothing dirty.
     let sc = scenario::validate(scenario::builtin("watermarks-101").unwrap()).unwrap();
-    let index = |name: &str| sc.config.tasks.iter().position(|t| t.name == name).unwrap();
-    let (kswapd, flusher) = (index("kswapd0"), index("flush-8:0"));
+    let (kswapd, flusher) = (task_index(&sc, "kswapd0"), task_index(&sc, "flush-8:0"));
     let mut sim = Sim::new(sc.config.clone(), sc.knobs.clone());
     while sim.tick() < 1000 {
         sim.step();
