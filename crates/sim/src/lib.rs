@@ -721,12 +721,8 @@ impl Sim {
         // at tick 0): without this the stack view at 0 s would list frames and a depth of
         // 0 bytes. Not recorded as a maximum of the run (record_depth): nothing has run.
         for task in 0..sim.cfg.tasks.len() {
-            let shape = StackShape::of(&sim.st, task);
-            let depth = depth_of(&sim.cfg, &sim.stacks, task, shape);
-            let t = &mut sim.st.tasks[task];
-            t.depth_bytes = depth;
-            t.depth_shape = Some(shape);
-            t.depth_bytes_max = depth;
+            let depth = refresh_depth(&sim.cfg, &sim.stacks, &mut sim.st, task);
+            sim.st.tasks[task].depth_bytes_max = depth;
         }
         let mut events = Vec::new();
         let mut ctx = Ctx {
@@ -986,6 +982,18 @@ impl Sim {
     }
 }
 
+/// Brings `task`'s `depth_bytes` up to date with its stack shape (recomputed only when the
+/// shape changed) and returns it.
+fn refresh_depth(cfg: &Config, stacks: &StackTables, st: &mut State, task: usize) -> u64 {
+    let shape = StackShape::of(st, task);
+    let t = &mut st.tasks[task];
+    if t.depth_shape != Some(shape) {
+        t.depth_bytes = depth_of(cfg, stacks, task, shape);
+        t.depth_shape = Some(shape);
+    }
+    t.depth_bytes
+}
+
 fn run_if_ready(ctx: &mut Ctx, task: usize) {
     let now = ctx.st.tick;
     let t = &mut ctx.st.tasks[task];
@@ -1003,16 +1011,7 @@ fn run_if_ready(ctx: &mut Ctx, task: usize) {
     task::run(ctx, task);
     // The stack only changes while a task runs: measure it here, not for every sleeper,
     // and only when its shape changed (most runs of a busy task keep the same stack).
-    let shape = StackShape::of(ctx.st, task);
-    let depth = if ctx.st.tasks[task].depth_shape == Some(shape) {
-        ctx.st.tasks[task].depth_bytes
-    } else {
-        let depth = depth_of(ctx.cfg, ctx.stacks, task, shape);
-        let t = &mut ctx.st.tasks[task];
-        t.depth_bytes = depth;
-        t.depth_shape = Some(shape);
-        depth
-    };
+    let depth = refresh_depth(ctx.cfg, ctx.stacks, ctx.st, task);
     let in_reclaim = ctx.st.tasks[task].reclaim.is_some() && !ctx.st.tasks[task].flags.kswapd;
     ctx.record_depth(task, depth, in_reclaim);
 }

@@ -106,9 +106,13 @@ pub struct StackTables {
     /// A program's own sleep (`Op::Sleep`): back in user space, then `nanosleep` — its
     /// page fault or write has returned, so none of those frames remain.
     pub user_sleep: Segment,
-    /// Kernel threads asleep waiting for work, down to `schedule`: none of them is inside
-    /// the work it does when awake (kswapd is not in balance_pgdat, the flusher not in
-    /// ->writepage).
+    /// Kernel threads asleep waiting for work, down to `schedule` (sizes estimated): none
+    /// of them is inside the work it does when awake. kswapd sleeps in
+    /// `kswapd_try_to_sleep` (mm/vmscan.c, 2.6.35 … 4.7), not in balance_pgdat; the
+    /// 2.6.3x bdi flusher in `bdi_writeback_task`'s schedule_timeout (mm/backing-dev.c,
+    /// fs/fs-writeback.c), not in ->writepage; a workqueue worker such as kcryptd in
+    /// `worker_thread` (kernel/workqueue.c); nfsd in `svc_recv` (net/sunrpc/svc_xprt.c);
+    /// the OOM reaper (4.6+) in `oom_reaper`'s wait_event_freezable (mm/oom_kill.c).
     pub kswapd_idle: Segment,
     pub flusher_idle: Segment,
     pub kcryptd_idle: Segment,
