@@ -336,14 +336,10 @@ impl Ctx<'_> {
     /// reclaims its batch within the tick has ended by then.
     pub fn record_reclaim_entry_depth(&mut self, task: usize) {
         let shape = StackShape::of(self.st, task);
-        let depth = match self.st.tasks[task].reclaim_entry_depth {
-            Some((cached, depth)) if cached == shape => depth,
-            _ => {
-                let depth = depth_of(self.cfg, self.stacks, task, shape);
-                self.st.tasks[task].reclaim_entry_depth = Some((shape, depth));
-                depth
-            }
-        };
+        let (cfg, stacks) = (self.cfg, self.stacks);
+        let depth = self.st.tasks[task]
+            .depth_cache
+            .get_or_insert(shape, || depth_of(cfg, stacks, task, shape));
         self.record_depth(task, depth, true);
     }
 
@@ -432,8 +428,8 @@ fn frames_of(cfg: &Config, st: &State, stacks: &StackTables, task: usize) -> Vec
 }
 
 /// Everything in a task's state its call stack depends on (with its kind and stack base,
-/// which never change): `call_stack_segments` reads only this, so a task whose shape is
-/// unchanged since it last ran has the same depth (`run_if_ready` keeps it).
+/// which never change): `call_stack_segments` reads only this, so one shape always has
+/// the same depth (each task caches the depths of its last few shapes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct StackShape {
     exited: bool,
@@ -466,6 +462,20 @@ impl StackShape {
             in_mempool: t.mempool.is_some(),
             v4_7: st.knobs.alloc_slowpath == policy::AllocSlowpath::V4_7,
         }
+    }
+
+    /// The shape as one number, never 0 (a [`state::DepthCache`] compares these).
+    pub fn key(self) -> u16 {
+        let sleeping = self.sleeping.map_or(0, |f| f.index() as u16 + 1);
+        1 << 15
+            | u16::from(self.exited)
+            | u16::from(self.idle) << 1
+            | u16::from(self.in_alloc) << 2
+            | u16::from(self.in_reclaim) << 3
+            | u16::from(self.in_swap_submit) << 4
+            | u16::from(self.in_mempool) << 5
+            | u16::from(self.v4_7) << 6
+            | sleeping << 7
     }
 }
 
@@ -661,9 +671,8 @@ impl Sim {
                     killed: false,
                     hung_reported: false,
                     depth_bytes: 0,
-                    depth_shape: None,
                     depth_bytes_max: 0,
-                    reclaim_entry_depth: None,
+                    depth_cache: Default::default(),
                     sleep_ms_by_fn: [0; 9],
                     finished_at: None,
                     bdp_pause_ticks: 0,
@@ -982,15 +991,14 @@ impl Sim {
     }
 }
 
-/// Brings `task`'s `depth_bytes` up to date with its stack shape (recomputed only when the
-/// shape changed) and returns it.
+/// Brings `task`'s `depth_bytes` up to date with its stack shape (summed again only for a
+/// shape not in the task's [`state::DepthCache`]) and returns it.
 fn refresh_depth(cfg: &Config, stacks: &StackTables, st: &mut State, task: usize) -> u64 {
     let shape = StackShape::of(st, task);
     let t = &mut st.tasks[task];
-    if t.depth_shape != Some(shape) {
-        t.depth_bytes = depth_of(cfg, stacks, task, shape);
-        t.depth_shape = Some(shape);
-    }
+    t.depth_bytes = t
+        .depth_cache
+        .get_or_insert(shape, || depth_of(cfg, stacks, task, shape));
     t.depth_bytes
 }
 
@@ -1060,5 +1068,43 @@ fn account(ctx: &mut Ctx) {
             .reserve_pages_used_max
             .max(min.saturating_sub(zone.free));
         ctx.st.min_free_pages = ctx.st.min_free_pages.min(zone.free);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every stack shape has a key of its own: the depth cache would otherwise hand one
+    /// shape's depth to another.
+    #[test]
+    fn stack_shape_keys_are_distinct_and_never_empty() {
+        let sleeps = std::iter::once(None).chain(SleepFn::ALL.iter().copied().map(Some));
+        let mut keys = Vec::new();
+        for sleeping in sleeps {
+            for bits in 0u8..1 << 7 {
+                let bit = |i: u8| bits >> i & 1 == 1;
+                let shape = StackShape {
+                    exited: bit(0),
+                    sleeping,
+                    idle: bit(1),
+                    in_alloc: bit(2),
+                    in_reclaim: bit(3),
+                    in_swap_submit: bit(4),
+                    in_mempool: bit(5),
+                    v4_7: bit(6),
+                };
+                keys.push(shape.key());
+            }
+        }
+        let shapes = keys.len();
+        assert_eq!(shapes, 10 * 128);
+        assert!(
+            keys.iter().all(|&k| k != 0),
+            "key 0 marks an empty cache entry"
+        );
+        keys.sort_unstable();
+        keys.dedup();
+        assert_eq!(keys.len(), shapes, "two shapes share a key");
     }
 }

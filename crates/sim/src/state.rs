@@ -256,6 +256,41 @@ pub struct WorkerCtx {
     pub budget_milli: u64,
 }
 
+/// The depths of the last [`DEPTH_CACHE_SIZE`] stack shapes a task was in. A task cycles
+/// through a handful of shapes — a reader between its page fault and direct reclaim, kswapd
+/// between its work and its idle wait — and the depth of a shape never changes, so summing
+/// its segments again on every change was a tenth of a run swapping over the network.
+pub const DEPTH_CACHE_SIZE: usize = 4;
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DepthCache {
+    /// `(StackShape::key, depth)`; key 0 is an empty entry (no shape has key 0).
+    entries: [(u16, u64); DEPTH_CACHE_SIZE],
+    /// The entry the next new shape replaces (round robin: deterministic, and a task's
+    /// shapes are few enough that which one goes hardly matters).
+    next: u8,
+}
+
+impl DepthCache {
+    /// The depth of `shape`, computed by `depth_of` only when the shape is not cached.
+    pub fn get_or_insert(
+        &mut self,
+        shape: super::StackShape,
+        depth_of: impl FnOnce() -> u64,
+    ) -> u64 {
+        let key = shape.key();
+        for &(k, depth) in &self.entries {
+            if k == key {
+                return depth;
+            }
+        }
+        let depth = depth_of();
+        self.entries[usize::from(self.next)] = (key, depth);
+        self.next = (self.next + 1) % DEPTH_CACHE_SIZE as u8;
+        depth
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Task {
     pub flags: TaskFlags,
@@ -279,12 +314,9 @@ pub struct Task {
     pub hung_reported: bool,
     /// Bytes of kernel stack in use right now.
     pub depth_bytes: u64,
-    /// What `depth_bytes` was computed from: while it is unchanged, so is the depth.
-    pub depth_shape: Option<super::StackShape>,
     pub depth_bytes_max: u64,
-    /// The depth at the start of the task's last direct-reclaim pass and the shape it was
-    /// computed from (a task enters reclaim from the same place pass after pass).
-    pub reclaim_entry_depth: Option<(super::StackShape, u64)>,
+    /// Depths of the stack shapes the task was last in (see [`DepthCache`]).
+    pub depth_cache: DepthCache,
     pub sleep_ms_by_fn: [u64; 9],
     pub finished_at: Option<Tick>,
     /// 2.6.35 balance_dirty_pages pause, doubling from 1 jiffy to HZ/10.
