@@ -336,22 +336,25 @@ fn reclaim_loop(ctx: &mut Ctx, task: usize, rc: &mut ReclaimCtx, who: Reclaimer)
 }
 
 /// The loop below for a direct reclaimer whose shrink_zone calls can only keep what they
-/// scan ([`shrink_zone_keeping_all`]): the same steps in the same order — a zone scanned
-/// per iteration, each priority closed by its own iteration with the flusher, nap and
-/// priority rules — with what cannot change during such a run checked once: no BDI
-/// congested (so no wait_iff_congested nap sleeps), throttle_vm_writeout not over its
-/// limit, no dirty page cache for the flusher, whether the swap device takes a direct
-/// reclaimer's writes. It stops where a scan could free or write a page and leaves the pass to
-/// the loop at that point, with the iteration it had begun given back; `Some` when it
-/// reached the end of the pass or of the tick's scan budget itself. Reclaimers spinning on
-/// pages under writeback (swap over NBD) spend most of their passes here.
+/// scan ([`KeepingZone`]): the same steps in the same order — a zone scanned per
+/// iteration, each priority closed by its own iteration with the flusher, nap and priority
+/// rules — with what cannot change during such a run checked once: no BDI congested (so
+/// no wait_iff_congested nap sleeps), throttle_vm_writeout not over its limit, no dirty
+/// page cache for the flusher, whether the swap device takes a direct reclaimer's writes,
+/// and each zone's lists (only scan counters change while every page is kept). It stops
+/// where a scan could free or write a page and leaves the pass to the loop at that point,
+/// with the iteration it had begun given back; `Some` when it reached the end of the pass
+/// or of the tick's scan budget itself. Reclaimers spinning on pages under writeback (swap
+/// over NBD) spend most of their passes here.
 fn direct_reclaim_keeping_all(
     ctx: &mut Ctx,
     task: usize,
     rc: &mut ReclaimCtx,
     iterations: &mut usize,
 ) -> Option<Step> {
-    if rc.in_throttle
+    let nr_zones = ctx.st.zones.len();
+    if nr_zones > KEEPING_ZONES_MAX
+        || rc.in_throttle
         || rc.pending_swap_submit > 0
         || ctx.any_congested()
         || writeback::global_dirty(ctx) > 0
@@ -367,44 +370,63 @@ fn direct_reclaim_keeping_all(
         || ctx
             .swap_device()
             .is_none_or(|dev| ctx.device_congested_for_submit(dev));
-    let nr_zones = ctx.st.zones.len();
+    let mut zones = [None; KEEPING_ZONES_MAX];
+    for (pos, slot) in zones.iter_mut().enumerate().take(nr_zones) {
+        *slot = KeepingZone::of(ctx, zone_at(ctx, pos), rc.gfp);
+    }
     let batch = swap_cluster_max(ctx);
+    // Direct reclaim stops early once nr_to_reclaim is met (shrink_zone's loop in chunks);
+    // nothing is reclaimed here, so the cap holds for the whole call.
+    let scan_cap = (batch.saturating_sub(rc.nr_reclaimed).max(1) * 4).max(batch);
     let nap_allowed =
         ctx.st.knobs.reclaim_throttle != ReclaimThrottle::V3_11 && !rc.gfp.has(Gfp::TRANSIENT);
-    while *iterations > 0 {
+    // The last zone scanned, for `last_writeback_met` (computed once, as the call ends).
+    let mut last_scan: Option<(KeepingZone, KeptScan)> = None;
+    let step = loop {
+        if *iterations == 0 {
+            break Some(Step::Done);
+        }
         *iterations -= 1;
         if rc.in_nap {
             rc.in_nap = false;
             if rc.priority == 0 {
-                return Some(Step::Done);
+                break Some(Step::Done);
             }
             rc.priority -= 1;
             rc.zone_idx = 0;
         }
         if rc.zone_idx < nr_zones {
-            let zone = zone_at(ctx, rc.zone_idx);
             let cpu = cpu_left(ctx, task);
             if cpu == 0 {
-                return Some(Step::Yield);
+                break Some(Step::Yield);
             }
-            let Some(shrunk) = shrink_zone_keeping_all(ctx, task, zone, rc, cpu, writes_blocked)
-            else {
+            let scan = zones[rc.zone_idx]
+                .map(|kz| (kz, kz.scan(rc.priority, cpu, scan_cap, batch)))
+                .filter(|(kz, scan)| {
+                    !(rc.may_writepage && !writes_blocked && kz.plain_met(scan.anon_met) > 0)
+                });
+            let Some((kz, scan)) = scan else {
                 // The loop redoes this iteration from here (its nap step is done).
                 *iterations += 1;
-                return None;
+                break None;
             };
-            rc.nr_scanned += shrunk.scanned;
-            rc.last_scanned = shrunk.scanned;
+            let scanned = scan.file_met + scan.anon_met;
+            ctx.st.tasks[task].reclaim_cpu_used += scanned;
+            let zone = zone_at(ctx, rc.zone_idx);
+            ctx.st.zones[zone].pages_scanned += scanned;
+            ctx.st.counters.pgscan_direct += scanned;
+            rc.nr_scanned += scanned;
+            rc.last_scanned = scanned;
             rc.last_reclaimed = 0;
-            rc.last_writeback_met = shrunk.writeback_met;
+            last_scan = Some((kz, scan));
             rc.zone_idx += 1;
             if rc.nr_reclaimed >= batch {
-                return Some(Step::Done);
+                break Some(Step::Done);
             }
             continue;
         }
         if rc.nr_reclaimed >= batch {
-            return Some(Step::Done);
+            break Some(Step::Done);
         }
         if rc.nr_scanned > batch + batch / 2 {
             // wakeup_flusher has nothing to kick: no dirty page cache.
@@ -415,17 +437,20 @@ fn direct_reclaim_keeping_all(
             // No BDI is congested, so only congestion_wait sleeps.
             if ctx.st.knobs.reclaim_nap == ReclaimNap::CongestionWait {
                 ctx.congestion_nap(task, SleepFn::CongestionWait);
-                return Some(Step::Sleep);
+                break Some(Step::Sleep);
             }
             continue;
         }
         if rc.priority == 0 {
-            return Some(Step::Done);
+            break Some(Step::Done);
         }
         rc.priority -= 1;
         rc.zone_idx = 0;
+    };
+    if let Some((kz, scan)) = last_scan {
+        rc.last_writeback_met = scan.file_met + kz.under_writeback_met(scan.anon_met);
     }
-    Some(Step::Done)
+    step
 }
 
 /// `zone_reclaimable`: a zone is hopeless once `pages_scanned` reaches six times its
@@ -573,93 +598,112 @@ fn shrink_zone(
     out
 }
 
+/// Zones [`direct_reclaim_keeping_all`] handles (the scenario limit is 4); with more it
+/// leaves every pass to the general loop.
+const KEEPING_ZONES_MAX: usize = 4;
+
 /// `shrink_zone` for a direct reclaimer in the case that makes most of its calls while
-/// reclaimers spin (swap over NBD: 94 % of them): the zone holds nothing it could free
-/// or write — no swapped-clean anon page, no clean, dirty or locked file page, anon pages
-/// it may not write now — and its active lists need no ageing. The scan then keeps every
-/// page it meets and changes only the scan counters, which this computes directly with
-/// the numbers `shrink_zone`'s general path reaches the long way: the same scan sizes,
-/// the same `share` of pages under writeback (`tests/it/determinism.rs` holds every
-/// scenario × preset to the same trace with and without it). `None`, with nothing
-/// changed, when the case does not hold.
-#[inline]
-fn shrink_zone_keeping_all(
-    ctx: &mut Ctx,
-    task: usize,
-    zone: usize,
-    rc: &ReclaimCtx,
-    cpu: u64,
-    writes_blocked: bool,
-) -> Option<KeptScan> {
-    let z = &ctx.st.zones[zone];
-    if z.anon_swapped_clean != 0
-        || z.file_inactive != 0
-        || z.file_dirty_total() != 0
-        || z.file_locked != 0
-    {
-        return None;
-    }
-    let anon_inactive = z.nr_inactive_anon();
-    // nr_inactive_file with no clean, dirty or locked page: the pages under writeback.
-    let file_inactive = z.file_writeback_total();
-    // age_active_lists would deactivate pages.
-    if anon_inactive < z.anon_active || file_inactive < z.file_active {
-        return None;
-    }
-    let batch = swap_cluster_max(ctx);
-    let priority = rc.priority;
-    let scan_of = |size: u64| {
-        if size == 0 {
-            0
-        } else {
-            (size >> priority).max(size.min(batch))
-        }
-    };
-    // get_scan_count: no clean page cache, so not file_only; without swap room only the
-    // (absent) swapped-clean anon pages would be scanned.
-    let mut scan_file = scan_of(file_inactive);
-    let mut scan_anon = if ctx.swap_room() {
-        scan_of(anon_inactive)
-    } else {
-        0
-    };
-    let io_fs_eighth = ctx.st.knobs.too_many_isolated_gfp_io_fs;
-    if !rc.gfp.has(Gfp::TRANSIENT)
-        && ((scan_anon > 0 && too_many_isolated(z, false, rc.gfp, false, io_fs_eighth))
-            || (scan_file > 0 && too_many_isolated(z, true, rc.gfp, false, io_fs_eighth)))
-    {
-        return None;
-    }
-    let (anon_writeback, anon_isolated, anon_plain) =
-        (z.anon_writeback, z.anon_isolated, z.anon_inactive);
-    scan_file = scan_file.min(cpu);
-    scan_anon = scan_anon.min(cpu - scan_file);
-    let budget = batch.saturating_sub(rc.nr_reclaimed).max(1) * 4;
-    scan_file = scan_file.min(budget.max(batch));
-    scan_anon = scan_anon.min(budget.max(batch));
-    // shrink_file: every page met is under writeback and kept.
-    let file_met = scan_file.min(file_inactive);
-    // shrink_anon: pages under writeback kept; the rest may not be written now.
-    let anon_met = scan_anon.min(anon_inactive);
-    let under_wb = share(anon_met, anon_writeback - anon_isolated, anon_inactive).min(anon_met);
-    let plain = (anon_met - under_wb).min(anon_plain);
-    if plain > 0 && rc.may_writepage && !writes_blocked {
-        return None;
-    }
-    let scanned = file_met + anon_met;
-    ctx.st.tasks[task].reclaim_cpu_used += scanned;
-    ctx.st.zones[zone].pages_scanned += scanned;
-    ctx.st.counters.pgscan_direct += scanned;
-    Some(KeptScan {
-        scanned,
-        writeback_met: file_met + under_wb,
-    })
+/// reclaimers spin (swap over NBD): the zone holds nothing it could free or write — no
+/// swapped-clean anon page, no clean, dirty or locked file page, anon pages it may not
+/// write now — and its active lists need no ageing. The scan then keeps every page it
+/// meets and changes only the scan counters, which this computes directly with the numbers
+/// `shrink_zone`'s general path reaches the long way: the same scan sizes, the same
+/// `share` of pages under writeback (`tests/it/determinism.rs` holds every scenario ×
+/// preset to the same trace with and without it). The zone's lists stay as they are while
+/// every page is kept, so they are read once per call.
+#[derive(Clone, Copy)]
+struct KeepingZone {
+    /// NR_INACTIVE_ANON: the plain inactive pages and those under writeback.
+    anon_inactive: u64,
+    /// Pages under writeback and not isolated by a reclaimer.
+    anon_under_writeback: u64,
+    /// Inactive anon pages not under writeback.
+    anon_plain: u64,
+    /// nr_inactive_file with no clean, dirty or locked page: the pages under writeback.
+    file_inactive: u64,
+    /// get_scan_count: no clean page cache, so not file_only; without swap room only the
+    /// (absent) swapped-clean anon pages would be scanned.
+    anon_scanned: bool,
 }
 
-/// What a [`shrink_zone_keeping_all`] scan met: every page kept.
+/// What one keeping-all scan met: every page kept.
+#[derive(Clone, Copy)]
 struct KeptScan {
-    scanned: u64,
-    writeback_met: u64,
+    file_met: u64,
+    anon_met: u64,
+}
+
+impl KeepingZone {
+    /// `None` when a scan of `zone` could free, write, deactivate or wait.
+    fn of(ctx: &Ctx, zone: usize, gfp: Gfp) -> Option<KeepingZone> {
+        let z = &ctx.st.zones[zone];
+        if z.anon_swapped_clean != 0
+            || z.file_inactive != 0
+            || z.file_dirty_total() != 0
+            || z.file_locked != 0
+        {
+            return None;
+        }
+        let anon_inactive = z.nr_inactive_anon();
+        let file_inactive = z.file_writeback_total();
+        // age_active_lists would deactivate pages.
+        if anon_inactive < z.anon_active || file_inactive < z.file_active {
+            return None;
+        }
+        let anon_scanned = ctx.swap_room();
+        // A scan of a non-empty list starts by waiting while too many pages are isolated.
+        let io_fs_eighth = ctx.st.knobs.too_many_isolated_gfp_io_fs;
+        if !gfp.has(Gfp::TRANSIENT)
+            && ((anon_scanned
+                && anon_inactive > 0
+                && too_many_isolated(z, false, gfp, false, io_fs_eighth))
+                || (file_inactive > 0 && too_many_isolated(z, true, gfp, false, io_fs_eighth)))
+        {
+            return None;
+        }
+        Some(KeepingZone {
+            anon_inactive,
+            anon_under_writeback: z.anon_writeback - z.anon_isolated,
+            anon_plain: z.anon_inactive,
+            file_inactive,
+            anon_scanned,
+        })
+    }
+
+    /// The scan at `priority`: `size >> priority` of each inactive list (at least one
+    /// batch when the list is not empty), file first, within the tick's CPU and the
+    /// direct reclaimer's cap.
+    fn scan(self, priority: u32, cpu: u64, scan_cap: u64, batch: u64) -> KeptScan {
+        let scan_of = |size: u64| {
+            if size == 0 {
+                0
+            } else {
+                (size >> priority).max(size.min(batch))
+            }
+        };
+        let scan_file = scan_of(self.file_inactive).min(cpu).min(scan_cap);
+        let scan_anon = if self.anon_scanned {
+            scan_of(self.anon_inactive)
+                .min(cpu - scan_of(self.file_inactive).min(cpu))
+                .min(scan_cap)
+        } else {
+            0
+        };
+        KeptScan {
+            file_met: scan_file.min(self.file_inactive),
+            anon_met: scan_anon.min(self.anon_inactive),
+        }
+    }
+
+    /// Of `anon_met` pages met, those under writeback (shrink_page_list keeps them).
+    fn under_writeback_met(self, anon_met: u64) -> u64 {
+        share(anon_met, self.anon_under_writeback, self.anon_inactive).min(anon_met)
+    }
+
+    /// Of `anon_met` pages met, those not under writeback: pageout would write them.
+    fn plain_met(self, anon_met: u64) -> u64 {
+        (anon_met - self.under_writeback_met(anon_met)).min(self.anon_plain)
+    }
 }
 
 /// `shrink_active_list`: keep inactive ≥ active by deactivating pages (ratio 1 for small zones).
