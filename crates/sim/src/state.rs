@@ -258,8 +258,9 @@ pub struct WorkerCtx {
 
 /// The depths of the last [`DEPTH_CACHE_SIZE`] stack shapes a task was in. A task cycles
 /// through a handful of shapes — a reader between its page fault and direct reclaim, kswapd
-/// between its work and its idle wait — and the depth of a shape never changes, so summing
-/// its segments again on every change was a tenth of a run swapping over the network.
+/// between its work and its idle wait — and the depth of a shape never changes. Summing
+/// the segments again at every change of shape was 2.5 % of a run swapping over the
+/// network (BENCHMARKS.md, 2026-12-04).
 pub const DEPTH_CACHE_SIZE: usize = 4;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
