@@ -40,7 +40,7 @@ enum Command {
         #[command(flatten)]
         run: RunArgs,
         /// Simulated seconds (default: the scenario's duration).
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         seconds: Option<u64>,
         #[arg(long)]
         json: bool,
@@ -48,11 +48,16 @@ enum Command {
     /// Print min/low/high per zone as the kernel computes them.
     Watermarks {
         /// Managed pages per zone, comma-separated (all lowmem).
-        #[arg(long, value_delimiter = ',', required = true)]
+        #[arg(
+            long,
+            value_delimiter = ',',
+            required = true,
+            allow_negative_numbers = true
+        )]
         managed_pages: Vec<u64>,
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         min_free_kbytes: u64,
-        #[arg(long, default_value_t = 10)]
+        #[arg(long, default_value_t = 10, allow_negative_numbers = true)]
         watermark_scale_factor: u64,
         #[arg(long, default_value = "classic")]
         formula: String,
@@ -68,7 +73,7 @@ enum Command {
     Matrix {
         #[arg(long)]
         json: bool,
-        #[arg(long, default_value_t = 1)]
+        #[arg(long, default_value_t = 1, allow_negative_numbers = true)]
         seed: u64,
     },
     /// Speed per built-in scenario, and RAM scaling from 1 GiB to 1 TiB.
@@ -78,7 +83,7 @@ enum Command {
         #[command(flatten)]
         run: RunArgs,
         /// Print one line every this many simulated milliseconds.
-        #[arg(long, default_value_t = 500)]
+        #[arg(long, default_value_t = 500, allow_negative_numbers = true)]
         every_ms: u64,
     },
 }
@@ -93,7 +98,8 @@ struct RunArgs {
     /// KNOB=VALUE, repeatable (on/off for on/off knobs).
     #[arg(long = "set")]
     set: Vec<String>,
-    #[arg(long)]
+    /// (Negative numbers are parsed as values, so the message names the flag.)
+    #[arg(long, allow_negative_numbers = true)]
     seed: Option<u64>,
 }
 
@@ -128,14 +134,15 @@ pub fn main() -> i32 {
                 .next()
                 .unwrap_or("bad arguments")
                 .trim_start_matches("error: ");
-            eprintln!("pressure-lab: {first}");
+            eprintln!("pressure-lab: {}", scenario::printable(first));
             return 2;
         }
     };
     match dispatch(cli.command) {
         Ok(()) => 0,
         Err(Bad(msg)) => {
-            eprintln!("pressure-lab: {msg}");
+            // One line whatever the input held (a file name or value with a newline).
+            eprintln!("pressure-lab: {}", scenario::printable(&msg));
             2
         }
     }
@@ -234,7 +241,10 @@ fn resolve_knobs(
 fn run(args: &RunArgs, seconds: Option<u64>, json: bool) -> Result<(), Bad> {
     let (mut sc, preset_name, knobs) = args.resolve()?;
     if let Some(s) = seconds {
-        if s == 0 || s * 1000 > scenario::DURATION_MS_MAX {
+        if s == 0
+            || s.checked_mul(1000)
+                .is_none_or(|ms| ms > scenario::DURATION_MS_MAX)
+        {
             return Err(Bad(format!(
                 "--seconds: value {s} is not allowed; allowed: 1..={}",
                 scenario::DURATION_MS_MAX / 1000

@@ -31,6 +31,11 @@ pub const NAME_BYTES_MAX: usize = 32;
 /// 1 TiB of RAM in all zones.
 pub const RAM_MIB_MAX: u64 = 1 << 20;
 pub const DURATION_MS_MAX: u64 = 600_000;
+/// Tasks × `duration_ms` at most: a run's cost grows with both (every task may reclaim in
+/// every tick), and 64 tasks for 600 s took 20–45 s natively in a fuzzed scenario. This
+/// bound keeps the worst file found under about 10 s natively, and still admits the
+/// longest built-in edited to 600 s (swap-over-nbd: 12 tasks, 7.2 M task-ms).
+pub const TASK_MS_MAX: u64 = 8_000_000;
 /// `parallelism` at most: 1 GiB scaled to the 1 TiB RAM limit.
 pub const PARALLELISM_MAX: u64 = 1 << 10;
 pub const RATE_MIB_PER_S_MAX: u64 = 1 << 24;
@@ -284,7 +289,9 @@ pub enum OpFile {
     Sleep {
         ms: u64,
     },
-    FreeAnon,
+    /// A struct variant with no fields, not a unit variant: serde ignores unknown fields
+    /// of an internally tagged unit variant even under deny_unknown_fields.
+    FreeAnon {},
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -332,9 +339,28 @@ impl std::fmt::Display for ScenarioError {
 }
 
 fn err<T>(path: &str, value: impl std::fmt::Display, allowed: &str) -> Result<T, ScenarioError> {
+    let value = printable(&value.to_string()).into_owned();
     Err(ScenarioError(format!(
         "{path}: value {value} is not allowed; {allowed}"
     )))
+}
+
+/// `text` with its control characters escaped (`\n`, `\u{1b}`): a value quoted in a
+/// message stays on one line and cannot drive the terminal it is printed on.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return text.into();
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<String>()
+        .into()
 }
 
 fn range(path: &str, value: u64, lo: u64, hi: u64) -> Result<u64, ScenarioError> {
@@ -521,11 +547,12 @@ pub struct Scenario {
 fn find(path: &str, names: &[&str], name: &str) -> Result<usize, ScenarioError> {
     names.iter().position(|n| *n == name).map_or_else(
         || {
-            err(
-                path,
-                format!("'{name}'"),
-                &format!("must name one of: {}", names.join(", ")),
-            )
+            let allowed = if names.is_empty() {
+                "nothing of that kind is declared".to_string()
+            } else {
+                format!("must name one of: {}", names.join(", "))
+            };
+            err(path, format!("'{name}'"), &allowed)
         },
         Ok,
     )
@@ -875,6 +902,17 @@ pub fn validate(file: ScenarioFile) -> Result<Scenario, ScenarioError> {
             &format!("1..={TASKS_MAX} tasks"),
         );
     }
+    let task_count = file.tasks.len() as u64;
+    if task_count * duration_ticks > TASK_MS_MAX {
+        return err(
+            "duration_ms",
+            duration_ticks,
+            &format!(
+                "with {task_count} tasks at most {} (tasks × duration_ms ≤ {TASK_MS_MAX})",
+                TASK_MS_MAX / task_count
+            ),
+        );
+    }
     let mut tasks = Vec::new();
     for (i, t) in file.tasks.iter().enumerate() {
         let path = format!("tasks[{i}]");
@@ -970,7 +1008,7 @@ pub fn validate(file: ScenarioFile) -> Result<Scenario, ScenarioError> {
                         OpFile::Sleep { ms } => Op::Sleep {
                             ms: range(&format!("{p}.ms"), *ms, 1, DURATION_MS_MAX)?,
                         },
-                        OpFile::FreeAnon => Op::FreeAnon,
+                        OpFile::FreeAnon {} => Op::FreeAnon,
                     });
                 }
                 TaskKind::User { program }
@@ -1009,6 +1047,20 @@ pub fn validate(file: ScenarioFile) -> Result<Scenario, ScenarioError> {
                 )
             }
         };
+        if t.device.is_some() && !matches!(kind, TaskKind::Kcryptd { .. } | TaskKind::Nfsd { .. }) {
+            return err(
+                &format!("{path}.device"),
+                format!("'{}'", t.device.as_deref().unwrap_or_default()),
+                "only kcryptd and nfsd tasks name a device (the one they serve)",
+            );
+        }
+        if t.stack.is_some() && !matches!(kind, TaskKind::User { .. }) {
+            return err(
+                &format!("{path}.stack"),
+                format!("'{}'", t.stack.as_deref().unwrap_or_default()),
+                "only user tasks have a stack base (page_fault, sys_select, sys_write); kernel threads have their own",
+            );
+        }
         if !matches!(kind, TaskKind::User { .. }) && !t.program.is_empty() {
             return err(
                 &format!("{path}.program"),
@@ -1172,7 +1224,7 @@ impl ScenarioFile {
                     OpFile::KernelAlloc { .. }
                     | OpFile::DmRead { .. }
                     | OpFile::Sleep { .. }
-                    | OpFile::FreeAnon => {}
+                    | OpFile::FreeAnon {} => {}
                 }
             }
         }

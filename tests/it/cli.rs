@@ -160,11 +160,27 @@ fn bad_input_exits_2_with_one_line() {
             "1",
         ],
         vec!["frobnicate"],
+        // Found by fuzzing: seconds × 1000 wrapped around; a newline split the message.
+        vec![
+            "run",
+            "watermarks-101",
+            "--seconds",
+            "18446744073709552",
+            "--json",
+        ],
+        vec!["run", "watermarks-101", "--preset", "a\nb", "--json"],
+        vec!["run", "watermarks-101", "--seed", "-1", "--json"],
     ] {
         let (code, out, err) = cli(&args);
         assert_eq!(code, 2, "{args:?}");
         assert!(out.is_empty(), "{args:?}");
         assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+        if let Some(flag) = args.iter().find(|a| a.starts_with("--") && **a != "--json") {
+            assert!(
+                err.contains(flag),
+                "{args:?}: the message names {flag}: {err}"
+            );
+        }
     }
 }
 

@@ -95,6 +95,57 @@ fn rejections_name_the_field_the_value_and_what_is_allowed() {
     check(|v| v["tasks"][0]["program"][0]["op"] = "fork_bomb".into(), expect!["tasks[0].program[0].op: unknown variant `fork_bomb`, expected one of `touch_anon`, `write_file`, `kernel_alloc`, `dm_read`, `sleep`, `free_anon` at line 1 column 1920"]);
 }
 
+/// Found by fuzzing: fields that meant nothing were accepted, and a value's control
+/// characters went into the message raw.
+#[test]
+fn fields_that_mean_nothing_are_refused_too() {
+    // free_anon takes no fields (an internally tagged unit variant would ignore them).
+    check(
+        |v| v["tasks"][0]["program"][2]["mib"] = 5.into(),
+        expect![
+            "tasks[0].program[2]: unknown field `mib`, there are no fields at line 1 column 1975"
+        ],
+    );
+    check(
+        |v| v["tasks"][2]["stack"] = "sys_select".into(),
+        expect!["tasks[2].stack: value 'sys_select' is not allowed; only user tasks have a stack base (page_fault, sys_select, sys_write); kernel threads have their own"],
+    );
+    check(
+        |v| v["tasks"][0]["device"] = "sda".into(),
+        expect!["tasks[0].device: value 'sda' is not allowed; only kcryptd and nfsd tasks name a device (the one they serve)"],
+    );
+    check(
+        |v| v["tasks"][2]["kind"] = "a\nb\u{1b}[31m".into(),
+        expect![[
+            r"tasks[2].kind: value 'a\nb\u{1b}[31m' is not allowed; allowed: user, kswapd, flusher, kcryptd, nfsd, net_rx, oom_reaper"
+        ]],
+    );
+}
+
+/// A run's cost grows with tasks × duration: the product is bounded (TASK_MS_MAX), and
+/// the longest built-in edited to the longest duration still fits.
+#[test]
+fn tasks_times_duration_is_bounded() {
+    check(|v| v["duration_ms"] = 600_000.into(), expect!["ok"]);
+    check(
+        |v| {
+            v["duration_ms"] = 600_000.into();
+            let hog = v["tasks"][0].clone();
+            let tasks = v["tasks"].as_array_mut().unwrap();
+            for i in 0..8 {
+                let mut t = hog.clone();
+                t["name"] = format!("hog{i}").into();
+                tasks.push(t);
+            }
+        },
+        expect!["duration_ms: value 600000 is not allowed; with 14 tasks at most 571428 (tasks × duration_ms ≤ 8000000)"],
+    );
+    // swap-over-nbd edited to 600 s (tests/e2e/ui-perf.test.cjs does it in the page).
+    let nbd = scenario::builtin("swap-over-nbd").unwrap();
+    assert_eq!(nbd.tasks.len(), 12);
+    assert!(nbd.tasks.len() as u64 * scenario::DURATION_MS_MAX <= scenario::TASK_MS_MAX);
+}
+
 #[test]
 fn garbage_is_refused_not_panicked_on() {
     for text in [
