@@ -119,6 +119,32 @@ impl RunArgs {
 /// Bad input: one line on stderr, exit status 2.
 struct Bad(String);
 
+/// `text` with its control characters (Unicode's Cc: C0, DEL, C1) written as `\u{..}`: a
+/// value quoted in a message stays on one line and cannot drive the terminal it is
+/// printed on.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    let control = |c: char| matches!(c as u32, 0..=0x1f | 0x7f..=0x9f);
+    if !text.chars().any(control) {
+        return text.into();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if control(c) {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            let n = c as usize;
+            out.push_str("\\u{");
+            if n > 0xf {
+                out.push(char::from(HEX[n >> 4]));
+            }
+            out.push(char::from(HEX[n & 0xf]));
+            out.push('}');
+        } else {
+            out.push(c);
+        }
+    }
+    out.into()
+}
+
 pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
@@ -134,7 +160,7 @@ pub fn main() -> i32 {
                 .next()
                 .unwrap_or("bad arguments")
                 .trim_start_matches("error: ");
-            eprintln!("pressure-lab: {}", scenario::printable(first));
+            eprintln!("pressure-lab: {}", printable(first));
             return 2;
         }
     };
@@ -142,7 +168,7 @@ pub fn main() -> i32 {
         Ok(()) => 0,
         Err(Bad(msg)) => {
             // One line whatever the input held (a file name or value with a newline).
-            eprintln!("pressure-lab: {}", scenario::printable(&msg));
+            eprintln!("pressure-lab: {}", printable(&msg));
             2
         }
     }

@@ -339,28 +339,9 @@ impl std::fmt::Display for ScenarioError {
 }
 
 fn err<T>(path: &str, value: impl std::fmt::Display, allowed: &str) -> Result<T, ScenarioError> {
-    let value = printable(&value.to_string()).into_owned();
     Err(ScenarioError(format!(
         "{path}: value {value} is not allowed; {allowed}"
     )))
-}
-
-/// `text` with its control characters escaped (`\n`, `\u{1b}`): a value quoted in a
-/// message stays on one line and cannot drive the terminal it is printed on.
-pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.chars().any(char::is_control) {
-        return text.into();
-    }
-    text.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect::<String>()
-        .into()
 }
 
 fn range(path: &str, value: u64, lo: u64, hi: u64) -> Result<u64, ScenarioError> {
@@ -1047,18 +1028,22 @@ pub fn validate(file: ScenarioFile) -> Result<Scenario, ScenarioError> {
                 )
             }
         };
-        if t.device.is_some() && !matches!(kind, TaskKind::Kcryptd { .. } | TaskKind::Nfsd { .. }) {
+        // Fields only some kinds of task have are refused on the others, not ignored.
+        if let (Some(d), false) = (
+            &t.device,
+            matches!(kind, TaskKind::Kcryptd { .. } | TaskKind::Nfsd { .. }),
+        ) {
             return err(
                 &format!("{path}.device"),
-                format!("'{}'", t.device.as_deref().unwrap_or_default()),
-                "only kcryptd and nfsd tasks name a device (the one they serve)",
+                format!("'{d}'"),
+                "only kcryptd and nfsd name a device",
             );
         }
-        if t.stack.is_some() && !matches!(kind, TaskKind::User { .. }) {
+        if let (Some(st), false) = (&t.stack, matches!(kind, TaskKind::User { .. })) {
             return err(
                 &format!("{path}.stack"),
-                format!("'{}'", t.stack.as_deref().unwrap_or_default()),
-                "only user tasks have a stack base (page_fault, sys_select, sys_write); kernel threads have their own",
+                format!("'{st}'"),
+                "only user tasks have a stack base",
             );
         }
         if !matches!(kind, TaskKind::User { .. }) && !t.program.is_empty() {
