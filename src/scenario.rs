@@ -370,9 +370,11 @@ fn object_name(path: &str, value: &str, earlier: &[&str]) -> Result<(), Scenario
     // Byte tests, not Unicode tables: a name is shown as given, so only blank names and
     // ASCII control characters (which no label can show) are refused.
     if value.bytes().all(|b| b == b' ') || value.bytes().any(|b| b < 0x20 || b == 0x7f) {
+        // Quoted as given: the CLI escapes control characters for the terminal, and a
+        // `{:?}` here would bring str's Debug and its Unicode tables into the page.
         return err(
             path,
-            format!("{value:?}"),
+            format!("'{value}'"),
             &format!("a name is 1..={NAME_BYTES_MAX} bytes of printable text, not blank"),
         );
     }
@@ -382,6 +384,30 @@ fn object_name(path: &str, value: &str, earlier: &[&str]) -> Result<(), Scenario
             format!("'{value}'"),
             "names must be unique in their list",
         );
+    }
+    Ok(())
+}
+
+/// Fields only some kinds of task have are refused on the others, not ignored: a device
+/// on a task that serves none, a stack base on a kernel thread. Natively only, like
+/// `check_chapter_triggers`: the browser's files are built-ins with numeric edits.
+#[cfg(not(target_arch = "wasm32"))]
+fn check_task_fields(file: &ScenarioFile) -> Result<(), ScenarioError> {
+    for (i, t) in file.tasks.iter().enumerate() {
+        if let (Some(d), false) = (&t.device, matches!(t.kind.as_str(), "kcryptd" | "nfsd")) {
+            return err(
+                &format!("tasks[{i}].device"),
+                format!("'{d}'"),
+                "only kcryptd and nfsd name a device",
+            );
+        }
+        if let (Some(st), false) = (&t.stack, t.kind == "user") {
+            return err(
+                &format!("tasks[{i}].stack"),
+                format!("'{st}'"),
+                "only user tasks have a stack base",
+            );
+        }
     }
     Ok(())
 }
@@ -1028,24 +1054,6 @@ pub fn validate(file: ScenarioFile) -> Result<Scenario, ScenarioError> {
                 )
             }
         };
-        // Fields only some kinds of task have are refused on the others, not ignored.
-        if let (Some(d), false) = (
-            &t.device,
-            matches!(kind, TaskKind::Kcryptd { .. } | TaskKind::Nfsd { .. }),
-        ) {
-            return err(
-                &format!("{path}.device"),
-                format!("'{d}'"),
-                "only kcryptd and nfsd name a device",
-            );
-        }
-        if let (Some(st), false) = (&t.stack, matches!(kind, TaskKind::User { .. })) {
-            return err(
-                &format!("{path}.stack"),
-                format!("'{st}'"),
-                "only user tasks have a stack base",
-            );
-        }
         if !matches!(kind, TaskKind::User { .. }) && !t.program.is_empty() {
             return err(
                 &format!("{path}.program"),
@@ -1139,6 +1147,8 @@ pub fn validate(file: ScenarioFile) -> Result<Scenario, ScenarioError> {
     // of event kinds and functions would only add to the .wasm.
     #[cfg(not(target_arch = "wasm32"))]
     check_chapter_triggers(&file)?;
+    #[cfg(not(target_arch = "wasm32"))]
+    check_task_fields(&file)?;
     let roles = crate::sim::config::Roles::of(&tasks);
     let config = Config {
         name: file.name.clone(),

@@ -26,6 +26,12 @@ pub use crate::sim::MODEL_VERSION;
 pub const DEFAULT_SCENARIO: &str = "watermarks-101";
 /// Compare mode shows 2–4 panes.
 pub const COMPARE_MAX: usize = 4;
+/// Bytes of a query string read at most: a link that reproduces a screen is a few hundred
+/// bytes (edits compressed); a fuzzed 2 MB one made half a million messages (400 MB).
+pub const QUERY_BYTES_MAX: usize = 64 * 1024;
+/// Problems listed at most (the rest are counted); each is at most a few hundred bytes
+/// plus the value it quotes, itself within the query's bound.
+pub const PROBLEMS_MAX: usize = 20;
 pub const SPEEDS: [u64; 5] = [1, 10, 100, 1000, 5000];
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -129,8 +135,10 @@ pub fn decode_component(s: &str) -> Result<String, String> {
     while i < bytes.len() {
         match bytes[i] {
             b'%' => {
+                // Two hex digits (from_str_radix alone would take "+A").
                 let hex = bytes
                     .get(i + 1..i + 3)
+                    .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
                     .and_then(|h| std::str::from_utf8(h).ok())
                     .and_then(|h| u8::from_str_radix(h, 16).ok());
                 match hex {
@@ -169,13 +177,38 @@ pub fn knobs_for(scenario_name: &str, preset: &str) -> Option<Knobs> {
 
 /// Reads a query string (with or without `?`). Returns the state and what was wrong.
 pub fn parse(query: &str) -> (UrlState, Vec<String>) {
+    let (st, errors) = parse_all(query);
+    (st, bounded(errors))
+}
+
+/// The first [`PROBLEMS_MAX`] problems and a count of the rest.
+fn bounded(mut errors: Vec<String>) -> Vec<String> {
+    let more = errors.len().saturating_sub(PROBLEMS_MAX);
+    errors.truncate(PROBLEMS_MAX);
+    if more > 0 {
+        errors.push(format!("… and {more} more problems"));
+    }
+    errors
+}
+
+fn parse_all(query: &str) -> (UrlState, Vec<String>) {
     let mut errors = Vec::new();
+    let mut query = query.trim_start_matches('?');
+    if query.len() > QUERY_BYTES_MAX {
+        errors.push(format!(
+            "the link's query is {} bytes; only the parameters in its first {QUERY_BYTES_MAX} are read",
+            query.len()
+        ));
+        // Whole parameters only: a cut one would read as a different value.
+        // (Cut at the last '&' that fits: an ASCII byte, so a char boundary.)
+        let end = query.as_bytes()[..QUERY_BYTES_MAX]
+            .iter()
+            .rposition(|&b| b == b'&')
+            .unwrap_or(0);
+        query = &query[..end];
+    }
     let mut fields: Vec<(String, String)> = Vec::new();
-    for pair in query
-        .trim_start_matches('?')
-        .split('&')
-        .filter(|p| !p.is_empty())
-    {
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         match (decode_component(k), decode_component(v)) {
             (Ok(k), Ok(v)) => fields.push((k, v)),
@@ -291,7 +324,7 @@ pub fn parse(query: &str) -> (UrlState, Vec<String>) {
         match s.parse::<u64>() {
             Ok(n) if SPEEDS.contains(&n) => st.speed = Some(n),
             _ => errors.push(format!(
-                "speed={s}: use one of {SPEEDS:?} ticks per frame; using 10"
+                "speed={s}: use 1, 10, 100, 1000 or 5000 ticks per frame; using 10"
             )),
         }
     }
@@ -445,6 +478,32 @@ mod tests {
             parse("?s=dm-crypt-swap&p=linux-4.7+neilbrown").0.preset,
             "linux-4.7+neilbrown"
         );
+    }
+
+    /// Found by fuzzing: a 2 MB link of bad knobs made 524 288 messages (400 MB), and
+    /// "%+A" decoded to a newline.
+    #[test]
+    fn a_huge_or_odd_link_stays_bounded() {
+        let huge = format!("?s=dm-crypt-swap&k={}", "x:1,".repeat(524_288));
+        let (st, errors) = parse(&huge);
+        // The parameters that end within the limit are read; the cut one is not.
+        assert_eq!((st.scenario.as_str(), st.knobs.len()), ("dm-crypt-swap", 0));
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].contains("only the parameters in its first 65536"));
+        // Within the limit, one problem per bad item, counted past the first twenty.
+        let (_, errors) = parse(&format!("?k={}", "x:1,".repeat(100)));
+        assert_eq!(errors.len(), PROBLEMS_MAX + 1);
+        assert_eq!(errors[PROBLEMS_MAX], "… and 80 more problems");
+        // A query of multi-byte text is cut at a parameter boundary, not inside a char.
+        let wide = format!("?s=dm-crypt-swap&ev={}&ev=x", "é".repeat(40_000));
+        let (st, errors) = parse(&wide);
+        assert_eq!(
+            (st.scenario.as_str(), st.event_filter),
+            ("dm-crypt-swap", None)
+        );
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(decode_component("%+A").is_err());
+        assert_eq!(decode_component("%0A"), Ok("\n".to_string()));
     }
 
     #[test]

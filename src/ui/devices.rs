@@ -79,11 +79,11 @@ pub fn devices(pane: &Pane) -> Html {
     let cfg = pane.rec.base().config();
     let rows = (0..cfg.devices.len()).map(|d| {
         let (used, limit, mark, words, alert) = row(pane, d);
-        let pct = |n: u64| (n * 1000 / limit.max(1)).min(1000) as f64 / 10.0;
+        let pct = |n: u64| super::percent(n, limit);
         // One element: the fill and the congestion mark are layers of its background.
         let (u, m) = (pct(used), pct(mark));
         let mark_layer = if mark > 0 {
-            format!("linear-gradient(to right, #0000 {m}%, var(--ink) {m}% calc({m}% + 2px), #0000 0), ")
+            format!("linear-gradient(to right, #0000 {m}, var(--ink) {m} calc({m} + 2px), #0000 0), ")
         } else {
             String::new()
         };
@@ -94,7 +94,7 @@ pub fn devices(pane: &Pane) -> Html {
                     <div class={classes!("bar", alert.then_some("full"))} role="meter"
                         aria-label={cfg.devices[d].name.clone()} aria-valuenow={used.to_string()}
                         aria-valuemax={limit.to_string()}
-                        style={format!("background: {mark_layer}linear-gradient(to right, var(--writeback) {u}%, #fff 0)")}>
+                        style={format!("background: {mark_layer}linear-gradient(to right, var(--writeback) {u}, #fff 0)")}>
                     </div>
                 }
                 <div class={classes!("pool-more", alert.then_some("alert"))}>{ words }</div>

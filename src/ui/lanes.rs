@@ -193,7 +193,7 @@ pub fn stack(e: &Engine, pane: &Pane) -> Html {
         .map_or(0, |t| t.depth_bytes_max);
     let thread_size = u64::from(pane.cursor.knobs().thread_size);
     let over = depth > thread_size;
-    let pct = (depth as f64 / thread_size.max(1) as f64 * 100.0).min(100.0);
+    let pct = super::percent(depth, thread_size);
     let state = match sample.tasks.get(task).map(|t| t.state) {
         // "idle" says little to a student: whose sleep is it?
         Some(TaskState::Sleeping(SleepFn::Idle)) => match cfg.tasks[task].kind {
@@ -273,7 +273,7 @@ pub fn stack(e: &Engine, pane: &Pane) -> Html {
             <div class="depth" title="Kernel stack in use now (sum of frame sizes, the model's depth) against THREAD_SIZE; it turns red past it">
                 <div class={classes!("bar", over.then_some("over"))} role="meter" aria-label="stack depth" aria-valuemin="0"
                     aria-valuemax={thread_size.to_string()} aria-valuenow={depth.to_string()}>
-                    <div class="fill" style={format!("width: {pct:.1}%")}></div>
+                    <div class="fill" style={format!("width: {pct}")}></div>
                 </div>
                 <div class="depth-num">{ format!("stack {} / {} B", super::pages(depth), super::pages(thread_size)) }
                     { format!(" · max {} B", super::pages(max)) }{ if over { " · OVERFLOW" } else { "" } }</div>

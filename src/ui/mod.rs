@@ -34,9 +34,18 @@ pub fn cb<E: 'static>(d: &Dispatch, f: impl Fn(E) -> player::Action + 'static) -
 
 pub use crate::share::pages;
 
-/// Pages as MiB with one decimal.
+/// Pages as MiB with one decimal (rounded half to even, as `{:.1}` of the exact value).
+/// Integer arithmetic: the page's .wasm has no room for more float formatting sites.
 pub fn mib(pages_n: u64) -> String {
-    format!("{:.1} MiB", pages_n as f64 / 256.0)
+    let (q, r) = (pages_n * 10 / 256, pages_n * 10 % 256);
+    let tenths = q + u64::from(r > 128 || (r == 128 && q % 2 == 1));
+    format!("{}.{} MiB", tenths / 10, tenths % 10)
+}
+
+/// `part` of `whole` as a CSS percentage with two decimals, at most 100 %.
+pub fn percent(part: u64, whole: u64) -> String {
+    let bp = part.min(whole) * 10_000 / whole.max(1);
+    format!("{}.{:02}%", bp / 100, bp % 100)
 }
 
 /// Mounts the app on `<body>`.

@@ -39,10 +39,13 @@ pub struct TimelineProps {
 
 /// `left` of an element standing at `tick` on an axis `0..end`, in the chart's plot area.
 pub fn x_css(tick: u64, end: u64) -> String {
-    let frac = tick.min(end) as f64 / end.max(1) as f64;
+    // The fraction to five decimals, by integers (see `super::mib`).
+    let n = tick.min(end) * 100_000 / end.max(1);
     format!(
-        "calc({LEFT_PX}px + (100% - {}px) * {frac:.5})",
-        LEFT_PX + RIGHT_PX
+        "calc({LEFT_PX}px + (100% - {}px) * {}.{:05})",
+        LEFT_PX + RIGHT_PX,
+        n / 100_000,
+        n % 100_000
     )
 }
 

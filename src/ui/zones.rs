@@ -35,12 +35,12 @@ struct Floor {
 fn gauge(name: &str, z: &ZoneSample, compact: bool, floors: &[Floor]) -> Html {
     // Zoomed to the watermarks: free beyond 3 × high is off the scale (and says so).
     let scale = (z.high * 3).max(1);
-    let pct = |v: u64| v.min(scale) as f64 / scale as f64 * 100.0;
+    let pct = |v: u64| super::percent(v, scale);
     let (band_class, band_text) = band(z);
     let off_scale = z.free > scale;
     let mark = |class: &'static str, label: &'static str, v: u64, kernel: &'static str| {
         html! {
-            <div class={classes!("wm", class)} style={format!("left: {:.2}%", pct(v))}
+            <div class={classes!("wm", class)} style={format!("left: {}", pct(v))}
                 title={format!("{label} watermark: {} pages ({kernel})", pages(v))}><span>{ label }</span></div>
         }
     };
@@ -54,13 +54,13 @@ fn gauge(name: &str, z: &ZoneSample, compact: bool, floors: &[Floor]) -> Html {
             <div class="gauge" role="meter" aria-label={format!("free pages in zone {name}")}
                 aria-valuemin="0" aria-valuemax={scale.to_string()} aria-valuenow={z.free.min(scale).to_string()}
                 title="NR_FREE_PAGES: pages on the zone's free lists. The bar is zoomed to 3 × high so the watermarks show.">
-                <div class={classes!("fill", band_class)} style={format!("width: {:.2}%", pct(z.free))}></div>
+                <div class={classes!("fill", band_class)} style={format!("width: {}", pct(z.free))}></div>
                 { mark("wm-min", "min", z.min, "zone->watermark[WMARK_MIN]") }
                 { mark("wm-low", "low", z.low, "zone->watermark[WMARK_LOW]") }
                 { mark("wm-high", "high", z.high, "zone->watermark[WMARK_HIGH]") }
                 if off_scale { <span class="off-scale">{ "≫" }</span> }
                 { for floors.iter().map(|f| html! {
-                    <div class="floor" style={format!("left: {:.2}%", pct(f.pages))} aria-hidden="true"
+                    <div class="floor" style={format!("left: {}", pct(f.pages))} aria-hidden="true"
                         title={format!("effective floor of {}: free may go down to {} pages", f.text, pages(f.pages))}></div>
                 }) }
             </div>
@@ -149,7 +149,7 @@ pub fn pools(pane: &Pane) -> Html {
     let sample = pane.cursor.sample();
     let st = pane.cursor.state();
     let rows = sample.pools.iter().enumerate().map(|(i, p)| {
-        let pct = (p.curr_nr as f64 / p.min_nr.max(1) as f64 * 100.0).min(100.0);
+        let pct = super::percent(p.curr_nr, p.min_nr);
         let waiters: Vec<&str> = st.tasks.iter().enumerate().filter(|(_, t)| t.wait.as_ref().is_some_and(|w| w.queue == WaitQueue::Pool(i))).map(|(t, _)| cfg.tasks[t].name.as_str()).collect();
         let empty = p.curr_nr == 0;
         html! {
@@ -158,7 +158,7 @@ pub fn pools(pane: &Pane) -> Html {
                     <span class="pnum" title="curr_nr / min_nr: reserved elements left in the pool">{ format!("{} / {}", p.curr_nr, p.min_nr) }</span></div>
                 <div class={classes!("bar", empty.then_some("empty"))} role="meter" aria-label={format!("pool {} elements", cfg.pools[i].name)}
                     aria-valuemin="0" aria-valuemax={p.min_nr.to_string()} aria-valuenow={p.curr_nr.to_string()}>
-                    <div class="fill" style={format!("width: {pct:.1}%")}></div>
+                    <div class="fill" style={format!("width: {pct}")}></div>
                 </div>
                 <div class="pool-more">
                     <span title="elements handed out and not yet returned with mempool_free">{ format!("out {}", p.outstanding) }</span>
