@@ -29,6 +29,9 @@ pub const COMPARE_MAX: usize = 4;
 /// Bytes of a query string read at most: a link that reproduces a screen is a few hundred
 /// bytes (edits compressed); a fuzzed 2 MB one made half a million messages (400 MB).
 pub const QUERY_BYTES_MAX: usize = 64 * 1024;
+/// Forks a link carries at most (a class's live toggles are a handful; each is at most
+/// about 50 bytes, so the forks of a link always fit in one).
+pub const FORKS_MAX: usize = 1000;
 /// Problems listed at most (the rest are counted); each is at most a few hundred bytes
 /// plus the value it quotes, itself within the query's bound.
 pub const PROBLEMS_MAX: usize = 20;
@@ -288,6 +291,10 @@ fn parse_all(query: &str) -> (UrlState, Vec<String>) {
     if let Some(f) = get("f") {
         for item in f.split(',').filter(|s| !s.is_empty()) {
             match parse_fork(item, &scratch) {
+                Ok(_) if st.forks.len() == FORKS_MAX => {
+                    errors.push(format!("f: at most {FORKS_MAX} forks; the rest ignored"));
+                    break;
+                }
                 Ok(fork) => st.forks.push(fork),
                 Err(e) => errors.push(format!("f: {e}; fork ignored")),
             }
@@ -347,6 +354,12 @@ fn parse_all(query: &str) -> (UrlState, Vec<String>) {
         if !KNOWN.contains(&k.as_str()) {
             errors.push(format!("unknown parameter '{k}' ignored"));
         }
+    }
+    // The state must write a link that is read back whole: the free-text fields, raw in
+    // the query, may triple once percent-encoded.
+    if format(&st).len() > QUERY_BYTES_MAX {
+        errors.push("e, task and ev are too long once encoded; ignored".to_string());
+        (st.edits, st.task, st.event_filter) = (None, None, None);
     }
     (st, errors)
 }
@@ -501,6 +514,16 @@ mod tests {
             (st.scenario.as_str(), st.event_filter),
             ("dm-crypt-swap", None)
         );
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        // What parse accepts formats to a link parse reads back whole (a text field of
+        // '+'s triples as "%20"s).
+        let plus = format!("?s=watermarks-101&task={}&t=5", "+".repeat(30_000));
+        let (st, errors) = parse(&plus);
+        assert_eq!((st.task.as_deref(), st.tick), (None, 5000), "{errors:?}");
+        assert_eq!(parse(&format(&st)), (st, vec![]));
+        let forks = format!("?f={}", "1@thread_size:8192,".repeat(FORKS_MAX + 1));
+        let (st, errors) = parse(&forks);
+        assert_eq!(st.forks.len(), FORKS_MAX);
         assert_eq!(errors.len(), 1, "{errors:?}");
         assert!(decode_component("%+A").is_err());
         assert_eq!(decode_component("%0A"), Ok("\n".to_string()));
