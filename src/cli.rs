@@ -121,8 +121,8 @@ struct Bad(String);
 
 /// `text` with its control characters (Unicode's Cc: C0, DEL, C1) written as `\u{..}`: a
 /// value quoted in a message stays on one line and cannot drive the terminal it is
-/// printed on.
-pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+/// printed on. (The page shows messages as text, where neither matters.)
+fn printable(text: &str) -> std::borrow::Cow<'_, str> {
     let control = |c: char| matches!(c as u32, 0..=0x1f | 0x7f..=0x9f);
     if !text.chars().any(control) {
         return text.into();
