@@ -65,17 +65,18 @@ pl_lock_version() {
 }
 
 pl_setup_rust() {
-    # rustfmt/clippy for test.sh; both ship with the default rustup profile.
+    # rustfmt/clippy for test.sh; both ship with the default rustup profile. llvm-tools
+    # for scripts/pgo-build.sh (llvm-profdata at rustc's own LLVM version).
     # (Captured first: grep -q closing a pipe early can fail the pipeline under pipefail.)
     local c have targets missing=()
     have=$(rustup component list --installed)
-    for c in rustfmt clippy; do
+    for c in rustfmt clippy llvm-tools; do
         grep -q "^$c-" <<<"$have" || missing+=("$c")
     done
     if ((${#missing[@]})); then
         pl_install rust-components rustup component add "${missing[@]}"
     else
-        pl_say "rustfmt, clippy: skip (installed)"
+        pl_say "rustfmt, clippy, llvm-tools: skip (installed)"
     fi
 
     targets=$(rustup target list --installed)

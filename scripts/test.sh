@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # scripts/test.sh: install what is missing, then run every test of Pressure Lab, stopping at
 # the first failing step with its exit code (non-zero):
-#   fmt check, clippy (native and wasm32), cargo test (native), wasm-bindgen tests in headless Chromium,
+#   fmt check, clippy (native and wasm32), cargo test (native), the PGO-built CLI's bench,
+#   wasm-bindgen tests in headless Chromium,
 #   trunk release build, end-to-end tests (node --test + playwright-core) against dist/
 #   served by a plain static server (trunk serve would inject its autoreload script).
 # Runs the same with or without CI set. Per-step timings are printed at the end.
@@ -69,6 +70,15 @@ native_tests() {
     cargo test --workspace --all-targets && cargo test --workspace --doc
 }
 
+pgo_bench() {
+    # The speed targets are measured, never asserted (a shared host varies 2x): this step
+    # keeps scripts/pgo-build.sh working on a fresh machine — it fails if the optimised
+    # build's runs differ from the instrumented build's — and prints the table BENCHMARKS.md
+    # records.
+    local bin
+    bin=$(scripts/pgo-build.sh) && "$bin" bench
+}
+
 e2e() {
     local port url i
     # A free loopback port, so parallel runs and a running `trunk serve` do not collide.
@@ -96,6 +106,7 @@ step "cargo fmt --check" cargo fmt --all -- --check
 step "cargo clippy (native)" cargo clippy --workspace --all-targets -- -D warnings
 step "cargo clippy (wasm32: the UI)" cargo clippy --workspace --target wasm32-unknown-unknown -- -D warnings
 step "cargo test (native, all targets + doctests)" native_tests
+step "native PGO build + bench (speed recorded, not asserted)" pgo_bench
 step "wasm-bindgen tests (headless Chromium)" wasm_tests
 step "trunk build --release" trunk build --release
 step "e2e tests (node --test: Chromium, Firefox, WebKit)" e2e
