@@ -382,6 +382,10 @@ fn direct_reclaim_keeping_all(
         ctx.st.knobs.reclaim_throttle != ReclaimThrottle::V3_11 && !rc.gfp.has(Gfp::TRANSIENT);
     // The last zone scanned, for `last_writeback_met` (computed once, as the call ends).
     let mut last_scan: Option<(KeepingZone, KeptScan)> = None;
+    // The tick's scan budget and the scan counters are kept here and written back once, as
+    // the call ends: nothing this loop calls reads them.
+    let mut cpu = cpu_left(ctx, task);
+    let mut scanned_by_pos = [0u64; KEEPING_ZONES_MAX];
     let step = loop {
         if *iterations == 0 {
             break Some(Step::Done);
@@ -396,7 +400,6 @@ fn direct_reclaim_keeping_all(
             rc.zone_idx = 0;
         }
         if rc.zone_idx < nr_zones {
-            let cpu = cpu_left(ctx, task);
             if cpu == 0 {
                 break Some(Step::Yield);
             }
@@ -411,10 +414,8 @@ fn direct_reclaim_keeping_all(
                 break None;
             };
             let scanned = scan.file_met + scan.anon_met;
-            ctx.st.tasks[task].reclaim_cpu_used += scanned;
-            let zone = zone_at(ctx, rc.zone_idx);
-            ctx.st.zones[zone].pages_scanned += scanned;
-            ctx.st.counters.pgscan_direct += scanned;
+            cpu -= scanned;
+            scanned_by_pos[rc.zone_idx] += scanned;
             rc.nr_scanned += scanned;
             rc.last_scanned = scanned;
             rc.last_reclaimed = 0;
@@ -436,7 +437,6 @@ fn direct_reclaim_keeping_all(
             rc.in_nap = true;
             // No BDI is congested, so only congestion_wait sleeps.
             if ctx.st.knobs.reclaim_nap == ReclaimNap::CongestionWait {
-                ctx.congestion_nap(task, SleepFn::CongestionWait);
                 break Some(Step::Sleep);
             }
             continue;
@@ -447,8 +447,19 @@ fn direct_reclaim_keeping_all(
         rc.priority -= 1;
         rc.zone_idx = 0;
     };
+    let scanned: u64 = scanned_by_pos.iter().sum();
+    ctx.st.tasks[task].reclaim_cpu_used += scanned;
+    ctx.st.counters.pgscan_direct += scanned;
+    for (pos, &n) in scanned_by_pos.iter().enumerate().take(nr_zones) {
+        let zone = zone_at(ctx, pos);
+        ctx.st.zones[zone].pages_scanned += n;
+    }
     if let Some((kz, scan)) = last_scan {
         rc.last_writeback_met = scan.file_met + kz.under_writeback_met(scan.anon_met);
+    }
+    if step == Some(Step::Sleep) {
+        // The per-priority nap: congestion_wait (no BDI is congested, so only it sleeps).
+        ctx.congestion_nap(task, SleepFn::CongestionWait);
     }
     step
 }
