@@ -335,11 +335,16 @@ impl Ctx<'_> {
     /// shrink_zone). Stacks are otherwise measured when a task's run ends, and a pass that
     /// reclaims its batch within the tick has ended by then.
     pub fn record_reclaim_entry_depth(&mut self, task: usize) {
-        let shape = StackShape::of(self.st, task);
-        let (cfg, stacks) = (self.cfg, self.stacks);
-        let depth = self.st.tasks[task]
-            .depth_cache
-            .get_or_insert(shape, || depth_of(cfg, stacks, task, shape));
+        let key = StackShape::key_of(self.st, task);
+        debug_assert_eq!(key, StackShape::of(self.st, task).key());
+        let depth = match self.st.tasks[task].depth_cache.get(key) {
+            Some(depth) => depth,
+            None => {
+                let depth = self.depth_now(task);
+                self.st.tasks[task].depth_cache.insert(key, depth);
+                depth
+            }
+        };
         self.record_depth(task, depth, true);
     }
 
@@ -466,15 +471,58 @@ impl StackShape {
 
     /// The shape as one number, never 0 (a [`state::DepthCache`] compares these).
     pub fn key(self) -> u16 {
-        let sleeping = self.sleeping.map_or(0, |f| f.index() as u16 + 1);
+        Self::pack(
+            self.exited,
+            self.sleeping.map_or(0, |f| f.index() as u16 + 1),
+            self.idle,
+            [
+                self.in_alloc,
+                self.in_reclaim,
+                self.in_swap_submit,
+                self.in_mempool,
+                self.v4_7,
+            ],
+        )
+    }
+
+    /// `StackShape::of(st, task).key()` read straight from the task, without building the
+    /// shape: a task's depth is looked up by it after every run (most find it cached).
+    pub fn key_of(st: &State, task: usize) -> u16 {
+        let t = &st.tasks[task];
+        let (sleeping, idle) = match &t.wait {
+            None => (0, false),
+            Some(w) if w.function == SleepFn::Idle => (0, true),
+            Some(w) => (w.function.index() as u16 + 1, false),
+        };
+        Self::pack(
+            t.exited,
+            sleeping,
+            idle,
+            [
+                t.alloc.is_some(),
+                t.reclaim.is_some(),
+                t.reclaim
+                    .as_ref()
+                    .is_some_and(|rc| rc.pending_swap_submit > 0),
+                t.mempool.is_some(),
+                st.knobs.alloc_slowpath == policy::AllocSlowpath::V4_7,
+            ],
+        )
+    }
+
+    /// The one layout of a key: bit 15 set (so no key is 0), exited, idle, then
+    /// in_alloc, in_reclaim, in_swap_submit, in_mempool and v4_7, the sleep (its
+    /// `SleepFn::index` + 1, 0 for none) from bit 7.
+    fn pack(exited: bool, sleeping: u16, idle: bool, flags: [bool; 5]) -> u16 {
+        let [in_alloc, in_reclaim, in_swap_submit, in_mempool, v4_7] = flags;
         1 << 15
-            | u16::from(self.exited)
-            | u16::from(self.idle) << 1
-            | u16::from(self.in_alloc) << 2
-            | u16::from(self.in_reclaim) << 3
-            | u16::from(self.in_swap_submit) << 4
-            | u16::from(self.in_mempool) << 5
-            | u16::from(self.v4_7) << 6
+            | u16::from(exited)
+            | u16::from(idle) << 1
+            | u16::from(in_alloc) << 2
+            | u16::from(in_reclaim) << 3
+            | u16::from(in_swap_submit) << 4
+            | u16::from(in_mempool) << 5
+            | u16::from(v4_7) << 6
             | sleeping << 7
     }
 }
@@ -994,12 +1042,18 @@ impl Sim {
 /// Brings `task`'s `depth_bytes` up to date with its stack shape (summed again only for a
 /// shape not in the task's [`state::DepthCache`]) and returns it.
 fn refresh_depth(cfg: &Config, stacks: &StackTables, st: &mut State, task: usize) -> u64 {
-    let shape = StackShape::of(st, task);
-    let t = &mut st.tasks[task];
-    t.depth_bytes = t
-        .depth_cache
-        .get_or_insert(shape, || depth_of(cfg, stacks, task, shape));
-    t.depth_bytes
+    let key = StackShape::key_of(st, task);
+    debug_assert_eq!(key, StackShape::of(st, task).key());
+    let depth = match st.tasks[task].depth_cache.get(key) {
+        Some(depth) => depth,
+        None => {
+            let depth = depth_of(cfg, stacks, task, StackShape::of(st, task));
+            st.tasks[task].depth_cache.insert(key, depth);
+            depth
+        }
+    };
+    st.tasks[task].depth_bytes = depth;
+    depth
 }
 
 fn run_if_ready(ctx: &mut Ctx, task: usize) {

@@ -273,22 +273,18 @@ pub struct DepthCache {
 }
 
 impl DepthCache {
-    /// The depth of `shape`, computed by `depth_of` only when the shape is not cached.
-    pub fn get_or_insert(
-        &mut self,
-        shape: super::StackShape,
-        depth_of: impl FnOnce() -> u64,
-    ) -> u64 {
-        let key = shape.key();
-        for &(k, depth) in &self.entries {
-            if k == key {
-                return depth;
-            }
-        }
-        let depth = depth_of();
+    /// The cached depth of the shape with this key (`StackShape::key`), if any.
+    pub fn get(&self, key: u16) -> Option<u64> {
+        self.entries
+            .iter()
+            .find(|&&(k, _)| k == key)
+            .map(|&(_, depth)| depth)
+    }
+
+    /// Caches `depth` for the shape with this key, replacing the oldest entry.
+    pub fn insert(&mut self, key: u16, depth: u64) {
         self.entries[usize::from(self.next)] = (key, depth);
         self.next = (self.next + 1) % DEPTH_CACHE_SIZE as u8;
-        depth
     }
 }
 
