@@ -1081,37 +1081,32 @@ fn run_if_ready(ctx: &mut Ctx, task: usize) {
 /// Phase 3: per-task sleep time and stack depth, reserve use, hung tasks.
 fn account(ctx: &mut Ctx) {
     let now = ctx.st.tick;
-    // A task that must finish sleeping in userspace (an `Op::Sleep`) is not held up.
-    if (0..ctx.cfg.tasks.len()).any(|t| {
-        ctx.cfg.tasks[t].must_finish
-            && !ctx.st.tasks[t].exited
-            && ctx.st.tasks[t]
-                .wait
-                .as_ref()
-                .is_some_and(|w| w.function == SleepFn::Idle)
-    }) {
-        ctx.st.workload_progress_tick = now;
-    }
+    let hung_timeout = ctx.cfg.hung_task_timeout_ticks;
+    // One pass over the tasks (it runs every tick).
     for task in 0..ctx.st.tasks.len() {
-        if ctx.st.tasks[task].exited {
+        let t = &mut ctx.st.tasks[task];
+        if t.exited {
             continue;
         }
-        let Some(w) = ctx.st.tasks[task].wait.clone() else {
+        let Some(w) = &t.wait else {
             continue;
         };
-        let idx = w.function.index();
-        ctx.st.tasks[task].sleep_ms_by_fn[idx] += 1;
-        let hung_timeout = ctx.cfg.hung_task_timeout_ticks;
-        if w.function.hung_task_checked()
-            && !ctx.st.tasks[task].hung_reported
-            && now - w.since >= hung_timeout
-            && w.until - w.since > hung_timeout
+        let (function, since, until) = (w.function, w.since, w.until);
+        t.sleep_ms_by_fn[function.index()] += 1;
+        // A task that must finish sleeping in userspace (an `Op::Sleep`) is not held up.
+        if function == SleepFn::Idle && ctx.cfg.tasks[task].must_finish {
+            ctx.st.workload_progress_tick = now;
+        }
+        if function.hung_task_checked()
+            && !t.hung_reported
+            && now - since >= hung_timeout
+            && until - since > hung_timeout
         {
-            ctx.st.tasks[task].hung_reported = true;
+            t.hung_reported = true;
             ctx.emit(Event::HungTask {
                 task,
-                function: w.function,
-                blocked_ms: now - w.since,
+                function,
+                blocked_ms: now - since,
             });
         }
     }
