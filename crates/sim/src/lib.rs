@@ -86,24 +86,46 @@ pub struct Ctx<'a> {
 /// two different runs hash differently. Every integer write is widened to 64 bits, so the
 /// same run hashes alike on 32-bit wasm and 64-bit native; byte strings go in 8 bytes at a
 /// time, then their length. Word-at-a-time matters: the hash covers every event of every
-/// tick, and a byte-wise FNV was a tenth of the whole run's cost.
-pub struct TraceHasher(u64);
+/// tick, and a byte-wise FNV was a tenth of the whole run's cost. Two lanes take the words
+/// in turn and are folded together by `finish`: each step waits only for the step two
+/// words back, which halves the chain of multiplies a tick's hash is (one lane was 3 % of
+/// swap-over-nbd's time, BENCHMARKS.md).
+pub struct TraceHasher {
+    /// The lane the next word goes into…
+    next: u64,
+    /// …and the other one.
+    other: u64,
+}
 
 impl TraceHasher {
     pub fn new(seed: u64) -> TraceHasher {
-        TraceHasher(0xcbf2_9ce4_8422_2325 ^ seed)
+        TraceHasher::resume(0xcbf2_9ce4_8422_2325 ^ seed)
+    }
+
+    /// Continues from a hash `finish` returned.
+    pub fn resume(hash: u64) -> TraceHasher {
+        TraceHasher {
+            next: hash,
+            other: hash.rotate_left(32),
+        }
+    }
+
+    fn step(x: u64) -> u64 {
+        let h = x.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        h ^ (h >> 29)
     }
 
     #[inline]
     fn mix(&mut self, word: u64) {
-        let h = (self.0 ^ word).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        self.0 = h ^ (h >> 29);
+        let h = Self::step(self.next ^ word);
+        self.next = self.other;
+        self.other = h;
     }
 }
 
 impl Hasher for TraceHasher {
     fn finish(&self) -> u64 {
-        self.0
+        Self::step(self.next ^ Self::step(self.other))
     }
     fn write(&mut self, bytes: &[u8]) {
         let mut chunks = bytes.chunks_exact(8);
@@ -945,7 +967,7 @@ impl Sim {
             outcome::check(&mut ctx);
         }
         self.events = events;
-        let mut h = TraceHasher(self.st.trace_hash);
+        let mut h = TraceHasher::resume(self.st.trace_hash);
         self.st.tick.hash(&mut h);
         for z in &self.st.zones {
             (z.free, z.anon_writeback, z.file_dirty_total()).hash(&mut h);
