@@ -89,7 +89,7 @@ pub struct Ctx<'a> {
 /// tick, and a byte-wise FNV was a tenth of the whole run's cost. Two lanes take the words
 /// in turn and are folded together by `finish`: each step waits only for the step two
 /// words back, which halves the chain of multiplies a tick's hash is (one lane was 3 % of
-/// swap-over-nbd's time, BENCHMARKS.md).
+/// the time of a run of swap over NBD, BENCHMARKS.md).
 pub struct TraceHasher {
     /// The lane the next word goes into…
     next: u64,
