@@ -200,6 +200,7 @@ pub fn begin(ctx: &mut Ctx, task: usize, gfp: Gfp, want: u64) {
 pub fn alloc_pages(ctx: &mut Ctx, task: usize, use_: PageUse, got: &mut u64) -> Step {
     let mut req = ctx.st.tasks[task]
         .alloc
+        .clone()
         .expect("alloc_pages without a request");
     // The request counts what it obtained across sleeps, so a resumed slow path asks only
     // for the rest (`*got` reports this call's pages to the caller).

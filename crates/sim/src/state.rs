@@ -160,7 +160,7 @@ pub enum SlowStage {
 }
 
 /// A page allocation in progress (one `alloc_pages` request for `want` order-0 pages).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AllocReq {
     pub gfp: Gfp,
     pub want: u64,
@@ -172,7 +172,7 @@ pub struct AllocReq {
 }
 
 /// A direct-reclaim or kswapd pass in progress (`do_try_to_free_pages` / `balance_pgdat`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReclaimCtx {
     pub gfp: Gfp,
     pub priority: u32,

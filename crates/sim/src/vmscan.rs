@@ -144,6 +144,7 @@ pub fn direct_reclaim(ctx: &mut Ctx, task: usize) -> Step {
     ctx.st.tasks[task].last_direct_reclaim_tick = Some(ctx.st.tick);
     let mut rc = ctx.st.tasks[task]
         .reclaim
+        .clone()
         .expect("direct_reclaim without a pass");
     let step = reclaim_loop(ctx, task, &mut rc, Reclaimer::Direct);
     ctx.st.tasks[task].reclaim = Some(rc);
@@ -928,7 +929,7 @@ pub fn kswapd_run(ctx: &mut Ctx, task: usize) {
             }
             ctx.st.tasks[task].reclaim = Some(ReclaimCtx::new(Gfp::KERNEL));
         }
-        let mut rc = ctx.st.tasks[task].reclaim.expect("kswapd pass");
+        let mut rc = ctx.st.tasks[task].reclaim.clone().expect("kswapd pass");
         let step = reclaim_loop(ctx, task, &mut rc, Reclaimer::Kswapd);
         match step {
             Step::Sleep | Step::Yield => {
