@@ -357,16 +357,7 @@ impl Ctx<'_> {
     /// shrink_zone). Stacks are otherwise measured when a task's run ends, and a pass that
     /// reclaims its batch within the tick has ended by then.
     pub fn record_reclaim_entry_depth(&mut self, task: usize) {
-        let key = StackShape::key_of(self.st, task);
-        debug_assert_eq!(key, StackShape::of(self.st, task).key());
-        let depth = match self.st.tasks[task].depth_cache.get(key) {
-            Some(depth) => depth,
-            None => {
-                let depth = self.depth_now(task);
-                self.st.tasks[task].depth_cache.insert(key, depth);
-                depth
-            }
-        };
+        let depth = cached_depth(self.cfg, self.stacks, self.st, task);
         self.record_depth(task, depth, true);
     }
 
@@ -1064,17 +1055,21 @@ impl Sim {
 /// Brings `task`'s `depth_bytes` up to date with its stack shape (summed again only for a
 /// shape not in the task's [`state::DepthCache`]) and returns it.
 fn refresh_depth(cfg: &Config, stacks: &StackTables, st: &mut State, task: usize) -> u64 {
+    let depth = cached_depth(cfg, stacks, st, task);
+    st.tasks[task].depth_bytes = depth;
+    depth
+}
+
+/// `task`'s stack depth now, from its [`state::DepthCache`] when its shape is there (the
+/// shape itself is built only on a miss).
+fn cached_depth(cfg: &Config, stacks: &StackTables, st: &mut State, task: usize) -> u64 {
     let key = StackShape::key_of(st, task);
     debug_assert_eq!(key, StackShape::of(st, task).key());
-    let depth = match st.tasks[task].depth_cache.get(key) {
-        Some(depth) => depth,
-        None => {
-            let depth = depth_of(cfg, stacks, task, StackShape::of(st, task));
-            st.tasks[task].depth_cache.insert(key, depth);
-            depth
-        }
-    };
-    st.tasks[task].depth_bytes = depth;
+    if let Some(depth) = st.tasks[task].depth_cache.get(key) {
+        return depth;
+    }
+    let depth = depth_of(cfg, stacks, task, StackShape::of(st, task));
+    st.tasks[task].depth_cache.insert(key, depth);
     depth
 }
 
