@@ -435,7 +435,8 @@ fn direct_reclaim_keeping_all(
         }
         if nap_allowed && rc.nr_scanned > 0 && rc.priority < DEF_PRIORITY - 2 {
             rc.in_nap = true;
-            // No BDI is congested, so only congestion_wait sleeps.
+            // No BDI is congested, so only congestion_wait sleeps (taken as the call ends,
+            // once the counters are written back).
             if ctx.st.knobs.reclaim_nap == ReclaimNap::CongestionWait {
                 break Some(Step::Sleep);
             }
