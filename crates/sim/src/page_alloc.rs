@@ -136,10 +136,7 @@ pub fn alloc_no_reclaim(ctx: &mut Ctx, task: usize, want: u64, gfp: Gfp, use_: P
         }
         let flags = ctx.st.tasks[task].flags;
         let af = gfp_to_alloc_flags(gfp, flags, ctx.st.knobs.alloc_slowpath);
-        let at_min = AllocFlags {
-            no_watermarks: false,
-            ..af
-        };
+        let at_min = without_no_watermarks(af);
         got += get_page_from_freelist(ctx, task, want - got, Mark::Min, at_min, use_);
         if got < want && af.no_watermarks {
             got += get_page_from_freelist(ctx, task, want - got, Mark::Min, af, use_);
@@ -215,18 +212,28 @@ pub fn alloc_pages(ctx: &mut Ctx, task: usize, use_: PageUse, got: &mut u64) -> 
     step
 }
 
+/// The slow path's first try and the try after reclaim: ALLOC_NO_WATERMARKS masked out.
+fn without_no_watermarks(af: AllocFlags) -> AllocFlags {
+    AllocFlags {
+        no_watermarks: false,
+        ..af
+    }
+}
+
 fn remaining(req: &AllocReq, got: u64) -> u64 {
     req.want.saturating_sub(got)
 }
 
 fn slowpath(ctx: &mut Ctx, task: usize, use_: PageUse, req: &mut AllocReq, got: &mut u64) -> Step {
     let shape = ctx.st.knobs.alloc_slowpath;
+    // The flags as the call enters: direct reclaim below sets and clears PF_MEMALLOC, and
+    // the alloc_flags of this call are those of its entry.
     let flags = ctx.st.tasks[task].flags;
-    let af = gfp_to_alloc_flags(req.gfp, flags, shape);
-    let at_min = AllocFlags {
-        no_watermarks: false,
-        ..af
-    };
+    // gfp_to_alloc_flags depends on nothing but these three, so it is computed where a
+    // stage first needs it: the fast-path try at the low mark (and a resumed pass still
+    // reclaiming) does not.
+    let gfp = req.gfp;
+    let alloc_flags = move || gfp_to_alloc_flags(gfp, flags, shape);
 
     if req.stage == SlowStage::Fast {
         *got += get_page_from_freelist(
@@ -244,6 +251,7 @@ fn slowpath(ctx: &mut Ctx, task: usize, use_: PageUse, req: &mut AllocReq, got: 
         if req.gfp.has(Gfp::KSWAPD_RECLAIM) {
             wakeup_kswapd(ctx);
         }
+        let at_min = without_no_watermarks(alloc_flags());
         *got += get_page_from_freelist(ctx, task, remaining(req, *got), Mark::Min, at_min, use_);
         if remaining(req, *got) == 0 {
             return Step::Done;
@@ -253,6 +261,7 @@ fn slowpath(ctx: &mut Ctx, task: usize, use_: PageUse, req: &mut AllocReq, got: 
 
     if req.stage == SlowStage::Rebalance {
         // rebalance: the no-watermarks try (`__alloc_pages_high_priority`).
+        let af = alloc_flags();
         if af.no_watermarks {
             *got += get_page_from_freelist(ctx, task, remaining(req, *got), Mark::Min, af, use_);
             if remaining(req, *got) == 0 {
@@ -317,6 +326,7 @@ fn slowpath(ctx: &mut Ctx, task: usize, use_: PageUse, req: &mut AllocReq, got: 
         }
     };
     req.did_some_progress = progress;
+    let at_min = without_no_watermarks(alloc_flags());
     *got += get_page_from_freelist(ctx, task, remaining(req, *got), Mark::Min, at_min, use_);
     if remaining(req, *got) == 0 {
         return Step::Done;
