@@ -56,8 +56,11 @@ pub fn get_page_from_freelist(
         if n == 0 {
             continue;
         }
-        let below_min_before = wm.min().saturating_sub(zone.free);
         zone.free -= n;
+        // Of the `n` pages, those taken below min: min - free after, at most n. It is
+        // what `min - free` grew by (saturated at 0 before and after), and it is positive
+        // exactly when free ends below min (n > 0 here).
+        let below_min = wm.min().saturating_sub(zone.free).min(n);
         match use_ {
             PageUse::Anon => zone.anon_active += n,
             PageUse::FileDirty { device } => zone.file_dirty_add(device, n),
@@ -67,16 +70,13 @@ pub fn get_page_from_freelist(
                 if af.no_watermarks {
                     // page->pfmemalloc: the page came from the reserve-bypassing attempt
                     // (v3.6 get_page_from_freelist; kernel-mm.md §7.2).
-                    let below = wm.min().saturating_sub(zone.free).min(n);
-                    zone.kernel_pfmemalloc += below;
+                    zone.kernel_pfmemalloc += below_min;
                 }
             }
         }
-        let below_min_after = wm.min().saturating_sub(zone.free);
-        if below_min_after > below_min_before {
+        if below_min > 0 {
             let free_after = zone.free;
-            let pages = below_min_after - below_min_before;
-            emit_reserve_used(ctx, task, zone_idx, pages, free_after, floor, af);
+            emit_reserve_used(ctx, task, zone_idx, below_min, free_after, floor, af);
         }
         got += n;
     }
