@@ -40,6 +40,50 @@ pub fn get_page_from_freelist(
     af: AllocFlags,
     use_: PageUse,
 ) -> u64 {
+    freelist(ctx, task, want, mark, af, use_)
+}
+
+/// The fast path's `get_page_from_freelist` (ALLOC_WMARK_LOW, no other alloc_flags):
+/// the same body, compiled with the mark and the flags known, so the floor is the low
+/// mark plus the reserve with no cuts to test. Half the allocator's tries are this one.
+#[cfg_attr(not(target_arch = "wasm32"), inline(always))]
+fn get_page_from_freelist_low(ctx: &mut Ctx, task: usize, want: u64, use_: PageUse) -> u64 {
+    freelist(ctx, task, want, Mark::Low, AllocFlags::default(), use_)
+}
+
+/// The slow path's tries at min without ALLOC_NO_WATERMARKS (the first one after waking
+/// kswapd, the one after direct reclaim, the atomic callers' second): `af` with that
+/// flag masked out, which is how the callers build it; one body for them all.
+#[cfg_attr(not(target_arch = "wasm32"), inline(always))]
+fn get_page_from_freelist_min(
+    ctx: &mut Ctx,
+    task: usize,
+    want: u64,
+    af: AllocFlags,
+    use_: PageUse,
+) -> u64 {
+    let at_min = AllocFlags {
+        no_watermarks: false,
+        ..af
+    };
+    freelist(ctx, task, want, Mark::Min, at_min, use_)
+}
+
+/// The body of `get_page_from_freelist`, inlined into each entry point above so that
+/// the constant mark and flags of the fast-path and min tries fold away; the low and min
+/// entry points are inlined in turn into their callers (the slow path, alloc_no_reclaim),
+/// which spares the calls and lets the callers' `want` and `use_` fold too. Not in the
+/// browser build: the copies would take its .wasm over the 350 000 B gzip budget
+/// (tests/e2e/ui-perf.test.cjs; +800 B measured), so there the compiler decides.
+#[cfg_attr(not(target_arch = "wasm32"), inline(always))]
+fn freelist(
+    ctx: &mut Ctx,
+    task: usize,
+    want: u64,
+    mark: Mark,
+    af: AllocFlags,
+    use_: PageUse,
+) -> u64 {
     let mut got = 0;
     for zone_idx in (0..ctx.st.zones.len()).rev() {
         if got == want {
@@ -129,15 +173,14 @@ fn below_min_reason(af: AllocFlags, flags: super::gfp::TaskFlags) -> &'static st
 /// Pages allocated with the fast path only (`ALLOC_WMARK_LOW`), then the min-mark try:
 /// what `alloc_pages` achieves without entering reclaim. Used by atomic callers.
 pub fn alloc_no_reclaim(ctx: &mut Ctx, task: usize, want: u64, gfp: Gfp, use_: PageUse) -> u64 {
-    let mut got = get_page_from_freelist(ctx, task, want, Mark::Low, AllocFlags::default(), use_);
+    let mut got = get_page_from_freelist_low(ctx, task, want, use_);
     if got < want {
         if gfp.has(Gfp::KSWAPD_RECLAIM) {
             wakeup_kswapd(ctx);
         }
         let flags = ctx.st.tasks[task].flags;
         let af = gfp_to_alloc_flags(gfp, flags, ctx.st.knobs.alloc_slowpath);
-        let at_min = without_no_watermarks(af);
-        got += get_page_from_freelist(ctx, task, want - got, Mark::Min, at_min, use_);
+        got += get_page_from_freelist_min(ctx, task, want - got, af, use_);
         if got < want && af.no_watermarks {
             got += get_page_from_freelist(ctx, task, want - got, Mark::Min, af, use_);
         }
@@ -212,14 +255,6 @@ pub fn alloc_pages(ctx: &mut Ctx, task: usize, use_: PageUse, got: &mut u64) -> 
     step
 }
 
-/// The slow path's first try and the try after reclaim: ALLOC_NO_WATERMARKS masked out.
-fn without_no_watermarks(af: AllocFlags) -> AllocFlags {
-    AllocFlags {
-        no_watermarks: false,
-        ..af
-    }
-}
-
 fn remaining(req: &AllocReq, got: u64) -> u64 {
     req.want.saturating_sub(got)
 }
@@ -236,14 +271,7 @@ fn slowpath(ctx: &mut Ctx, task: usize, use_: PageUse, req: &mut AllocReq, got: 
     let alloc_flags = move || gfp_to_alloc_flags(gfp, flags, shape);
 
     if req.stage == SlowStage::Fast {
-        *got += get_page_from_freelist(
-            ctx,
-            task,
-            remaining(req, *got),
-            Mark::Low,
-            AllocFlags::default(),
-            use_,
-        );
+        *got += get_page_from_freelist_low(ctx, task, remaining(req, *got), use_);
         if remaining(req, *got) == 0 {
             return Step::Done;
         }
@@ -251,8 +279,7 @@ fn slowpath(ctx: &mut Ctx, task: usize, use_: PageUse, req: &mut AllocReq, got: 
         if req.gfp.has(Gfp::KSWAPD_RECLAIM) {
             wakeup_kswapd(ctx);
         }
-        let at_min = without_no_watermarks(alloc_flags());
-        *got += get_page_from_freelist(ctx, task, remaining(req, *got), Mark::Min, at_min, use_);
+        *got += get_page_from_freelist_min(ctx, task, remaining(req, *got), alloc_flags(), use_);
         if remaining(req, *got) == 0 {
             return Step::Done;
         }
@@ -326,8 +353,7 @@ fn slowpath(ctx: &mut Ctx, task: usize, use_: PageUse, req: &mut AllocReq, got: 
         }
     };
     req.did_some_progress = progress;
-    let at_min = without_no_watermarks(alloc_flags());
-    *got += get_page_from_freelist(ctx, task, remaining(req, *got), Mark::Min, at_min, use_);
+    *got += get_page_from_freelist_min(ctx, task, remaining(req, *got), alloc_flags(), use_);
     if remaining(req, *got) == 0 {
         return Step::Done;
     }
