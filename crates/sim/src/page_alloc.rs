@@ -238,13 +238,33 @@ pub fn begin(ctx: &mut Ctx, task: usize, gfp: Gfp, want: u64) {
 /// `Step::Done` when `want` is met, `Step::Fail` when the slow path gives up, otherwise
 /// the task sleeps (`Step::Sleep`) or yields the CPU until next tick (`Step::Yield`).
 pub fn alloc_pages(ctx: &mut Ctx, task: usize, use_: PageUse, got: &mut u64) -> Step {
+    let pending = ctx.st.tasks[task]
+        .alloc
+        .as_ref()
+        .expect("alloc_pages without a request");
+    // The request counts what it obtained across sleeps, so a resumed slow path asks only
+    // for the rest (`*got` reports this call's pages to the caller).
+    let (stage, before) = (pending.stage, pending.got);
+    let rest = remaining(pending, before);
+    // The fast path: the first get_page_from_freelist, at the low mark. It reads nothing
+    // of the request but the pages still wanted (and nothing it calls reads the request),
+    // so it runs before the request is copied out, and an allocation it completes ends
+    // here without the copy and the write-back.
+    let mut fast = 0;
+    if stage == SlowStage::Fast {
+        fast = get_page_from_freelist_low(ctx, task, rest, use_);
+        // It returns at most `rest`: equal means nothing remains.
+        if fast == rest {
+            *got += fast;
+            ctx.st.tasks[task].alloc = None;
+            return Step::Done;
+        }
+    }
     let mut req = ctx.st.tasks[task]
         .alloc
         .clone()
         .expect("alloc_pages without a request");
-    // The request counts what it obtained across sleeps, so a resumed slow path asks only
-    // for the rest (`*got` reports this call's pages to the caller).
-    let mut total = req.got;
+    let mut total = before + fast;
     let step = slowpath(ctx, task, use_, &mut req, &mut total);
     *got += total - req.got;
     req.got = total;
@@ -271,10 +291,7 @@ fn slowpath(ctx: &mut Ctx, task: usize, use_: PageUse, req: &mut AllocReq, got: 
     let alloc_flags = move || gfp_to_alloc_flags(gfp, flags, shape);
 
     if req.stage == SlowStage::Fast {
-        *got += get_page_from_freelist_low(ctx, task, remaining(req, *got), use_);
-        if remaining(req, *got) == 0 {
-            return Step::Done;
-        }
+        // The try at the low mark ran in alloc_pages and left pages to get.
         // Slow path step 1: wake kswapd, then try at min with ALLOC_NO_WATERMARKS masked out.
         if req.gfp.has(Gfp::KSWAPD_RECLAIM) {
             wakeup_kswapd(ctx);
