@@ -299,7 +299,7 @@ where
     let (w, _) = area.dim_in_pixel();
     let plot_w = w.saturating_sub(LEFT_PX + RIGHT_PX);
     let lane_h = view.lane_px as i32;
-    let font = ("sans-serif", view.font_px).into_font();
+    let font = (palette::FONT, view.font_px).into_font();
     let mut cache = view
         .cache
         .map(|(c, generation)| (c.borrow_mut(), generation));

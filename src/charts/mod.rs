@@ -9,7 +9,12 @@ pub type DrawResult<T> = Result<T, Box<dyn std::error::Error>>;
 
 /// Colours with fixed meanings (Okabe–Ito, colour-blind safe; ui-design.md).
 pub mod palette {
-    use plotters::style::RGBColor;
+    use plotters::style::{FontFamily, RGBColor};
+    /// The charts' one typeface. Named by the enum, not by the string "sans-serif":
+    /// plotters' `From<&str>` lowercases the name, which links Unicode's case tables into
+    /// the .wasm (163 B gzipped on its own; plotters' series-label legend, which the
+    /// timeline no longer uses, needed them too).
+    pub const FONT: FontFamily<'static> = FontFamily::SansSerif;
     pub const FREE: RGBColor = RGBColor(0x00, 0x9E, 0x73);
     pub const MIN: RGBColor = RGBColor(0xD5, 0x5E, 0x00);
     pub const LOW: RGBColor = RGBColor(0xE6, 0x9F, 0x00);

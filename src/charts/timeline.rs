@@ -113,8 +113,12 @@ pub struct View<'a> {
     pub font_px: u32,
     /// Small multiples (compare mode): fewer labels.
     pub compact: bool,
-    /// Draw the legend inside the chart (the browser shows an HTML legend instead).
+    /// Draw the legend as a row under the chart (on screen the page shows an HTML legend
+    /// instead; exported pictures and native renders draw it).
     pub legend: bool,
+    /// A line above the chart saying what it shows (exported pictures: scenario, policy,
+    /// time), or empty for none.
+    pub caption: &'a str,
 }
 
 /// Chart margins in pixels, shared with the UI so it can map a click to a tick and line
@@ -155,15 +159,34 @@ where
     } else {
         y_max as f64
     };
+    // The legend is a row of its own under the x labels, where it covers no curve.
+    let legend_px = if view.legend {
+        legend_px(area.dim_in_pixel().0, view.font_px)
+    } else {
+        0
+    };
+    let caption_px = if view.caption.is_empty() {
+        0
+    } else {
+        view.font_px * 2
+    };
     let mut chart = ChartBuilder::on(area)
         .margin_right(RIGHT_PX)
-        .margin_top(TOP_PX)
+        .margin_top(TOP_PX + caption_px)
+        .margin_bottom(legend_px)
         .x_label_area_size(view.font_px * 2)
         .y_label_area_size(LEFT_PX)
         .build_cartesian_2d(0u64..end, 0f64..y_top)?;
-    let label_style = ("sans-serif", view.font_px)
+    let label_style = (palette::FONT, view.font_px)
         .into_font()
         .color(&palette::INK);
+    if caption_px > 0 {
+        area.draw(&Text::new(
+            view.caption,
+            (LEFT_PX as i32, (TOP_PX + caption_px / 2) as i32),
+            label_style.clone().pos(Pos::new(HPos::Left, VPos::Center)),
+        ))?;
+    }
     chart
         .configure_mesh()
         .light_line_style(palette::GRID.mix(0.4))
@@ -209,7 +232,7 @@ where
     area.draw(&Text::new(
         unit,
         (2, (py0 + py_top) / 2),
-        ("sans-serif", view.font_px.saturating_sub(1).max(10))
+        (palette::FONT, view.font_px.saturating_sub(1).max(10))
             .into_font()
             .transform(FontTransform::Rotate270)
             .color(&palette::INK)
@@ -219,22 +242,23 @@ where
     let pts = view.points;
     let series = move |f: fn(&Point) -> u64| pts.iter().map(move |p| (p.tick, y_of(view, f(p))));
     let line = |c: RGBColor, w: u32| ShapeStyle::from(&c).stroke_width(w);
-    let legend =
-        |s: ShapeStyle| move |(x, y): (i32, i32)| PathElement::new(vec![(x, y), (x + 18, y)], s);
-    let mut add =
-        |f: fn(&Point) -> u64, style: ShapeStyle, name: &str, outline: bool| -> DrawResult<()> {
-            if outline {
-                chart.draw_series(LineSeries::new(
-                    series(f),
-                    line(palette::INK, style.stroke_width + 2),
-                ))?;
-            }
-            chart
-                .draw_series(LineSeries::new(series(f), style))?
-                .label(name)
-                .legend(legend(style));
-            Ok(())
-        };
+    // The legend's entries in drawing order: name, line style, dashed.
+    let mut entries: Vec<(&'static str, ShapeStyle, bool)> = Vec::new();
+    let mut add = |f: fn(&Point) -> u64,
+                   style: ShapeStyle,
+                   name: &'static str,
+                   outline: bool|
+     -> DrawResult<()> {
+        if outline {
+            chart.draw_series(LineSeries::new(
+                series(f),
+                line(palette::INK, style.stroke_width + 2),
+            ))?;
+        }
+        chart.draw_series(LineSeries::new(series(f), style))?;
+        entries.push((name, style, false));
+        Ok(())
+    };
     if pts.iter().any(|p| p.swap_used > 0) {
         add(|p| p.swap_used, line(palette::ANON, 2), "swap used", false)?;
     }
@@ -253,15 +277,13 @@ where
     // __GFP_MEMALLOC or the ATOMIC/HIGH cuts may take), dashed in min's colour.
     if pts.iter().any(|p| p.free < p.min) {
         let below = line(palette::MIN, 2);
-        chart
-            .draw_series(DashedLineSeries::new(
-                series(|p| p.min.saturating_sub(p.free)),
-                6,
-                4,
-                below,
-            ))?
-            .label("below min")
-            .legend(legend(below));
+        chart.draw_series(DashedLineSeries::new(
+            series(|p| p.min.saturating_sub(p.free)),
+            6,
+            4,
+            below,
+        ))?;
+        entries.push(("below min (reserve use)", below, true));
     }
 
     // Marker lines, then their labels: labels of the same kind closer than a label's
@@ -281,7 +303,7 @@ where
             style,
         )))?;
         let (px, py) = chart.backend_coord(&(t, y_top));
-        let label_w = (m.label.chars().count() as i32 * view.font_px as i32 * 6) / 10 + 6;
+        let label_w = text_px(&m.label, view.font_px) + 6;
         match labels.iter_mut().rev().find(|(_, _, _, k)| *k == m.kind) {
             Some((last_px, _, text, _)) if px - *last_px < label_w.max(view.font_px as i32 * 2) => {
                 if !text.split(", ").any(|l| l == m.label) {
@@ -309,7 +331,7 @@ where
         area.draw(&Text::new(
             text,
             (x, y),
-            ("sans-serif", view.font_px)
+            (palette::FONT, view.font_px)
                 .into_font()
                 .color(&marker_colour(kind))
                 .pos(Pos::new(hpos, VPos::Top)),
@@ -323,17 +345,86 @@ where
         )))?;
     }
     if view.legend {
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.9))
-            .border_style(palette::GRID)
-            .label_font(("sans-serif", view.font_px))
-            .draw()?;
+        let (w, h) = area.dim_in_pixel();
+        let ordered: Vec<_> = LEGEND
+            .iter()
+            .filter_map(|n| entries.iter().find(|(name, ..)| name == n))
+            .collect();
+        let slots = legend_slots(ordered.iter().map(|(name, ..)| *name), w, view.font_px);
+        let row_px = 2 * view.font_px as i32;
+        let rows_top = h as i32 - legend_px as i32;
+        for (&&(name, style, dashed), (x, row)) in ordered.iter().zip(slots) {
+            let y = rows_top + row * row_px + row_px / 2;
+            let dashes: &[(i32, i32)] = if dashed {
+                &[(0, 7), (11, SAMPLE_PX)]
+            } else {
+                &[(0, SAMPLE_PX)]
+            };
+            for &(from, to) in dashes {
+                area.draw(&PathElement::new(vec![(x + from, y), (x + to, y)], style))?;
+            }
+            area.draw(&Text::new(
+                name,
+                (x + SAMPLE_PX + 4, y),
+                label_style.clone().pos(Pos::new(HPos::Left, VPos::Center)),
+            ))?;
+        }
     }
     let range = chart.plotting_area().get_pixel_range().0;
     area.present()?;
     Ok((range.start, range.end))
+}
+
+/// The legend's entries, in the order of the page's HTML legend (src/ui/timeline.rs).
+const LEGEND: [&str; 8] = [
+    "free",
+    "min",
+    "low",
+    "high",
+    "dirty",
+    "writeback",
+    "swap used",
+    "below min (reserve use)",
+];
+/// A legend entry's sample line, before its name.
+const SAMPLE_PX: i32 = 18;
+/// The legend's left edge.
+const LEGEND_LEFT_PX: i32 = 8;
+
+/// Where the legend's entries `names` go in a `width`-pixel-wide picture: x and row, left
+/// to right, a new row when the next entry would pass the right edge.
+fn legend_slots<'n>(
+    names: impl Iterator<Item = &'n str>,
+    width: u32,
+    font_px: u32,
+) -> Vec<(i32, i32)> {
+    let (mut x, mut row) = (LEGEND_LEFT_PX, 0);
+    let mut slots = Vec::new();
+    for name in names {
+        let entry_px = SAMPLE_PX + 4 + text_px(name, font_px);
+        if x > LEGEND_LEFT_PX && x + entry_px > width as i32 {
+            (x, row) = (LEGEND_LEFT_PX, row + 1);
+        }
+        slots.push((x, row));
+        x += entry_px + font_px as i32;
+    }
+    slots
+}
+
+/// The height of the legend's rows under a `width`-pixel-wide chart: enough for every
+/// entry (a run that draws fewer leaves the rest blank), so a caller sizing a picture
+/// needs only the width.
+pub fn legend_px(width: u32, font_px: u32) -> u32 {
+    let rows = legend_slots(LEGEND.into_iter(), width, font_px)
+        .last()
+        .map_or(0, |&(_, row)| row + 1);
+    rows as u32 * 2 * font_px
+}
+
+/// About how wide `text` is in pixels at `font_px` (a sans-serif glyph averages 0.6 em):
+/// enough to space labels without measuring them on every backend.
+fn text_px(text: &str, font_px: u32) -> i32 {
+    (text.chars().count() as i32 * font_px as i32 * 6) / 10
 }
 
 fn marker_colour(kind: MarkerKind) -> RGBColor {
@@ -376,7 +467,7 @@ mod tests {
                 swap_used: t,
             })
             .collect();
-        for log_y in [false, true] {
+        for (log_y, legend) in [(false, true), (true, true), (true, false)] {
             let mut svg = String::new();
             let range = {
                 let area = SVGBackend::with_string(&mut svg, (800, 300)).into_drawing_area();
@@ -393,7 +484,8 @@ mod tests {
                     log_y,
                     font_px: 14,
                     compact: false,
-                    legend: true,
+                    legend,
+                    caption: if legend { "a caption" } else { "" },
                 };
                 draw(&area, &view).unwrap()
             };
@@ -403,14 +495,56 @@ mod tests {
                 "plot area starts at LEFT_PX"
             );
             assert!(svg.contains("<svg"));
-            assert!(
-                svg.contains("free")
-                    && svg.contains("min")
-                    && svg.contains("OOM")
-                    && svg.contains("swap used")
+            assert!(svg.contains("OOM"), "the verdict marker's label");
+            // Series names are text only in the legend row: all eight with it, none
+            // without it.
+            for name in [
+                "free",
+                "min",
+                "low",
+                "high",
+                "dirty",
+                "writeback",
+                "swap used",
+            ] {
+                assert_eq!(has_text(&svg, name), legend, "{name} in the legend");
+            }
+            assert_eq!(has_text(&svg, "below min (reserve use)"), legend);
+            assert_eq!(
+                has_text(&svg, "a caption"),
+                legend,
+                "the caption when given"
             );
             assert!(svg.matches("<polyline").count() >= 7, "seven series lines");
         }
+    }
+
+    #[test]
+    fn legend_wraps_to_the_width() {
+        for width in [300u32, 600, 704, 1280] {
+            let slots = legend_slots(LEGEND.into_iter(), width, 13);
+            for (name, &(x, _)) in LEGEND.iter().zip(&slots) {
+                let right = x + SAMPLE_PX + 4 + text_px(name, 13);
+                assert!(
+                    right <= width as i32,
+                    "{name} ends at {right} of {width} px"
+                );
+            }
+            let rows = slots.last().unwrap().1 + 1;
+            assert_eq!(legend_px(width, 13), rows as u32 * 26, "{width} px");
+        }
+        assert_eq!(
+            legend_px(1280, 13),
+            26,
+            "one row across a projector-wide chart"
+        );
+        assert!(legend_px(300, 13) >= 3 * 26, "a narrow pane's legend wraps");
+    }
+
+    /// Whether the SVG holds a text element reading `text` (plotters puts it on a line of
+    /// its own).
+    fn has_text(svg: &str, text: &str) -> bool {
+        svg.lines().any(|l| l.trim() == text)
     }
 
     #[test]

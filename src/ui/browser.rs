@@ -178,16 +178,6 @@ pub fn download_text(text: &str, name: &str, mime: &str) {
     let _ = web_sys::Url::revoke_object_url(&url);
 }
 
-/// The PNG of a canvas, as a data: URL.
-pub fn canvas_png(id: &str) -> Option<String> {
-    let doc = web_sys::window()?.document()?;
-    let canvas = doc
-        .get_element_by_id(id)?
-        .dyn_into::<web_sys::HtmlCanvasElement>()
-        .ok()?;
-    canvas.to_data_url_with_type("image/png").ok()
-}
-
 /// Edited parameters in the URL: raw deflate, then base64url without padding.
 pub fn compact(text: &str) -> String {
     let deflated = miniz_oxide::deflate::compress_to_vec(text.as_bytes(), 9);

@@ -42,12 +42,15 @@ pub fn header(e: &Engine, d: &Dispatch, engine: &Rc<RefCell<Engine>>) -> Html {
             browser::copy_text(&url, move |msg| d2.dispatch(Action::Message(msg)));
         })
     };
-    let png = Callback::from(move |_: MouseEvent| {
-        let id = if compare_on { "timeline-0" } else { "timeline" };
-        if let Some(data) = browser::canvas_png(id) {
-            browser::download(&data, "pressure-lab-timeline.png");
-        }
-    });
+    let png = {
+        let engine = engine.clone();
+        Callback::from(move |_: MouseEvent| {
+            let id = if compare_on { "timeline-0" } else { "timeline" };
+            if let Some(data) = super::timeline::png(&engine.borrow(), 0, id) {
+                browser::download(&data, "pressure-lab-timeline.png");
+            }
+        })
+    };
     // Built on click: a long run has tens of thousands of rows.
     let csv_cb = {
         let engine = engine.clone();

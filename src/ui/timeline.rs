@@ -95,11 +95,50 @@ fn markers(e: &Engine, pane: &Pane) -> Vec<Marker> {
     out
 }
 
-fn draw(canvas: &web_sys::HtmlCanvasElement, e: &Engine, pane: &Pane, end: u64, compact: bool) {
-    let (w, h) = (
+fn font_px(e: &Engine, compact: bool) -> u32 {
+    if e.presenter {
+        18
+    } else if compact {
+        12
+    } else {
+        13
+    }
+}
+
+/// The pixel size `canvas` is laid out at.
+fn laid_out(canvas: &web_sys::HtmlCanvasElement) -> (u32, u32) {
+    (
         canvas.client_width().max(200) as u32,
         canvas.client_height().max(100) as u32,
-    );
+    )
+}
+
+/// Draws pane `pane`'s timeline on `canvas` at `(w, h)` pixels. On screen (`export` None)
+/// the legend, the cursor and predict mode's cover are HTML around and on top of the
+/// canvas; for a picture (`export` = the cursor's tick) all three go into the drawing —
+/// the legend as a row under the chart, the cursor as a line, and under a hidden future no
+/// curve past the cursor.
+fn draw(
+    canvas: &web_sys::HtmlCanvasElement,
+    (w, h): (u32, u32),
+    e: &Engine,
+    pane: &Pane,
+    end: u64,
+    compact: bool,
+    export: Option<u64>,
+) {
+    let font_px = font_px(e, compact);
+    // scenario · policy · time, as the page's header shows them.
+    let caption = match export {
+        Some(t) => format!(
+            "{} · {} · t = {}.{:03} s",
+            e.scenario_name,
+            pane.label,
+            t / 1000,
+            t % 1000
+        ),
+        None => String::new(),
+    };
     if canvas.width() != w || canvas.height() != h {
         canvas.set_width(w);
         canvas.set_height(h);
@@ -109,7 +148,13 @@ fn draw(canvas: &web_sys::HtmlCanvasElement, e: &Engine, pane: &Pane, end: u64, 
     };
     let area = backend.into_drawing_area();
     let plot_w = w.saturating_sub(LEFT_PX + RIGHT_PX) as usize;
-    let points = timeline::decimate(pane.rec.points(), plot_w * 2);
+    let mut points = timeline::decimate(pane.rec.points(), plot_w * 2);
+    let mut markers = markers(e, pane);
+    // As on screen, where compare panes in predict mode cover their future.
+    if let Some(cursor) = export.filter(|_| e.compare_on && e.predict && !e.revealed) {
+        points.retain(|p| p.tick <= cursor);
+        markers.retain(|m| m.tick <= cursor);
+    }
     let managed: u64 = pane
         .rec
         .base()
@@ -118,28 +163,47 @@ fn draw(canvas: &web_sys::HtmlCanvasElement, e: &Engine, pane: &Pane, end: u64, 
         .iter()
         .map(|z| z.managed_pages)
         .sum();
-    let markers = markers(e, pane);
-    let font_px = if e.presenter {
-        18
-    } else if compact {
-        12
-    } else {
-        13
-    };
     let view = View {
         points: &points,
         end_tick: end,
-        cursor_tick: None,
+        cursor_tick: export,
         markers: &markers,
         y_max: managed,
         log_y: true,
         font_px,
         compact,
-        legend: false,
+        legend: export.is_some(),
+        caption: &caption,
     };
     if let Err(err) = timeline::draw(&area, &view) {
         gloo::console::warn!(format!("timeline: {err}"));
     }
+}
+
+/// The timeline shown on canvas `id` (pane `index`) as a PNG `data:` URL, with what the
+/// page draws around and over it in HTML put into the picture (see `draw`), so that a
+/// slide made from it explains itself — and a caption above it: scenario, policy and time.
+/// Drawn on a canvas of its own, the chart as wide and high as on screen plus those rows.
+pub fn png(e: &Engine, index: usize, id: &str) -> Option<String> {
+    let doc = web_sys::window()?.document()?;
+    let shown: web_sys::HtmlCanvasElement = doc.get_element_by_id(id)?.dyn_into().ok()?;
+    let canvas: web_sys::HtmlCanvasElement = doc.create_element("canvas").ok()?.dyn_into().ok()?;
+    let (w, h) = laid_out(&shown);
+    let compact = e.compare_on;
+    let pane = pane_of(e, index);
+    // The caption's row and the legend's rows.
+    let font_px = font_px(e, compact);
+    let size = (w, h + 2 * font_px + timeline::legend_px(w, font_px));
+    draw(
+        &canvas,
+        size,
+        e,
+        pane,
+        e.end_tick(),
+        compact,
+        Some(pane.tick()),
+    );
+    canvas.to_data_url_with_type("image/png").ok()
 }
 
 #[function_component]
@@ -160,7 +224,7 @@ pub fn Timeline(props: &TimelineProps) -> Html {
             move |_| {
                 if let Some(c) = canvas.cast::<web_sys::HtmlCanvasElement>() {
                     let e = engine.0.borrow();
-                    draw(&c, &e, pane_of(&e, pane), end, compact);
+                    draw(&c, laid_out(&c), &e, pane_of(&e, pane), end, compact, None);
                 }
             },
         );
