@@ -1054,7 +1054,7 @@ impl Sim {
 
 /// Brings `task`'s `depth_bytes` up to date with its stack shape (summed again only for a
 /// shape not in the task's [`state::DepthCache`]) and returns it.
-#[cfg_attr(not(target_arch = "wasm32"), inline(always))]
+#[inline(always)]
 fn refresh_depth(cfg: &Config, stacks: &StackTables, st: &mut State, task: usize) -> u64 {
     let depth = cached_depth(cfg, stacks, st, task);
     st.tasks[task].depth_bytes = depth;
@@ -1062,11 +1062,11 @@ fn refresh_depth(cfg: &Config, stacks: &StackTables, st: &mut State, task: usize
 }
 
 /// `task`'s stack depth now, from its [`state::DepthCache`] when its shape is there (the
-/// shape itself is built only on a miss). Inlined (natively) into a run's end, which
+/// shape itself is built only on a miss). Inlined into a run's end, which
 /// looks a depth up 330 000 times in a run of swap over NBD: 1.3 % off the PGO build's
 /// time. Splitting the miss out as a cold function cut instructions by 3 % and made the
 /// PGO build 4 % slower (BENCHMARKS.md).
-#[cfg_attr(not(target_arch = "wasm32"), inline(always))]
+#[inline(always)]
 fn cached_depth(cfg: &Config, stacks: &StackTables, st: &mut State, task: usize) -> u64 {
     let key = StackShape::key_of(st, task);
     debug_assert_eq!(key, StackShape::of(st, task).key());
