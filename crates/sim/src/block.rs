@@ -173,6 +173,9 @@ pub fn congestion_device(ctx: &Ctx, device: usize) -> usize {
 /// `sk_stream_wait_memory`; requests pile up behind it until submitters find no free
 /// request slot (3.x nbd_request queues, nbd_thread sends). The sender is not a task of
 /// its own here, so no lane shows sk_stream_wait_memory.
+// Inlined in the browser build, which has no profile to guide the inliner (the native
+// PGO build decides for itself): asked on every swap submission and congestion check.
+#[cfg_attr(target_arch = "wasm32", inline(always))]
 pub fn queue_full(ctx: &Ctx, device: usize) -> bool {
     let d = congestion_device(ctx, device);
     match ctx.cfg.devices[d].kind {

@@ -164,6 +164,8 @@ impl Sim {
 /// running — else kcryptd, nfsd or the flusher look idle while they do the work — and a
 /// task that ran a direct-reclaim pass during the tick was in direct reclaim, even if the
 /// pass ended within it (a task short of a batch often reclaims its 32 pages in one tick).
+// Inlined in the browser build: the recording asks it for every task on every tick.
+#[cfg_attr(target_arch = "wasm32", inline(always))]
 pub fn task_state(t: &super::state::Task, tick: u64) -> TaskState {
     if t.exited {
         return if t.killed {

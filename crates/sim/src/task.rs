@@ -190,6 +190,8 @@ fn op_step(ctx: &mut Ctx, task: usize, op: &Op) -> OpStep {
 }
 
 /// Allocates this tick's share of an op's pages, resuming a pending allocation first.
+// Inlined in the browser build (no PGO there): a user task's every run goes through it.
+#[cfg_attr(target_arch = "wasm32", inline(always))]
 fn fault_pages(
     ctx: &mut Ctx,
     task: usize,
