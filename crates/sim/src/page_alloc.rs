@@ -173,7 +173,7 @@ fn below_min_reason(af: AllocFlags, flags: super::gfp::TaskFlags) -> &'static st
 /// Pages allocated with the fast path only (`ALLOC_WMARK_LOW`), then the min-mark try:
 /// what `alloc_pages` achieves without entering reclaim. Used by atomic callers.
 // Inlined in the browser build (no PGO there): NET_RX allocates through it for every
-// packet; 1.3 % of a recorded swap-over-nbd run in V8 (BENCHMARKS.md).
+// packet: 1.3 % of a recorded run of swap over NBD in V8 (BENCHMARKS.md).
 #[cfg_attr(target_arch = "wasm32", inline(always))]
 pub fn alloc_no_reclaim(ctx: &mut Ctx, task: usize, want: u64, gfp: Gfp, use_: PageUse) -> u64 {
     let mut got = get_page_from_freelist_low(ctx, task, want, use_);
