@@ -498,18 +498,9 @@ mod tests {
             assert!(svg.contains("OOM"), "the verdict marker's label");
             // Series names are text only in the legend row: all eight with it, none
             // without it.
-            for name in [
-                "free",
-                "min",
-                "low",
-                "high",
-                "dirty",
-                "writeback",
-                "swap used",
-            ] {
+            for name in LEGEND {
                 assert_eq!(has_text(&svg, name), legend, "{name} in the legend");
             }
-            assert_eq!(has_text(&svg, "below min (reserve use)"), legend);
             assert_eq!(
                 has_text(&svg, "a caption"),
                 legend,
