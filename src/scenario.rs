@@ -1182,6 +1182,24 @@ pub fn load_str(json: &str) -> Result<Scenario, ScenarioError> {
 pub const FIXED_SIZE_ZONE: &str = "DMA";
 
 impl ScenarioFile {
+    /// Where each narration chapter starts, for the recording (a chapter with neither a
+    /// time nor an event starts at 0).
+    pub fn chapter_starts(&self) -> Vec<pressure_lab_record::recording::ChapterStart> {
+        use pressure_lab_record::recording::ChapterStart;
+        self.chapters
+            .iter()
+            .map(|c| match (c.at_ms, &c.on_event) {
+                (Some(at), _) => ChapterStart::At(at),
+                (None, Some(e)) => ChapterStart::OnEvent {
+                    kind: e.kind.clone(),
+                    task: e.task.clone(),
+                    function: e.function.clone(),
+                },
+                (None, None) => ChapterStart::At(0),
+            })
+            .collect()
+    }
+
     /// The same scenario with RAM and every memory size and rate scaled by `num/den`
     /// (the robustness check of the outcome matrix). Pool sizes stay fixed, as in the kernel,
     /// and so does ZONE_DMA: on x86 it is the first 16 MiB of physical memory whatever the

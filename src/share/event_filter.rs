@@ -143,7 +143,10 @@ mod tests {
     /// dm-crypt-swap under its default preset, linux-4.7.
     fn recording() -> Recording {
         let sc = scenario::validate(scenario::builtin("dm-crypt-swap").unwrap()).unwrap();
-        Recording::new(Sim::new(sc.config.clone(), sc.knobs.clone()), &sc.file)
+        Recording::new(
+            Sim::new(sc.config.clone(), sc.knobs.clone()),
+            &sc.file.chapter_starts(),
+        )
     }
 
     /// Positions of the matching events, found the slow way.

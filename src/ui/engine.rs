@@ -41,7 +41,7 @@ pub struct Pane {
 impl Pane {
     fn new(sc: &Scenario, preset: &str, knobs: Knobs, label: String) -> Pane {
         let sim = Sim::new(sc.config.clone(), knobs);
-        let rec = Recording::new(sim.clone(), &sc.file);
+        let rec = Recording::new(sim.clone(), &sc.file.chapter_starts());
         Pane {
             label,
             preset: preset.to_string(),

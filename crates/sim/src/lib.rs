@@ -39,6 +39,7 @@ pub mod watermarks;
 pub mod writeback;
 
 use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
 use config::{Config, DeviceKind, TaskKind};
 use event::{Event, SleepFn};
@@ -659,12 +660,14 @@ impl<'t> Segments<'t> {
     }
 }
 
-/// The run: immutable config, mutable state, and the stack tables.
+/// The run: immutable config, mutable state, and the stack tables. The config and the
+/// tables never change after `Sim::new`, so copies of a run (the UI keeps a recording's
+/// base, its head and a cursor per pane) share them: cloning a `Sim` copies the state only.
 #[derive(Clone)]
 pub struct Sim {
-    cfg: Config,
+    cfg: Arc<Config>,
     st: State,
-    stacks: StackTables,
+    stacks: Arc<StackTables>,
     events: Vec<Event>,
     /// `KnobChanged` events of [`Sim::set_knobs`] calls since the last step: they open the
     /// next step's events (the change takes effect from that tick).
@@ -779,9 +782,9 @@ impl Sim {
             verdicts: Vec::new(),
         };
         let mut sim = Sim {
-            cfg,
+            cfg: Arc::new(cfg),
             st,
-            stacks,
+            stacks: Arc::new(stacks),
             events: Vec::new(),
             knob_events: Vec::new(),
             fast_paths: true,
@@ -872,6 +875,11 @@ impl Sim {
     /// Events of the last step.
     pub fn events(&self) -> &[Event] {
         &self.events
+    }
+    /// Takes the events of the last step out (they are gone from [`Sim::events`]): for a
+    /// caller that keeps them, a move instead of a clone.
+    pub fn drain_events(&mut self) -> std::vec::Drain<'_, Event> {
+        self.events.drain(..)
     }
 
     /// Changes knobs between two ticks (the UI's live toggle). The change is an event, so

@@ -19,7 +19,7 @@ pub fn run_to_end(name: &str, record: bool) -> u64 {
     };
     let mut sim = Sim::new(sc.config.clone(), sc.knobs.clone());
     if record {
-        let mut rec = Recording::new(sim, &sc.file);
+        let mut rec = Recording::new(sim, &sc.file.chapter_starts());
         rec.advance(u64::MAX);
         rec.computed_tick()
     } else {
