@@ -8,8 +8,16 @@ use pressure_lab::scenario;
 use pressure_lab::sim::policy;
 
 fn core_sources() -> Vec<(String, String)> {
+    let out = sources_in("crates/sim/src");
+    assert!(out.len() > 10, "found the core's modules");
+    out
+}
+
+/// The `.rs` files of `dir` (relative to the package), `policy.rs` (the presets' names)
+/// left out, with their text.
+fn sources_in(dir: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/sim/src");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "rs") && !path.ends_with("policy.rs") {
@@ -19,7 +27,7 @@ fn core_sources() -> Vec<(String, String)> {
             ));
         }
     }
-    assert!(out.len() > 10, "found the core's modules");
+    out.sort();
     out
 }
 
@@ -40,7 +48,10 @@ fn no_scenario_or_preset_name_in_the_core() {
 
 #[test]
 fn the_core_touches_no_clock_io_or_hash_order() {
-    for (path, text) in core_sources() {
+    // The recording too: a seek replays it, and must land on the same numbers every time.
+    let record = sources_in("crates/record/src");
+    assert!(record.len() >= 4, "found the recording's modules");
+    for (path, text) in core_sources().into_iter().chain(record) {
         // Comments may name what is banned (to say why); code may not use it.
         let code: String = text
             .lines()
