@@ -108,15 +108,7 @@ pub struct Engine {
     pub tab: &'static str,
     /// Forks undone, for redo-free "undo": the previous branches' fork lists.
     fork_history: Vec<Vec<Fork>>,
-    /// Panes a policy change replaced, freed on the next frame instead of inside the
-    /// change: a whole run's recording is hundreds of thousands of events and dozens of
-    /// snapshots, and freeing them is time the new run's first screen would wait for.
-    retired: Vec<Pane>,
 }
-
-/// Replaced panes kept for the next frame at most (a run of changes between two frames
-/// frees the older ones at once).
-const RETIRED_MAX: usize = 2 * COMPARE_MAX;
 
 fn pane_label(preset: &str, knobs: &[(String, String)]) -> String {
     match knobs.len() {
@@ -181,7 +173,6 @@ impl Engine {
             messages,
             param_error: None,
             tab: "events",
-            retired: Vec::new(),
             fork_history: Vec::new(),
         };
         e.rebuild_single();
@@ -224,14 +215,12 @@ impl Engine {
     fn rebuild_single(&mut self) {
         let knobs = self.base_knobs(&self.preset, &self.knobs);
         let rev = self.single.data_rev + 1;
-        let pane = Pane::new(
+        self.single = Pane::new(
             &self.scenario,
             &self.preset,
             knobs,
             pane_label(&self.preset, &self.knobs),
         );
-        let old = std::mem::replace(&mut self.single, pane);
-        self.retire([old]);
         self.single.data_rev = rev;
     }
 
@@ -241,19 +230,9 @@ impl Engine {
             .iter()
             .map(|p| Pane::new(&self.scenario, p, self.base_knobs(p, &[]), p.clone()))
             .collect();
-        let old = std::mem::replace(&mut self.compare_panes, panes);
-        self.retire(old);
+        self.compare_panes = panes;
         self.predictions = vec![String::new(); self.compare.len()];
         self.revealed = false;
-    }
-
-    fn retire(&mut self, panes: impl IntoIterator<Item = Pane>) {
-        for pane in panes {
-            if self.retired.len() >= RETIRED_MAX {
-                self.retired.remove(0);
-            }
-            self.retired.push(pane);
-        }
     }
 
     pub fn panes(&self) -> Vec<&Pane> {
@@ -308,7 +287,6 @@ impl Engine {
     /// One animation frame: compute ahead within `budget`, advance the cursor if playing.
     /// `time_left` says whether the frame's compute budget has time left.
     pub fn frame(&mut self, time_left: &dyn Fn() -> bool) {
-        self.retired.clear();
         self.compute(time_left);
         if self.playing {
             let now = self.tick();
