@@ -108,6 +108,14 @@ pub struct Engine {
     pub tab: &'static str,
     /// Forks undone, for redo-free "undo": the previous branches' fork lists.
     fork_history: Vec<Vec<Fork>>,
+    /// The run a change of policy at 0 s replaced, kept so that changing back (a teacher
+    /// flipping between two kernels in front of a class) shows it at once instead of
+    /// computing it again. One run only: a whole recording is tens of megabytes, and the
+    /// page's memory never shrinks. Taken back only when it is the same scenario (the
+    /// same `Rc`: a parameter edit makes a new one), preset and knobs, and has no forks.
+    previous: Option<(Rc<Scenario>, Pane)>,
+    /// The scenario `single` was built from (none for the placeholder before the first).
+    single_scenario: Option<Rc<Scenario>>,
 }
 
 fn pane_label(preset: &str, knobs: &[(String, String)]) -> String {
@@ -173,6 +181,8 @@ impl Engine {
             messages,
             param_error: None,
             tab: "events",
+            previous: None,
+            single_scenario: None,
             fork_history: Vec::new(),
         };
         e.rebuild_single();
@@ -214,13 +224,25 @@ impl Engine {
 
     fn rebuild_single(&mut self) {
         let knobs = self.base_knobs(&self.preset, &self.knobs);
+        let label = pane_label(&self.preset, &self.knobs);
         let rev = self.single.data_rev + 1;
-        self.single = Pane::new(
-            &self.scenario,
-            &self.preset,
-            knobs,
-            pane_label(&self.preset, &self.knobs),
-        );
+        let kept = self.previous.take().filter(|(sc, pane)| {
+            Rc::ptr_eq(sc, &self.scenario)
+                && pane.preset == self.preset
+                && pane.label == label
+                && pane.rec.forks().is_empty()
+                && *pane.rec.base().knobs() == knobs
+        });
+        let pane = match kept {
+            Some((_, pane)) => pane,
+            None => Pane::new(&self.scenario, &self.preset, knobs, label),
+        };
+        let replaced = std::mem::replace(&mut self.single, pane);
+        let replaced_scenario = self.single_scenario.replace(self.scenario.clone());
+        // A run with forks is a branch of history, not a policy to change back to.
+        if let Some(sc) = replaced_scenario.filter(|_| replaced.rec.forks().is_empty()) {
+            self.previous = Some((sc, replaced));
+        }
         self.single.data_rev = rev;
     }
 
