@@ -239,8 +239,11 @@ impl Engine {
         };
         let replaced = std::mem::replace(&mut self.single, pane);
         let replaced_scenario = self.single_scenario.replace(self.scenario.clone());
-        // A run with forks is a branch of history, not a policy to change back to.
-        if let Some(sc) = replaced_scenario.filter(|_| replaced.rec.forks().is_empty()) {
+        // A run with forks is a branch of history, not a policy to change back to; a run of
+        // a scenario since edited can never be taken back (an edit makes a new scenario).
+        if let Some(sc) = replaced_scenario
+            .filter(|sc| Rc::ptr_eq(sc, &self.scenario) && replaced.rec.forks().is_empty())
+        {
             self.previous = Some((sc, replaced));
         }
         self.single.data_rev = rev;
