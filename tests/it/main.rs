@@ -4,6 +4,7 @@
 //! - `dirty_limits`: the PF_LESS_THROTTLE thresholds per version.
 //! - `golden`: per-scenario trace lines, reviewed as diffs.
 //! - `invariants`: page conservation and friends after every tick of every scenario.
+//! - `lanes`: a recording's task lanes, forks included, are every tick's task states.
 //! - `lowmem`: ZONE_DMA's lowmem_reserve holds against all but ALLOC_NO_WATERMARKS.
 //! - `bad_input`: mutated scenario files, drawn URLs and edits are refused by field name or work.
 //! - `properties`: invariants on drawn machines (proptest).
@@ -22,6 +23,7 @@ mod determinism;
 mod dirty_limits;
 mod golden;
 mod invariants;
+mod lanes;
 mod lowmem;
 mod matrix;
 mod properties;
