@@ -1,5 +1,5 @@
 'use strict';
-// Driver of scripts/wasm-bench.sh (see there). node wasm-bench.cjs MODULE [--scenarios a,b]
+// Driver of scripts/wasm-bench.sh (see there). node wasm-bench.cjs MODULE [--scenarios a,b@preset]
 // [--runs N] [--count]; with --inner NAME MODE N it only runs NAME N times (for --count).
 const { spawnSync } = require('node:child_process');
 
@@ -20,7 +20,8 @@ if (args[0] === '--inner') {
 const known = bench.names().split(',');
 const names = opt('--scenarios', known.join(',')).split(',');
 for (const n of names) {
-  if (!known.includes(n)) fail(`--scenarios: '${n}' is not a built-in scenario; allowed: ${known.join(', ')}`);
+  // NAME or NAME@PRESET (a preset the run computes under, as a toggle does).
+  if (!known.includes(n.split('@')[0])) fail(`--scenarios: '${n}' is not a built-in scenario (optionally @preset); allowed: ${known.join(', ')}`);
 }
 const runs = Number(opt('--runs', 15));
 if (!Number.isInteger(runs) || runs < 4 || runs > 200) fail(`--runs: '${opt('--runs')}' is not allowed; allowed: 4..=200`);

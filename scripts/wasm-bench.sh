@@ -5,6 +5,7 @@
 #                                              left out, best and median of the rest
 #   scripts/wasm-bench.sh --scenarios swap-over-nbd,dm-crypt-swap --runs 25
 #   scripts/wasm-bench.sh --count              instructions per run instead (needs valgrind)
+#   scripts/wasm-bench.sh --scenarios swap-over-nbd@linux-3.5   under a preset (a toggle's run)
 #
 # It builds crates/wasm-bench with the browser's cargo profile (wasm-release) and the same
 # wasm-opt flags as index.html, so what it measures is what the page runs. "core" is the

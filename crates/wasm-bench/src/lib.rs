@@ -1,23 +1,44 @@
 //! What a pane computes in the browser, callable from node: a built-in scenario under its
-//! default policy, run to its end either by the simulation core alone or through the UI's
+//! default policy or a named preset (`swap-over-nbd@linux-3.5`: what a toggle computes), run to its end either by the simulation core alone or through the UI's
 //! [`Recording`] (events, lanes, chart points, snapshots). `scripts/wasm-bench.sh` builds
 //! it with the browser's profile and wasm-opt flags and times it in V8, where the page's
 //! own rendering and scheduling do not blur the numbers (BENCHMARKS.md, "In V8").
 
 use pressure_lab::scenario;
 use pressure_lab::share::recording::Recording;
-use pressure_lab::sim::Sim;
+use pressure_lab::sim::{policy, Sim};
 
-/// Runs built-in scenario `name` to its end; returns the ticks computed (0 for an unknown
-/// name, so a typo in the driver shows up as a zero rather than a trap).
+/// Runs built-in scenario `name` (`scenario` or `scenario@preset`) to its end; returns the
+/// ticks computed (0 for an unknown scenario or preset, so a typo in the driver shows up as
+/// a zero rather than a trap).
 pub fn run_to_end(name: &str, record: bool) -> u64 {
-    let Some(file) = scenario::builtin(name) else {
+    let (scenario_name, preset) = match name.split_once('@') {
+        Some((s, p)) => (s, Some(p)),
+        None => (name, None),
+    };
+    let Some(file) = scenario::builtin(scenario_name) else {
         return 0;
     };
     let Ok(sc) = scenario::validate(file) else {
         return 0;
     };
-    let mut sim = Sim::new(sc.config.clone(), sc.knobs.clone());
+    let knobs = match preset {
+        None => sc.knobs.clone(),
+        Some(p) => {
+            // The preset's knobs with the scenario's own settings on top, as the page does.
+            let Some(preset) = policy::preset(p) else {
+                return 0;
+            };
+            let mut knobs = (preset.knobs)();
+            for (k, v) in &sc.file.knobs {
+                if knobs.set(k, v).is_err() {
+                    return 0;
+                }
+            }
+            knobs
+        }
+    };
+    let mut sim = Sim::new(sc.config.clone(), knobs);
     if record {
         let mut rec = Recording::new(sim, &sc.file.chapter_starts());
         rec.advance(u64::MAX);
@@ -63,5 +84,13 @@ mod tests {
     fn an_unknown_name_computes_nothing() {
         assert_eq!(run_to_end("no-such-scenario", false), 0);
         assert!(scenario_names().split(',').any(|n| n == "swap-over-nbd"));
+        assert_eq!(run_to_end("watermarks-101@no-such-preset", false), 0);
+    }
+
+    #[test]
+    fn a_preset_changes_the_run() {
+        let default = run_to_end("swap-over-nbd", false);
+        assert_eq!(run_to_end("swap-over-nbd@linux-3.6", false), default);
+        assert_ne!(run_to_end("swap-over-nbd@linux-3.5", false), default);
     }
 }
