@@ -50,6 +50,10 @@ fn lanes_after_a_fork_match_a_run_forked_as_it_went() {
         rec.advance(u64::MAX);
         rec.fork(at, knob, value);
         rec.advance(u64::MAX);
-        assert_eq!(rec.lanes(), &forked[..], "{name}, {knob}={value} at tick {at}");
+        assert_eq!(
+            rec.lanes(),
+            &forked[..],
+            "{name}, {knob}={value} at tick {at}"
+        );
     }
 }
