@@ -1,12 +1,14 @@
 //! What a pane computes in the browser, callable from node: a built-in scenario under its
-//! default policy or a named preset (`swap-over-nbd@linux-3.5`: what a toggle computes), run to its end either by the simulation core alone or through the UI's
-//! [`Recording`] (events, lanes, chart points, snapshots). `scripts/wasm-bench.sh` builds
-//! it with the browser's profile and wasm-opt flags and times it in V8, where the page's
-//! own rendering and scheduling do not blur the numbers (BENCHMARKS.md, "In V8").
+//! default policy or a named preset (`swap-over-nbd@linux-3.5`: what a toggle computes),
+//! run to its end either by the simulation core alone or through the UI's [`Recording`]
+//! (events, lanes, chart points, snapshots). `scripts/wasm-bench.sh` builds it with the
+//! browser's profile and wasm-opt flags and times it in V8, where the page's own rendering
+//! and scheduling do not blur the numbers (BENCHMARKS.md, "In V8").
 
 use pressure_lab::scenario;
 use pressure_lab::share::recording::Recording;
-use pressure_lab::sim::{policy, Sim};
+use pressure_lab::share::url;
+use pressure_lab::sim::Sim;
 
 /// Runs built-in scenario `name` (`scenario` or `scenario@preset`) to its end; returns the
 /// ticks computed (0 for an unknown scenario or preset, so a typo in the driver shows up as
@@ -24,19 +26,11 @@ pub fn run_to_end(name: &str, record: bool) -> u64 {
     };
     let knobs = match preset {
         None => sc.knobs.clone(),
-        Some(p) => {
-            // The preset's knobs with the scenario's own settings on top, as the page does.
-            let Some(preset) = policy::preset(p) else {
-                return 0;
-            };
-            let mut knobs = (preset.knobs)();
-            for (k, v) in &sc.file.knobs {
-                if knobs.set(k, v).is_err() {
-                    return 0;
-                }
-            }
-            knobs
-        }
+        // The preset's knobs with the scenario's own settings on top, as the page does.
+        Some(p) => match url::knobs_for(scenario_name, p) {
+            Some(knobs) => knobs,
+            None => return 0,
+        },
     };
     let mut sim = Sim::new(sc.config.clone(), knobs);
     if record {
