@@ -66,18 +66,23 @@ pub fn header(e: &Engine, d: &Dispatch, engine: &Rc<RefCell<Engine>>) -> Html {
     html! {
         <header class="top">
             <h1>{ "Pressure Lab" }</h1>
-            <label class="pick">{ "scenario " }
+            <label class="pick"><span class="pick-word">{ "scenario " }</span>
                 <select id="scenario-select" aria-label="Scenario" onchange={on_scenario}>
                     { for scenarios.iter().map(|s| html! { <option value={*s} selected={*s == e.scenario_name}>{ *s }</option> }) }
                 </select>
             </label>
             if !e.compare_on {
-                <label class="pick">{ "policy " }
+                <label class="pick"><span class="pick-word">{ "policy " }</span>
                     <select id="preset-select" aria-label="Policy preset (a change after 0 s forks the run)" onchange={on_preset}>
                         { for policy::PRESETS.iter().map(|p| html! { <option value={p.name} title={p.why} selected={p.name == showing}>{ p.name }</option> }) }
                     </select>
                 </label>
                 <button id="btn-knobs" aria-label="Show the policy knobs" onclick={cb(d, |_| Action::SetTab("policy"))}>{ "knobs" }</button>
+                // On a projector the verdict sits beside the policy it belongs to, whole:
+                // the transport has no room for it at presenter sizes.
+                if verdict_in_header(e) {
+                    { outcome_badge(e, &e.single, Some("outcome")) }
+                }
             }
             <span class="spacer"></span>
             <button id="btn-compare" aria-pressed={e.compare_on.to_string()} aria-label="Compare policies side by side (c)"
@@ -117,6 +122,12 @@ fn button(
     action: fn() -> Action,
 ) -> Html {
     html! { <button id={id} class="tbtn" aria-label={aria} title={aria} onclick={cb(d, move |_| action())}>{ label }</button> }
+}
+
+/// Presenter mode's single view shows the verdict in the header (large and never cut);
+/// an embed hides the header, so there it stays in the transport.
+fn verdict_in_header(e: &Engine) -> bool {
+    e.presenter && !e.embed && !e.compare_on
 }
 
 pub fn transport(e: &Engine, d: &Dispatch) -> Html {
@@ -176,7 +187,7 @@ pub fn transport(e: &Engine, d: &Dispatch) -> Html {
                 aria-label="Scrub through simulated time" aria-valuetext={format!("{} seconds", format_time(tick))} oninput={on_scrub} />
             <input id="jump-time" class="jump" type="text" inputmode="decimal" placeholder="go to s" size="6"
                 aria-label="Jump to a time in seconds, then Enter" onkeydown={on_jump} />
-            if !e.compare_on {
+            if !e.compare_on && !verdict_in_header(e) {
                 { outcome_badge(e, &e.single, Some("outcome")) }
             }
             { button("btn-reset", "reset", "Reset to the start, paused (r)", d, || Action::Reset) }

@@ -45,7 +45,7 @@ pub fn selected_task(e: &Engine, pane: &Pane) -> usize {
 /// still leave the transport and narration on a 1280×720 screen.
 fn lane_px(e: &Engine, n_tasks: usize) -> u32 {
     let (px, total) = if e.presenter {
-        (30, 240)
+        (26, 184)
     } else if e.compare_on {
         (20, 150)
     } else {

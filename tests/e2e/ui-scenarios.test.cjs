@@ -1,7 +1,8 @@
 'use strict';
 // Every built-in scenario loads without console errors, plays (End) to its verdict, and
 // leaves screenshots of its key moment (the last chapter) and of its end under
-// target/screenshots/; at the end every device gauge is on the 1280×720 screen.
+// target/screenshots/; at the end every device gauge is on the 1280×720 screen, and in
+// presenter mode the verdict and the stuck line are whole on it.
 
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
@@ -18,6 +19,23 @@ const SCENARIOS = [
   'direct-reclaim-writepage-xfs',
   'nfsd-loopback',
 ];
+
+/** In presenter mode, what a projector must show whole: the verdict badge (in the header,
+ * not cut with an ellipsis) and the "Why is it stuck?" line above the transport bar. */
+function presenterProblems(page) {
+  return page.evaluate(() => {
+    const problems = [];
+    const badge = document.querySelector('#outcome');
+    if (!badge.closest('header.top')) problems.push('verdict not in the header');
+    if (badge.scrollWidth > badge.clientWidth) problems.push(`verdict cut: ${badge.textContent}`);
+    const header = document.querySelector('header.top').getBoundingClientRect();
+    if (badge.getBoundingClientRect().top > header.top + header.height / 2) problems.push('verdict wrapped to a second header row');
+    const stuck = document.querySelector('#stuck-line');
+    const top = document.querySelector('nav.transport').getBoundingClientRect().top;
+    if (stuck && stuck.getBoundingClientRect().bottom > top + 1) problems.push('stuck line below the fold');
+    return problems;
+  });
+}
 
 /** Names of the devices whose gauge (or, for a dm device, name) reaches below the top of
  * the transport bar; an empty devices panel counts as hidden. */
@@ -59,6 +77,7 @@ describe('every built-in scenario plays to its verdict', { timeout: 600_000 }, (
         await key(page, 'p');
         await page.waitForSelector('.app.presenter');
         assert.deepEqual(await devicesBelowFold(page), [], 'devices below the fold in presenter mode');
+        assert.deepEqual(await presenterProblems(page), [], 'presenter mode at 1280×720');
         await page.screenshot({ path: screenshotPath(`presenter-${name}-end`) });
         await key(page, 'p');
         await page.waitForSelector('.app:not(.presenter)');
