@@ -136,19 +136,53 @@ fn stall_resumed_by_cursor(pane: &Pane) -> Option<u64> {
 }
 
 /// The outcome badge of a pane: `data-outcome` is `running` until the cursor reaches the
-/// run's end; hidden in predict mode until revealed.
+/// run's end; hidden in predict mode until revealed. The whole verdict in one badge, for
+/// the single view (transport or, in presenter mode, header).
 pub fn outcome_badge(e: &Engine, pane: &Pane, id: Option<&'static str>) -> Html {
+    let (name, verdict, after) = outcome_text(e, pane);
+    badge(name, format!("{verdict}{after}"), id)
+}
+
+/// A compare pane's outcome: the verdict in the badge, never cut, and what followed a
+/// stall ("resumed at …") in small print beside it, which a narrow pane may cut (its
+/// tooltip has it whole). Four panes on a projector leave ~300 px for both.
+pub fn outcome_row(e: &Engine, pane: &Pane) -> Html {
+    let (name, verdict, after) = outcome_text(e, pane);
+    let after = after.trim_start_matches(", ").to_string();
+    html! {
+        <div class="outcome-row">
+            { badge(name, verdict, None) }
+            if !after.is_empty() {
+                <span class="outcome-after" title={after.clone()}>{ after }</span>
+            }
+        </div>
+    }
+}
+
+fn badge(name: &'static str, text: String, id: Option<&'static str>) -> Html {
+    html! {
+        <span id={id} class={classes!("outcome", format!("o-{name}"))} data-outcome={name} role="status" title={format!("{text}: {}", outcome_help(name))}>{ text }</span>
+    }
+}
+
+/// The outcome's name (`data-outcome`), the verdict ("stalled at 2.53 s") and what
+/// followed it (", resumed at 55.604 s"; empty for most outcomes).
+fn outcome_text(e: &Engine, pane: &Pane) -> (&'static str, String, String) {
     let hidden = e.predict && !e.revealed;
-    let (name, text) = match pane.outcome_at_cursor() {
-        _ if hidden => ("hidden", "outcome hidden: predict it!".to_string()),
+    match pane.outcome_at_cursor() {
+        _ if hidden => (
+            "hidden",
+            "outcome hidden: predict it!".to_string(),
+            String::new(),
+        ),
         Some(o) => (
             o.kind.name(),
             format!(
-                "{} at {} s{}",
+                "{} at {} s",
                 outcome_words(o.kind),
-                format_seconds(o.at_tick),
-                resumed_after_stall(pane, o)
+                format_seconds(o.at_tick)
             ),
+            resumed_after_stall(pane, o),
         ),
         None if !pane.rec.is_done() => (
             "running",
@@ -156,11 +190,9 @@ pub fn outcome_badge(e: &Engine, pane: &Pane, id: Option<&'static str>) -> Html 
                 "running… (computing {} %)",
                 pane.rec.computed_tick() * 100 / pane.rec.duration_ticks().max(1)
             ),
+            String::new(),
         ),
-        None => ("running", "running".to_string()),
-    };
-    html! {
-        <span id={id} class={classes!("outcome", format!("o-{name}"))} data-outcome={name} role="status" title={format!("{text}: {}", outcome_help(name))}>{ text }</span>
+        None => ("running", "running".to_string(), String::new()),
     }
 }
 

@@ -1,6 +1,6 @@
 'use strict';
-// Compare mode: two presets side by side with one transport; both outcomes show, and
-// predict mode hides them until revealed.
+// Compare mode: two presets side by side with one transport; both outcomes show, four
+// fit whole on a projector, and predict mode hides them until revealed.
 
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
@@ -46,6 +46,27 @@ describe('compare mode', { timeout: 180_000 }, () => {
       const tops = await page.$$eval('.pane canvas[id^="timeline-"]', (cs) => cs.map((c) => Math.round(c.getBoundingClientRect().top)));
       assert.equal(tops.length, 3);
       assert.ok(tops.every((t) => t === tops[0]), `chart tops ${tops}`);
+      assertNoErrors(errors);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('shows every verdict whole in four panes on a projector', async () => {
+    // Presenter mode, four panes at 1280 px: about 300 px per pane head. The verdict is
+    // never cut; only what followed a stall ("resumed at …") may be.
+    const { context, page, errors } = await openApp(browser, '/?s=dm-crypt-swap&cmp=linux-4.7,linux-4.8,linux-4.7%2Bneilbrown,linux-4.9');
+    try {
+      await key(page, 'End');
+      for (const n of [1, 2, 3, 4]) await waitOutcome(page, `.pane:nth-of-type(${n}) .outcome`);
+      await key(page, 'p');
+      await page.waitForSelector('.app.presenter');
+      const badges = await page.$$eval('.pane .outcome', (els) => els.map((e) => ({ text: e.textContent, cut: e.scrollWidth > e.clientWidth })));
+      assert.equal(badges.length, 4);
+      assert.deepEqual(badges.filter((b) => b.cut), [], 'verdicts cut');
+      assert.match(badges[0].text, /^stalled at 2\.53 s$/);
+      assert.match(await page.$eval('.pane:nth-of-type(1) .outcome-after', (e) => e.textContent), /^resumed at 5\d(\.\d+)? s$/);
+      await page.screenshot({ path: screenshotPath('compare-presenter-4-panes') });
       assertNoErrors(errors);
     } finally {
       await context.close();
