@@ -25,17 +25,30 @@ pub struct LanesProps {
     pub on_select: Callback<usize>,
 }
 
-/// The task whose stack is shown: the one selected, else the first kernel worker
-/// (kcryptd, nfsd), else the first task that must finish.
+/// The task whose stack is shown: the one selected; else the one whose stack overflowed;
+/// else, while "Why is it stuck?" shows a wait-for cycle (`insight::stuck`), the task
+/// where the cycle closes (the reader in mempool_alloc that oom-victim-mempool is
+/// about, not its idle kcryptd); else the first kernel worker (kcryptd, nfsd); else the
+/// first task that must finish and has not exited (a stalled swap over NBD shows a reader
+/// still spinning in reclaim, not one that finished); else the first that must finish.
 pub fn selected_task(e: &Engine, pane: &Pane) -> usize {
     let cfg = pane.rec.base().config();
+    let state = pane.cursor.state();
     e.selected_task
         .filter(|t| *t < cfg.tasks.len())
-        .or_else(|| pane.cursor.state().overflow.map(|(t, _)| t))
+        .or_else(|| state.overflow.map(|(t, _)| t))
+        .or_else(|| {
+            let stuck = super::insight::stuck(pane)?;
+            let link = stuck.chain.get(stuck.closes_at)?;
+            cfg.task_index(link.split(" → ").next()?)
+        })
         .or_else(|| {
             cfg.tasks
                 .iter()
                 .position(|t| matches!(t.kind, TaskKind::Kcryptd { .. } | TaskKind::Nfsd { .. }))
+        })
+        .or_else(|| {
+            (0..cfg.tasks.len()).find(|&t| cfg.tasks[t].must_finish && !state.tasks[t].exited)
         })
         .or_else(|| cfg.tasks.iter().position(|t| t.must_finish))
         .unwrap_or(0)

@@ -3,7 +3,8 @@
 // effective floor of the allocations that went below min (GFP_ATOMIC's 3/8·min, none for
 // PF_MEMALLOC), and a stack overflow shows the stack that overflowed frame by frame
 // (->writepage = xfs_vm_writepage … mempool_alloc_slab, plus the seeded extra depth) in
-// the selected-task panel and in the kernel log.
+// the selected-task panel and in the kernel log; at a deadlock or stall the panel shows
+// the task the story is about unless one is chosen.
 
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
@@ -103,6 +104,36 @@ describe('reserves and stacks', { timeout: 180_000 }, () => {
       const klog = await page.$eval('#kernel-log', (el) => el.textContent);
       assert.ok(klog.includes('BUG: stack guard page was hit'), klog);
       assert.ok(klog.includes('xfs_vm_writepage') && klog.includes('seeded)'), klog);
+      assertNoErrors(errors);
+    } finally {
+      await context.close();
+    }
+  });
+  it('a deadlock shows the stack of the task where its wait-for cycle closes', async () => {
+    // oom-victim-mempool under linux-4.5: the victim (the reader) sleeps in mempool_alloc
+    // for clones only it can free; its kcryptd is idle and not the story.
+    const { context, page, errors } = await openApp(browser, '/?s=oom-victim-mempool&p=linux-4.5');
+    try {
+      await key(page, 'End');
+      assert.equal(await waitOutcome(page), 'deadlocked');
+      assert.equal(await page.$eval('#selected-task', (el) => el.textContent), 'reader');
+      const frames = await page.$$eval('#stack-frames tbody td.fn', (tds) => tds.map((td) => td.textContent));
+      assert.ok(frames.includes('mempool_alloc'), frames.join(' '));
+      assertNoErrors(errors);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('a stall without a cycle shows a task still stuck, not one that finished', async () => {
+    // swap-over-nbd under linux-3.5: readers 0–2 finished before the livelock; the first
+    // reader still spinning in direct reclaim is shown.
+    const { context, page, errors } = await openApp(browser, '/?s=swap-over-nbd&p=linux-3.5');
+    try {
+      await key(page, 'End');
+      assert.equal(await waitOutcome(page), 'stalled');
+      assert.equal(await page.$eval('#selected-task', (el) => el.textContent), 'reader3');
+      assert.match(await page.$eval('.task-state', (el) => el.textContent), /direct reclaim/);
       assertNoErrors(errors);
     } finally {
       await context.close();
