@@ -235,4 +235,142 @@ mod tests {
             "{text}"
         );
     }
+
+    /// `___ratelimit` as warn_alloc_failed meets it: ten reports per 5 s interval, the rest
+    /// counted and owned up to ("callbacks suppressed") by the first report after the
+    /// interval; a fork replays the count from the reports it keeps.
+    #[test]
+    fn allocation_failure_reports_are_ratelimited_ten_per_five_seconds() {
+        let sc =
+            crate::scenario::validate(crate::scenario::builtin("swap-over-nbd").unwrap()).unwrap();
+        let knobs = (crate::sim::policy::preset("linux-3.5").unwrap().knobs)();
+        let sim = Sim::new(sc.config.clone(), knobs);
+        let drop = Event::PacketDrop {
+            device: 0,
+            packets: 1,
+            reason: crate::sim::event::RX_ALLOC_FAILED,
+        };
+        let lines = |log: &Klog| -> Vec<(u64, String)> {
+            log.entries()
+                .iter()
+                .map(|e| (e.tick, e.lines[0].clone()))
+                .collect()
+        };
+        let mut log = Klog::default();
+        for t in 0..=20 {
+            log.record(t, &drop, &sim);
+        }
+        let report = "net_rx: page allocation failure: order:0, mode:0x20 (in __alloc_skb)";
+        let first: Vec<(u64, String)> = (0..10).map(|t| (t, report.to_string())).collect();
+        assert_eq!(lines(&log), first);
+        // 5000 ms after the interval opened is still inside it; 5001 opens the next.
+        log.record(5_000, &drop, &sim);
+        assert_eq!(log.entries().len(), 10);
+        let mut forked = log.clone();
+        log.record(5_001, &drop, &sim);
+        let mut want = first.clone();
+        want.push((
+            5_001,
+            "warn_alloc_failed: 12 callbacks suppressed".to_string(),
+        ));
+        want.push((5_001, report.to_string()));
+        assert_eq!(lines(&log), want);
+        assert_eq!(log.alloc_failures_before(u64::MAX), 23);
+        // A fork at 15 keeps the reports of ticks 0–14: five of them were suppressed.
+        forked.truncate(15);
+        assert_eq!(forked.alloc_failures_before(u64::MAX), 15);
+        forked.record(5_001, &drop, &sim);
+        let mut want = first;
+        want.push((
+            5_001,
+            "warn_alloc_failed: 5 callbacks suppressed".to_string(),
+        ));
+        want.push((5_001, report.to_string()));
+        assert_eq!(lines(&forked), want);
+    }
+
+    /// Swap over NBD under 3.5: every packet NET_RX cannot allocate an skb for is a
+    /// GFP_ATOMIC failure that warn_alloc_failed reports (mode 0x20), ratelimited; with
+    /// the 3.6 machinery on a 4.7 kernel but reserves forced off, the 4.7 format
+    /// (`%#x(%pGg)`) and GFP_ATOMIC's 4.4 bits.
+    #[test]
+    fn swap_over_nbd_without_reserves_logs_rx_allocation_failures() {
+        let (sim, log, _) = logged_run("swap-over-nbd", "linux-3.5", &[], |_| false);
+        let reports: Vec<&Entry> = log
+            .entries()
+            .iter()
+            .filter(|e| e.lines[0].contains("page allocation failure"))
+            .collect();
+        assert!(reports.len() >= 10, "{}", reports.len());
+        assert_eq!(
+            reports[0].lines[0],
+            "net_rx: page allocation failure: order:0, mode:0x20 (in __alloc_skb)"
+        );
+        let suppressed: u64 = log
+            .entries()
+            .iter()
+            .filter_map(|e| e.lines[0].strip_prefix("warn_alloc_failed: "))
+            .map(|rest| rest.split(' ').next().unwrap().parse::<u64>().unwrap())
+            .sum();
+        assert!(suppressed > 0);
+        // Every RX drop is a report asked for (3.5 has no memalloc sockets, so every drop is
+        // a failed allocation); printed and owned-up-to ones are all of them but the last
+        // interval's suppressed reports, which no later report owns up to.
+        let asked = log.alloc_failures_before(u64::MAX);
+        assert_eq!(asked, sim.state().counters.packets_dropped);
+        let printed = reports.len() as u64;
+        assert!(
+            printed + suppressed < asked,
+            "{printed} printed, {suppressed} suppressed, {asked} asked"
+        );
+        // At most ten reports in any 5 s.
+        for (i, r) in reports.iter().enumerate().skip(10) {
+            assert!(
+                r.tick > reports[i - 10].tick + 5_000,
+                "report {i} at {}",
+                r.tick
+            );
+        }
+
+        // 4.5 (16 KiB stacks, the 3.6 slow path) without the reserves: GFP_ATOMIC's 4.4
+        // bits, printed in hex only.
+        let (_, log, _) = logged_run(
+            "swap-over-nbd",
+            "linux-4.5",
+            &[("pfmemalloc_reserves", "off")],
+            |_| false,
+        );
+        let report = entry_of(&log, "alloc_fail");
+        assert_eq!(
+            report.lines[0],
+            "net_rx: page allocation failure: order:0, mode:0x2080020 (in __alloc_skb)"
+        );
+    }
+
+    /// 4.6+ prints the flag names (`%pGg`); with memalloc sockets the failed allocation is
+    /// kmalloc_reserve's retry, which carries __GFP_MEMALLOC.
+    #[test]
+    fn rx_allocation_failures_print_the_mode_of_the_retry() {
+        let sc =
+            crate::scenario::validate(crate::scenario::builtin("swap-over-nbd").unwrap()).unwrap();
+        let drop = Event::PacketDrop {
+            device: 0,
+            packets: 1,
+            reason: crate::sim::event::RX_ALLOC_FAILED,
+        };
+        for (reserves, mode) in [
+            ("on", "0x2082020(GFP_ATOMIC|__GFP_MEMALLOC)"),
+            ("off", "0x2080020(GFP_ATOMIC)"),
+        ] {
+            let mut knobs = (crate::sim::policy::preset("linux-4.7").unwrap().knobs)();
+            knobs.set("pfmemalloc_reserves", reserves).unwrap();
+            let sim = Sim::new(sc.config.clone(), knobs);
+            let mut log = Klog::default();
+            log.record(0, &drop, &sim);
+            assert_eq!(
+                log.entries()[0].lines[0],
+                format!("net_rx: page allocation failure: order:0, mode:{mode} (in __alloc_skb)")
+            );
+        }
+    }
 }

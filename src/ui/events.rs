@@ -149,15 +149,11 @@ pub fn kernel_log(e: &Engine) -> Html {
     let now = pane.tick();
     let log = pane.rec.klog();
     let entries: Vec<&klog::Entry> = log.entries().iter().filter(|en| en.tick < now).collect();
-    let suppressed = log.suppressed_before(now);
     let mut lines: Vec<Html> = Vec::new();
     for en in &entries {
         for l in &en.lines {
             lines.push(html! { <div class={classes!("kl", en.kind)}><span class="ts">{ klog::timestamp(en.tick) }</span>{ " " }{ l }</div> });
         }
-    }
-    if suppressed > 0 {
-        lines.push(html! { <div class="kl"><span class="ts">{ klog::timestamp(now) }</span>{ format!(" warn_alloc_failed: {suppressed} callbacks suppressed") }</div> });
     }
     if lines.is_empty() {
         lines.push(html! { <div class="kl quiet">{ "(nothing logged yet: OOM kills, hung tasks, allocation failures and stack overflows appear here)" }</div> });

@@ -127,13 +127,22 @@ describe('reserves and stacks', { timeout: 180_000 }, () => {
 
   it('a stall without a cycle shows a task still stuck, not one that finished', async () => {
     // swap-over-nbd under linux-3.5: readers 0–2 finished before the livelock; the first
-    // reader still spinning in direct reclaim is shown.
+    // reader still spinning in direct reclaim is shown, and the kernel log has NET_RX's
+    // allocation failures.
     const { context, page, errors } = await openApp(browser, '/?s=swap-over-nbd&p=linux-3.5');
     try {
       await key(page, 'End');
       assert.equal(await waitOutcome(page), 'stalled');
       assert.equal(await page.$eval('#selected-task', (el) => el.textContent), 'reader3');
       assert.match(await page.$eval('.task-state', (el) => el.textContent), /direct reclaim/);
+      // The dmesg of a swap-over-network freeze: NET_RX's skb allocations failing,
+      // ratelimited by warn_alloc_failed.
+      await page.click('#tab-klog');
+      const klog = await page.$eval('#kernel-log', (el) => el.textContent);
+      assert.ok(klog.includes('net_rx: page allocation failure: order:0, mode:0x20'), klog.slice(0, 400));
+      assert.match(klog, /warn_alloc_failed: \d+ callbacks suppressed/);
+      await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
+      await page.screenshot({ path: screenshotPath('kernel-log-swap-over-nbd-linux-3.5') });
       assertNoErrors(errors);
     } finally {
       await context.close();

@@ -6,15 +6,19 @@
 //! Entries are rendered while the run is recorded, from the state right after the event's
 //! tick, so the numbers are the ones the kernel would have printed then.
 
+use pressure_lab_sim::block::memalloc_socks;
 use pressure_lab_sim::config::{Op, TaskKind};
-use pressure_lab_sim::event::{Event, MemInfo, ZoneMemInfo};
+use pressure_lab_sim::event::{Event, MemInfo, ZoneMemInfo, RX_ALLOC_FAILED};
 use pressure_lab_sim::gfp::Gfp;
 use pressure_lab_sim::policy::AllocSlowpath;
 use pressure_lab_sim::Sim;
 
-/// Allocation-failure reports printed before the rest are only counted (`__ratelimit`'s
-/// default burst is 10).
-pub const ALLOC_FAIL_BURST: usize = 10;
+/// `nopage_rs`, the ratelimit state `warn_alloc_failed` checks (mm/page_alloc.c, 2.6.35 …
+/// 4.8; `warn_alloc` from 4.9): `DEFAULT_RATELIMIT_BURST` reports per
+/// `DEFAULT_RATELIMIT_INTERVAL` (5·HZ), the rest counted and owned up to when the next
+/// interval opens.
+pub const ALLOC_FAIL_BURST: u32 = 10;
+pub const RATELIMIT_INTERVAL_MS: u64 = 5_000;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Entry {
@@ -28,8 +32,41 @@ pub struct Entry {
 #[derive(Clone, Debug, Default)]
 pub struct Klog {
     entries: Vec<Entry>,
-    /// Allocation failures seen (printed or suppressed), with the ticks of the printed ones.
-    alloc_fail_ticks: Vec<u64>,
+    /// Every allocation failure report asked for (printed or not), as (tick, how many), in
+    /// tick order: what [`Klog::truncate`] replays the ratelimit from after a fork.
+    alloc_fails: Vec<(u64, u64)>,
+    ratelimit: Ratelimit,
+}
+
+/// `struct ratelimit_state` as `___ratelimit` (lib/ratelimit.c) keeps it.
+#[derive(Clone, Debug, Default)]
+struct Ratelimit {
+    begin: Option<u64>,
+    printed: u32,
+    missed: u64,
+}
+
+impl Ratelimit {
+    /// `___ratelimit` for a report at `now`: whether to print it, and the reports missed in
+    /// the interval that has just closed (printed first as "callbacks suppressed"). The
+    /// interval opens at the first report after the last one ended (v4.5+, c2594bc37f4;
+    /// before, it opened one report later — the same at one failure per millisecond).
+    fn allow(&mut self, now: u64) -> (bool, u64) {
+        let begin = *self.begin.get_or_insert(now);
+        let mut missed = 0;
+        if now > begin + RATELIMIT_INTERVAL_MS {
+            missed = std::mem::take(&mut self.missed);
+            self.begin = Some(now);
+            self.printed = 0;
+        }
+        if self.printed < ALLOC_FAIL_BURST {
+            self.printed += 1;
+            (true, missed)
+        } else {
+            self.missed += 1;
+            (false, missed)
+        }
+    }
 }
 
 /// `[   12.345678]`: seconds with microseconds, right-aligned as printk does.
@@ -55,18 +92,49 @@ impl Klog {
         &self.entries
     }
 
-    /// Allocation failures up to `tick` that were counted but not printed.
-    pub fn suppressed_before(&self, tick: u64) -> usize {
-        self.alloc_fail_ticks
+    /// Every allocation failure report asked for before `tick`, printed or suppressed.
+    pub fn alloc_failures_before(&self, tick: u64) -> u64 {
+        self.alloc_fails
             .iter()
-            .filter(|t| **t < tick)
-            .count()
-            .saturating_sub(ALLOC_FAIL_BURST)
+            .take_while(|(t, _)| *t < tick)
+            .map(|(_, n)| n)
+            .sum()
     }
 
+    /// Forgets everything from `tick` on (a fork): the entries, and the ratelimit state,
+    /// replayed from the reports before it.
     pub fn truncate(&mut self, tick: u64) {
         self.entries.retain(|e| e.tick < tick);
-        self.alloc_fail_ticks.retain(|t| *t < tick);
+        let kept = self.alloc_fails.partition_point(|(t, _)| *t < tick);
+        self.alloc_fails.truncate(kept);
+        self.ratelimit = Ratelimit::default();
+        for &(t, n) in &self.alloc_fails {
+            for _ in 0..n {
+                self.ratelimit.allow(t);
+            }
+        }
+    }
+
+    /// `warn_alloc_failed`'s ratelimit for `n` reports at `tick`: logs the "callbacks
+    /// suppressed" line when an interval closes and returns how many of the `n` to print.
+    fn ratelimited(&mut self, tick: u64, n: u64) -> u64 {
+        match self.alloc_fails.last_mut() {
+            Some((t, count)) if *t == tick => *count += n,
+            _ => self.alloc_fails.push((tick, n)),
+        }
+        let mut printed = 0;
+        for _ in 0..n {
+            let (print, missed) = self.ratelimit.allow(tick);
+            if missed > 0 {
+                self.entries.push(Entry {
+                    tick,
+                    kind: "alloc_fail",
+                    lines: vec![format!("warn_alloc_failed: {missed} callbacks suppressed")],
+                });
+            }
+            printed += u64::from(print);
+        }
+        printed
     }
 
     /// Renders `ev` (emitted by the step at `tick`) from `sim`, the state right after it.
@@ -103,17 +171,55 @@ impl Klog {
                 ("hung", l)
             }
             Event::AllocFail { task, gfp, function } => {
-                self.alloc_fail_ticks.push(tick);
-                if self.alloc_fail_ticks.len() > ALLOC_FAIL_BURST {
+                if self.ratelimited(tick, 1) == 0 {
                     return;
                 }
-                ("alloc_fail", vec![format!("{}: page allocation failure: order:0, mode:{} (in {})", name(*task), gfp, function), format!("CPU: 0 PID: {} Comm: {} Not tainted", pid(sim, *task), name(*task))])
+                ("alloc_fail", alloc_failure_report(sim, *task, gfp, function))
+            }
+            Event::PacketDrop { packets, reason, .. } if *reason == RX_ALLOC_FAILED => {
+                // Each packet is one failed GFP_ATOMIC skb allocation in NET_RX. With memalloc
+                // sockets the report is of the retry, which carried __GFP_MEMALLOC (the
+                // first try was __GFP_NOWARN).
+                let Some(net_rx) = sim.config().tasks.iter().position(|t| matches!(t.kind, TaskKind::NetRx)) else {
+                    return;
+                };
+                let printed = self.ratelimited(tick, *packets);
+                let mode = rx_gfp_mode(log_generation(sim), memalloc_socks(sim.config(), &sim.state().knobs));
+                for _ in 0..printed {
+                    self.entries.push(Entry { tick, kind: "alloc_fail", lines: alloc_failure_report(sim, net_rx, &mode, "__alloc_skb") });
+                }
+                return;
             }
             Event::StackOverflow { task, depth_bytes, thread_size } => ("overflow", overflow_report(sim, *task, *depth_bytes, *thread_size)),
             Event::KnobChanged { knob, value } => ("knob", vec![format!("sysctl: {knob} = {value} (policy fork)")]),
             _ => return,
         };
         self.entries.push(Entry { tick, kind, lines });
+    }
+}
+
+/// `warn_alloc_failed`'s first lines: who failed, the order and the mode.
+fn alloc_failure_report(sim: &Sim, task: usize, mode: &str, function: &str) -> Vec<String> {
+    let name = &sim.config().tasks[task].name;
+    vec![
+        format!("{name}: page allocation failure: order:0, mode:{mode} (in {function})"),
+        format!("CPU: 0 PID: {} Comm: {name} Not tainted", pid(sim, task)),
+    ]
+}
+
+/// An RX skb's GFP_ATOMIC (`__GFP_HIGH`; from 4.4 also `__GFP_ATOMIC` and
+/// `__GFP_KSWAPD_RECLAIM`), with `__GFP_MEMALLOC` while memalloc sockets exist, in the
+/// printk format of the generation (4.6+ adds the flag names, `%pGg`).
+fn rx_gfp_mode(generation: LogGeneration, memalloc: bool) -> String {
+    let (old, new, name) = if memalloc {
+        (0x2020, 0x2082020, "GFP_ATOMIC|__GFP_MEMALLOC")
+    } else {
+        (0x20, 0x2080020, "GFP_ATOMIC")
+    };
+    match generation {
+        LogGeneration::V4_7 => format!("{new:#x}({name})"),
+        LogGeneration::V4_5 => format!("{new:#x}"),
+        LogGeneration::V3_6 | LogGeneration::V2_6_35 => format!("{old:#x}"),
     }
 }
 

@@ -5,10 +5,11 @@
 //! nfsd (§11.4). Completing a write ends page writeback and gives mempool elements back.
 
 use super::config::{Config, DeviceKind};
-use super::event::{Event, SleepFn};
+use super::event::{Event, SleepFn, RX_ALLOC_FAILED};
 use super::gfp::Gfp;
 use super::mempool;
 use super::page_alloc::{self, PageUse};
+use super::policy::Knobs;
 use super::state::{Device, Held, Payload, ReclaimCtx, Request, State, WaitQueue};
 use super::time::Tick;
 use super::{vmscan, Ctx, Step};
@@ -639,6 +640,17 @@ pub fn kcryptd_run(ctx: &mut Ctx, task: usize, device: usize) {
     }
 }
 
+/// `sk_memalloc_socks()`: a SOCK_MEMALLOC socket exists — swap over the network with the
+/// 3.6 machinery on (`sk_set_memalloc` when swapon reaches NBD or NFS). Then every RX skb
+/// allocation may retry from the reserve (with __GFP_MEMALLOC, after a __GFP_NOWARN try).
+pub fn memalloc_socks(cfg: &Config, knobs: &Knobs) -> bool {
+    knobs.pfmemalloc_reserves
+        && cfg
+            .swap
+            .as_ref()
+            .is_some_and(|s| matches!(cfg.devices[s.device].kind, DeviceKind::Network { .. }))
+}
+
 /// The NET_RX softirq: replies of network swap writes and unrelated packets need an skb
 /// each. `__alloc_skb(SKB_ALLOC_RX)` adds __GFP_MEMALLOC while memalloc sockets exist
 /// (3.6); `kmalloc_reserve` first tries without the reserve. A pfmemalloc skb for a socket
@@ -646,7 +658,7 @@ pub fn kcryptd_run(ctx: &mut Ctx, task: usize, device: usize) {
 /// the sender retransmits after its RTO.
 pub fn net_rx_run(ctx: &mut Ctx, task: usize) {
     let now = ctx.st.tick;
-    let memalloc_socks = ctx.st.knobs.pfmemalloc_reserves && ctx.swap_is_network();
+    let memalloc_socks = memalloc_socks(ctx.cfg, &ctx.st.knobs);
     // Replies to swap writes.
     for device in 0..ctx.st.devices.len() {
         let DeviceKind::Network {
@@ -674,7 +686,8 @@ pub fn net_rx_run(ctx: &mut Ctx, task: usize) {
                 ctx.st.counters.packets_dropped += 1;
                 ctx.emit(Event::PacketDrop {
                     device,
-                    reason: "rx allocation failed",
+                    packets: 1,
+                    reason: RX_ALLOC_FAILED,
                 });
                 req.done_tick = now + rto_ms;
                 ctx.st.devices[device].replies.push_back(req);
@@ -713,10 +726,11 @@ pub fn net_rx_run(ctx: &mut Ctx, task: usize) {
             .held
             .push_back((now + traffic.hold_ms, normal, 0));
     }
-    let mut dropped = packets - normal;
-    if dropped > 0 && memalloc_socks {
-        // The retry with __GFP_MEMALLOC succeeds from the reserve, but the skb is
-        // pfmemalloc and its socket is not SOCK_MEMALLOC: sk_filter drops it.
+    let dropped = packets - normal;
+    // The retry with __GFP_MEMALLOC (SOCK_MEMALLOC sockets exist) takes what it can from
+    // the reserve, but such an skb is pfmemalloc and its socket is not SOCK_MEMALLOC:
+    // sk_filter drops it. What the retry cannot get either is an allocation failure.
+    let pfmemalloc = if dropped > 0 && memalloc_socks {
         let reserve = page_alloc::alloc_no_reclaim(
             ctx,
             task,
@@ -725,21 +739,24 @@ pub fn net_rx_run(ctx: &mut Ctx, task: usize) {
             PageUse::Kernel,
         );
         ctx.free_kernel_pages(reserve);
+        reserve
+    } else {
+        0
+    };
+    ctx.st.counters.packets_dropped += dropped;
+    let device = ctx.swap_device().unwrap_or(0);
+    for (packets, reason) in [
+        (pfmemalloc, "pfmemalloc skb for a non-memalloc socket"),
+        (dropped - pfmemalloc, RX_ALLOC_FAILED),
+    ] {
+        if packets > 0 {
+            ctx.emit(Event::PacketDrop {
+                device,
+                packets,
+                reason,
+            });
+        }
     }
-    if dropped > 0 {
-        ctx.st.counters.packets_dropped += dropped;
-        let device = ctx.swap_device().unwrap_or(0);
-        ctx.emit(Event::PacketDrop {
-            device,
-            reason: if memalloc_socks {
-                "pfmemalloc skb for a non-memalloc socket"
-            } else {
-                "rx allocation failed"
-            },
-        });
-        dropped = 0;
-    }
-    debug_assert_eq!(dropped, 0);
 }
 
 /// `kmalloc_reserve` for an RX skb: without reserves, then (if allowed) with __GFP_MEMALLOC.

@@ -6,6 +6,10 @@ use serde::Serialize;
 /// The function a failed allocation's report names (`warn_alloc_failed`, called from
 /// `__alloc_pages_slowpath`).
 pub const ALLOC_FAIL_FUNCTION: &str = "__alloc_pages_slowpath";
+/// The reason of a [`Event::PacketDrop`] whose skb allocation failed: each such packet is
+/// one GFP_ATOMIC allocation that `warn_alloc_failed` reports (the kernel log's "page
+/// allocation failure" lines, rate-limited).
+pub const RX_ALLOC_FAILED: &str = "rx allocation failed";
 
 /// A kernel function a task can sleep in; the lanes and `sleep_ms_by_function` use these names.
 #[derive(
@@ -187,9 +191,11 @@ pub enum Event {
     Uncongested {
         device: usize,
     },
-    /// A packet was dropped (RX allocation failure or a pfmemalloc skb for a normal socket).
+    /// Packets were dropped: their skb allocation failed ([`RX_ALLOC_FAILED`]), or the skb
+    /// came from the reserve (pfmemalloc) and its socket is not SOCK_MEMALLOC.
     PacketDrop {
         device: usize,
+        packets: u64,
         reason: &'static str,
     },
     /// `oom_kill_process`: victim chosen and marked TIF_MEMDIE. `points` is the score the
@@ -380,7 +386,7 @@ impl Event {
                 m.pool = Some(*pool)
             }
             Event::Congested { device } | Event::Uncongested { device } => m.device = Some(*device),
-            Event::PacketDrop { device, reason } => {
+            Event::PacketDrop { device, reason, .. } => {
                 m.device = Some(*device);
                 m.texts[0] = Some(reason);
             }
@@ -445,6 +451,7 @@ impl Event {
             Event::Uncongested { device: 0 },
             Event::PacketDrop {
                 device: 1,
+                packets: 2,
                 reason: "pfmemalloc",
             },
             Event::OomKill {

@@ -55,8 +55,10 @@ use watermarks::{
 /// The model's version: bump it whenever a change alters any trace (the golden traces in
 /// `tests/golden` show it in review) or anything else a shared link's screen shows (13:
 /// the stacks of programs and kernel threads waiting, and the depth of every direct-reclaim
-/// pass), so a link made with an older model can say plainly that the numbers may differ.
-pub const MODEL_VERSION: u32 = 13;
+/// pass; 14: packet drops count their packets, and the kernel log reports NET_RX's failed
+/// skb allocations under warn_alloc_failed's 5 s ratelimit), so a link made with an older
+/// model can say plainly that the numbers may differ.
+pub const MODEL_VERSION: u32 = 14;
 
 /// What a resumable kernel path did this tick.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -237,10 +239,6 @@ impl Ctx<'_> {
     }
     pub fn swap_room(&self) -> bool {
         self.swap_free_slots() > 0
-    }
-    pub fn swap_is_network(&self) -> bool {
-        self.swap_device()
-            .is_some_and(|d| matches!(self.cfg.devices[d].kind, DeviceKind::Network { .. }))
     }
     pub fn is_local_fs(&self, device: usize) -> bool {
         matches!(self.cfg.devices[device].kind, DeviceKind::Disk { .. })
