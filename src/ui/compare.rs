@@ -8,7 +8,7 @@ use std::rc::Rc;
 use yew::prelude::*;
 
 use super::engine::Engine;
-use super::insight::{metric_rows, outcome_row, stuck, stuck_line};
+use super::insight::{metric_rows, outcome_badge, stuck, stuck_line};
 use super::player::Action;
 use super::timeline::EngineRef;
 use super::{cb, lanes, timeline, zones, Dispatch};
@@ -48,7 +48,7 @@ pub fn view(e: &Engine, d: &Dispatch, engine: &Rc<RefCell<Engine>>) -> Html {
                     if n > 2 {
                         <button class="remove" aria-label={format!("Remove pane {}", i + 1)} onclick={cb(d, move |_| Action::SetComparePane(i, None))}>{ "×" }</button>
                     }
-                    { outcome_row(e, pane) }
+                    { outcome_badge(e, pane, None) }
                 </div>
                 if e.predict && !e.revealed {
                     <label class="predict">{ "Your prediction: " }

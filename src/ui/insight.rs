@@ -136,32 +136,14 @@ fn stall_resumed_by_cursor(pane: &Pane) -> Option<u64> {
 }
 
 /// The outcome badge of a pane: `data-outcome` is `running` until the cursor reaches the
-/// run's end; hidden in predict mode until revealed. The whole verdict in one badge, for
-/// the single view (transport or, in presenter mode, header).
+/// run's end; hidden in predict mode until revealed. The verdict, then what followed a
+/// stall (", resumed at …") in a span of its own, which a narrow compare pane cuts with an
+/// ellipsis while the verdict keeps its width (four panes on a projector leave ~300 px).
 pub fn outcome_badge(e: &Engine, pane: &Pane, id: Option<&'static str>) -> Html {
     let (name, verdict, after) = outcome_text(e, pane);
-    badge(name, format!("{verdict}{after}"), id)
-}
-
-/// A compare pane's outcome: the verdict in the badge, never cut, and what followed a
-/// stall ("resumed at …") in small print beside it, which a narrow pane may cut (its
-/// tooltip has it whole). Four panes on a projector leave ~300 px for both.
-pub fn outcome_row(e: &Engine, pane: &Pane) -> Html {
-    let (name, verdict, after) = outcome_text(e, pane);
-    let after = after.trim_start_matches(", ").to_string();
     html! {
-        <div class="outcome-row">
-            { badge(name, verdict, None) }
-            if !after.is_empty() {
-                <span class="outcome-after" title={after.clone()}>{ after }</span>
-            }
-        </div>
-    }
-}
-
-fn badge(name: &'static str, text: String, id: Option<&'static str>) -> Html {
-    html! {
-        <span id={id} class={classes!("outcome", format!("o-{name}"))} data-outcome={name} role="status" title={format!("{text}: {}", outcome_help(name))}>{ text }</span>
+        <span id={id} class={classes!("outcome", format!("o-{name}"))} data-outcome={name} role="status"
+            title={format!("{verdict}{after}: {}", outcome_help(name))}>{ verdict }<span class="outcome-after">{ after }</span></span>
     }
 }
 

@@ -186,7 +186,7 @@ impl Klog {
                 let printed = self.ratelimited(tick, *packets);
                 let mode = rx_gfp_mode(log_generation(sim), memalloc_socks(sim.config(), &sim.state().knobs));
                 for _ in 0..printed {
-                    self.entries.push(Entry { tick, kind: "alloc_fail", lines: alloc_failure_report(sim, net_rx, &mode, "__alloc_skb") });
+                    self.entries.push(Entry { tick, kind: "alloc_fail", lines: alloc_failure_report(sim, net_rx, mode, "__alloc_skb") });
                 }
                 return;
             }
@@ -210,16 +210,14 @@ fn alloc_failure_report(sim: &Sim, task: usize, mode: &str, function: &str) -> V
 /// An RX skb's GFP_ATOMIC (`__GFP_HIGH`; from 4.4 also `__GFP_ATOMIC` and
 /// `__GFP_KSWAPD_RECLAIM`), with `__GFP_MEMALLOC` while memalloc sockets exist, in the
 /// printk format of the generation (4.6+ adds the flag names, `%pGg`).
-fn rx_gfp_mode(generation: LogGeneration, memalloc: bool) -> String {
-    let (old, new, name) = if memalloc {
-        (0x2020, 0x2082020, "GFP_ATOMIC|__GFP_MEMALLOC")
-    } else {
-        (0x20, 0x2080020, "GFP_ATOMIC")
-    };
-    match generation {
-        LogGeneration::V4_7 => format!("{new:#x}({name})"),
-        LogGeneration::V4_5 => format!("{new:#x}"),
-        LogGeneration::V3_6 | LogGeneration::V2_6_35 => format!("{old:#x}"),
+fn rx_gfp_mode(generation: LogGeneration, memalloc: bool) -> &'static str {
+    match (generation, memalloc) {
+        (LogGeneration::V4_7, true) => "0x2082020(GFP_ATOMIC|__GFP_MEMALLOC)",
+        (LogGeneration::V4_7, false) => "0x2080020(GFP_ATOMIC)",
+        (LogGeneration::V4_5, true) => "0x2082020",
+        (LogGeneration::V4_5, false) => "0x2080020",
+        (LogGeneration::V3_6 | LogGeneration::V2_6_35, true) => "0x2020",
+        (LogGeneration::V3_6 | LogGeneration::V2_6_35, false) => "0x20",
     }
 }
 
