@@ -137,6 +137,39 @@ mod tests {
         assert_eq!(late.functions(), early.functions());
     }
 
+    /// The kernel log's ratelimit survives a fork: swap over NBD under 3.5 logs NET_RX's
+    /// allocation failures from 29.5 s on; a fork at 42 s, inside a 5 s interval with
+    /// reports already suppressed, computed late gives the log the same fork set up front
+    /// gives (the truncated log replays the count of the reports it keeps).
+    #[test]
+    fn a_late_fork_keeps_the_kernel_logs_ratelimit() {
+        let sc = scenario::validate(scenario::builtin("swap-over-nbd").unwrap()).unwrap();
+        let knobs = crate::share::url::knobs_for("swap-over-nbd", "linux-3.5").unwrap();
+        let new = || {
+            Recording::new(
+                Sim::new(sc.config.clone(), knobs.clone()),
+                &sc.file.chapter_starts(),
+            )
+        };
+        let mut late = new();
+        late.advance(60_000);
+        // A knob this run does not depend on (nothing dirties page cache): the failures
+        // go on after the fork as before it.
+        late.fork(42_000, "dirty_ratio", "30");
+        late.advance(u64::MAX);
+        let mut early = new();
+        early.set_forks(late.forks().to_vec());
+        early.advance(u64::MAX);
+        let suppressed_after_fork = late
+            .klog()
+            .entries()
+            .iter()
+            .filter(|e| e.tick > 42_000 && e.lines[0].contains("callbacks suppressed"))
+            .count();
+        assert!(suppressed_after_fork >= 2, "{suppressed_after_fork}");
+        assert_eq!(late.klog().entries(), early.klog().entries());
+    }
+
     /// Past EVENTS_MAX the event list stops; the kernel log, chapters and function list
     /// still see everything, and a fork before the cut makes room again.
     #[test]
