@@ -11,8 +11,10 @@ use crate::sim::Sim;
 use super::pages;
 use super::url::format_seconds;
 
-/// The "Why is it stuck?" text for a stall without a chain, as of `sim` (the cursor).
-pub fn without_chain(sim: &Sim, stalled_since: u64) -> String {
+/// The "Why is it stuck?" text for a stall without a chain, as of `sim`: the cursor while
+/// the freeze lasts; once the workload moved again at `resumed`, the freeze's last tick
+/// (what the cursor shows then — tasks exited, memory back — no longer explains it).
+pub fn without_chain(sim: &Sim, stalled_since: u64, resumed: Option<u64>) -> String {
     let cfg = sim.config();
     let st = sim.state();
     let mut spinning = Vec::new();
@@ -31,32 +33,44 @@ pub fn without_chain(sim: &Sim, stalled_since: u64) -> String {
             TaskState::Killed | TaskState::Exited => {}
         }
     }
-    let mut words = format!(
-        "No task that must finish has made progress since {} s, and no closed wait-for chain explains it: ",
-        format_seconds(stalled_since)
-    );
     let mut who = Vec::new();
     if !spinning.is_empty() {
+        let (pronoun, s) = if spinning.len() == 1 {
+            ("it", "s")
+        } else {
+            ("they", "")
+        };
+        let (verb, rest) = if in_reclaim {
+            ("loop", "through direct reclaim, which frees nothing")
+        } else {
+            ("keep", "running without getting anywhere")
+        };
         who.push(format!(
-            "{} never {} — {} (a livelock: nobody waits on anybody)",
-            spinning.join(", "),
-            if spinning.len() == 1 {
-                "sleeps"
-            } else {
-                "sleep"
-            },
-            if in_reclaim {
-                "they loop through direct reclaim, which frees nothing"
-            } else {
-                "they keep running without getting anywhere"
-            }
+            "{} never sleep{s} — {pronoun} {verb}{s} {rest} (a livelock: nobody waits on anybody)",
+            spinning.join(", ")
         ));
     }
     if !asleep.is_empty() {
-        who.push(format!("{}, each on a timer or on I/O", asleep.join(", ")));
+        let each = if asleep.len() == 1 { "" } else { "each " };
+        who.push(format!("{}, {each}on a timer or on I/O", asleep.join(", ")));
     }
-    words.push_str(&who.join("; "));
-    words.push('.');
+    let since = format_seconds(stalled_since);
+    let mut words = match resumed {
+        None => format!("No task that must finish has made progress since {since} s, and no closed wait-for chain explains it"),
+        Some(r) => format!(
+            "No task that must finish made progress from {since} s to {} s, and no closed wait-for chain explains it.{}",
+            format_seconds(r),
+            if who.is_empty() { String::new() } else { format!(" At {} s", format_seconds(sim.tick())) }
+        ),
+    };
+    // `who` is empty when everybody that must finish has exited: no dangling colon.
+    if !who.is_empty() {
+        words.push_str(": ");
+        words.push_str(&who.join("; "));
+        words.push('.');
+    } else if resumed.is_none() {
+        words.push('.');
+    }
     if let Some((found, before)) = &st.counters_at_stall {
         if sim.tick() > *found {
             let c = &st.counters;
@@ -109,7 +123,7 @@ mod tests {
         let o = sim.state().outcome.clone().expect("an outcome");
         assert_eq!(o.kind, crate::sim::outcome::OutcomeKind::Stalled);
         assert!(o.chain.is_empty(), "{:?}", o.chain);
-        let words = without_chain(&sim, o.at_tick);
+        let words = without_chain(&sim, o.at_tick, None);
         assert!(
             words.contains("reader3, reader4, reader5, reader6, reader7 never sleep"),
             "{words}"
@@ -127,5 +141,39 @@ mod tests {
             .and_then(|n| n.replace('\u{202F}', "").parse().ok())
             .expect("a count of dropped packets");
         assert!(dropped > 0, "{words}");
+    }
+
+    /// dm-crypt swap under 4.8 freezes for a stall window, then moves again and completes.
+    /// Told at the run's end the words had nobody to name ("explains it: .": the hog had
+    /// exited); told at the freeze's last tick they name the hog and what moved meanwhile.
+    #[test]
+    fn a_stall_that_ended_is_told_as_of_its_last_frozen_tick() {
+        let sc =
+            crate::scenario::validate(crate::scenario::builtin("dm-crypt-swap").unwrap()).unwrap();
+        let knobs = (crate::sim::policy::preset("linux-4.8").unwrap().knobs)();
+        let mut sim = Sim::new(sc.config.clone(), knobs.clone());
+        sim.run(sc.config.duration_ticks);
+        let o = sim.state().outcome.clone().expect("an outcome");
+        assert_eq!(o.kind, crate::sim::outcome::OutcomeKind::Stalled);
+        let resumed = sim.state().stall_resumed_at.expect("the freeze ended");
+        let at_end = without_chain(&sim, o.at_tick, Some(resumed));
+        assert!(!at_end.contains(": ."), "{at_end}");
+        let mut frozen = Sim::new(sc.config.clone(), knobs);
+        frozen.run(resumed - 1);
+        assert_eq!(frozen.tick(), resumed - 1);
+        let words = without_chain(&frozen, o.at_tick, Some(resumed));
+        let span = format!(
+            "made progress from {} s to {} s",
+            format_seconds(o.at_tick),
+            format_seconds(resumed)
+        );
+        assert!(words.contains(&span), "{words}");
+        assert!(
+            words.contains(&format!(
+                "At {} s: hog sleeps in throttle_vm_writeout, on a timer",
+                format_seconds(resumed - 1)
+            )),
+            "{words}"
+        );
     }
 }

@@ -36,6 +36,8 @@ pub struct Pane {
     pub filter: RefCell<FilterIndex>,
     /// The lanes' pixel columns from the last draw, extended on the next.
     pub lane_cache: RefCell<LaneCache>,
+    /// The words for a stall that has ended, keyed by (recording generation, resume tick).
+    pub stall_words: RefCell<Option<((u64, u64), String)>>,
 }
 
 impl Pane {
@@ -51,6 +53,7 @@ impl Pane {
             computes_since_redraw: 0,
             filter: RefCell::default(),
             lane_cache: RefCell::default(),
+            stall_words: RefCell::default(),
         }
     }
 

@@ -135,6 +135,26 @@ fn stall_resumed_by_cursor(pane: &Pane) -> Option<u64> {
     sim.state().stall_resumed_at.filter(|&at| at <= sim.tick())
 }
 
+/// [`crate::share::stall::without_chain`] for the pane: at the cursor while the freeze
+/// lasts, else at the freeze's last tick — replayed from a snapshot once per resumed stall
+/// and recording generation (a fork before it changes both), not on every frame.
+fn stall_words(pane: &Pane, since: u64) -> String {
+    let Some(resumed) = stall_resumed_by_cursor(pane) else {
+        return crate::share::stall::without_chain(&pane.cursor, since, None);
+    };
+    let key = (pane.rec.generation(), resumed);
+    let mut memo = pane.stall_words.borrow_mut();
+    match &*memo {
+        Some((k, words)) if *k == key => words.clone(),
+        _ => {
+            let frozen = pane.rec.sim_at(resumed.saturating_sub(1));
+            let words = crate::share::stall::without_chain(&frozen, since, Some(resumed));
+            *memo = Some((key, words.clone()));
+            words
+        }
+    }
+}
+
 /// The outcome badge of a pane: `data-outcome` is `running` until the cursor reaches the
 /// run's end; hidden in predict mode until revealed. The verdict, then what followed a
 /// stall (", resumed at …") in a span of its own, which a narrow compare pane cuts with an
@@ -213,7 +233,7 @@ pub fn stuck(pane: &Pane) -> Option<Stuck> {
             title,
             chain: o.chain.clone(),
             closes_at: o.chain_closes_at,
-            no_chain: Some(crate::share::stall::without_chain(&pane.cursor, o.at_tick)),
+            no_chain: o.chain.is_empty().then(|| stall_words(pane, o.at_tick)),
             note: (o.kind == OutcomeKind::Stalled && !o.chain.is_empty()).then(|| {
                 "Stalled, not deadlocked: the worker this cycle waits for still completes some I/O — far too little for the tasks that must finish.".to_string()
             }),

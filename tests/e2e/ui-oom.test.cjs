@@ -106,4 +106,20 @@ describe('OOM kill under the 4.7 mempool, toggled to neilbrown', { timeout: 240_
       await context.close();
     }
   });
+
+  it('a stall no chain explains, once over, is told as of its last frozen tick (linux-4.8)', async () => {
+    const { context, page, errors } = await openApp(browser, '/?s=dm-crypt-swap&p=linux-4.8');
+    try {
+      await key(page, 'End');
+      assert.equal(await waitOutcome(page), 'stalled');
+      const text = await (await page.waitForSelector('#why-stuck')).textContent();
+      assert.match(text, /Why was it stuck\? \(stalled from 27\.\d+ s to 32\.\d+ s; moving again since\)/);
+      // At the end the hog has exited; the words describe the freeze, not the cursor.
+      assert.match(text, /made progress from 27\.\d+ s to 32\.\d+ s, and no closed wait-for chain explains it\. At 32\.\d+ s: hog sleeps in throttle_vm_writeout/);
+      assert.doesNotMatch(text, /: \./);
+      assertNoErrors(errors);
+    } finally {
+      await context.close();
+    }
+  });
 });
