@@ -81,12 +81,24 @@ pub const LEFT_PX: u32 = 96;
 pub const RIGHT_PX: u32 = 12;
 pub const TOP_PX: u32 = 8;
 
-fn y_of(view: &View, pages: u64) -> f64 {
+/// Millionths of a decade: the log axis in integers. An f64 axis would make plotters
+/// instantiate its float label formatter — 2 KB of the gzipped .wasm for labels this chart
+/// draws itself.
+const LOG_Y_UNITS: f64 = 1e6;
+
+fn y_of(view: &View, pages: u64) -> u64 {
     if view.log_y {
-        (pages.max(1) as f64).log10()
+        ((pages.max(1) as f64).log10() * LOG_Y_UNITS).round() as u64
     } else {
-        pages.min(view.y_max) as f64
+        pages.min(view.y_max)
     }
+}
+
+/// "12 s": whole seconds, rounded half to even (as `{:.0}` of the seconds would).
+fn seconds_label(tick: u64) -> String {
+    let (s, ms) = (tick / 1000, tick % 1000);
+    let round_up = ms > 500 || (ms == 500 && s % 2 == 1);
+    format!("{} s", s + u64::from(round_up))
 }
 
 fn pages_label(pages: u64) -> String {
@@ -108,11 +120,7 @@ where
     area.fill(&WHITE)?;
     let end = view.end_tick.max(1);
     let y_max = view.y_max.max(2);
-    let y_top = if view.log_y {
-        (y_max as f64).log10()
-    } else {
-        y_max as f64
-    };
+    let y_top = y_of(view, y_max);
     // The legend is a row of its own under the x labels, where it covers no curve.
     let legend_px = if view.legend {
         legend_px(area.dim_in_pixel().0, view.font_px)
@@ -130,7 +138,7 @@ where
         .margin_bottom(legend_px)
         .x_label_area_size(view.font_px * 2)
         .y_label_area_size(LEFT_PX)
-        .build_cartesian_2d(0u64..end, 0f64..y_top)?;
+        .build_cartesian_2d(0u64..end, 0u64..y_top)?;
     let label_style = (palette::FONT, view.font_px)
         .into_font()
         .color(&palette::INK);
@@ -146,8 +154,12 @@ where
         .light_line_style(palette::GRID.mix(0.4))
         .disable_y_mesh()
         .x_labels(if view.compact { 4 } else { 8 })
-        .y_labels(0)
-        .x_label_formatter(&|t| format!("{:.0} s", *t as f64 / 1000.0))
+        // One key point, labelled with nothing: plotters' integer key-point search never
+        // ends when asked for none (plotters 0.3.7 `compute_*_key_points`, max_points 0).
+        .y_labels(1)
+        .y_label_formatter(&|_| String::new())
+        .set_tick_mark_size(LabelAreaPosition::Left, 0)
+        .x_label_formatter(&|t| seconds_label(*t))
         .label_style(label_style.clone())
         .axis_desc_style(label_style.clone())
         .draw()?;
@@ -168,7 +180,7 @@ where
             palette::GRID.mix(0.8),
         )))?;
         let (_, py) = chart.backend_coord(&(0, y));
-        let (px, _) = chart.backend_coord(&(0, 0.0));
+        let (px, _) = chart.backend_coord(&(0, 0));
         area.draw(&Text::new(
             pages_label(g),
             (px - 6, py),
@@ -176,7 +188,7 @@ where
         ))?;
     }
     // The unit runs up the left edge, beside the y labels, where nothing else is drawn.
-    let (_, py0) = chart.backend_coord(&(0, 0.0));
+    let (_, py0) = chart.backend_coord(&(0, 0));
     let (_, py_top) = chart.backend_coord(&(0, y_top));
     let unit = if view.log_y {
         "pages (log scale)"
@@ -253,7 +265,7 @@ where
         let t = m.tick.min(end);
         let style = ShapeStyle::from(&colour.mix(0.7)).stroke_width(if dash { 1 } else { 2 });
         chart.draw_series(std::iter::once(PathElement::new(
-            vec![(t, 0.0), (t, y_top)],
+            vec![(t, 0), (t, y_top)],
             style,
         )))?;
         let (px, py) = chart.backend_coord(&(t, y_top));
@@ -294,7 +306,7 @@ where
     if let Some(c) = view.cursor_tick {
         let c = c.min(end);
         chart.draw_series(std::iter::once(PathElement::new(
-            vec![(c, 0.0), (c, y_top)],
+            vec![(c, 0), (c, y_top)],
             ShapeStyle::from(&palette::INK).stroke_width(2),
         )))?;
     }
@@ -405,6 +417,40 @@ fn nice_step(raw: u64) -> u64 {
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
+
+    /// The integer x labels read as the float formatting they replaced did.
+    #[test]
+    fn seconds_labels_round_half_to_even_like_float_formatting() {
+        for tick in (0..20_000).chain([499, 500, 501, 1500, 2500, 59_500, 60_000, u64::MAX / 2]) {
+            assert_eq!(
+                seconds_label(tick),
+                format!("{:.0} s", tick as f64 / 1000.0),
+                "{tick}"
+            );
+        }
+    }
+
+    /// The log axis in millionths of a decade: one decade per power of ten, the top exact.
+    #[test]
+    fn log_axis_units_are_decades() {
+        let view = View {
+            points: &[],
+            end_tick: 1000,
+            cursor_tick: None,
+            markers: &[],
+            y_max: 262_144,
+            log_y: true,
+            font_px: 14,
+            compact: false,
+            legend: false,
+            caption: "",
+        };
+        assert_eq!(y_of(&view, 1), 0);
+        assert_eq!(y_of(&view, 0), 0);
+        assert_eq!(y_of(&view, 10), 1_000_000);
+        assert_eq!(y_of(&view, 1000), 3_000_000);
+        assert_eq!(y_of(&view, 262_144), 5_418_540);
+    }
 
     /// The chart renders natively to SVG with every series, on both axes kinds.
     #[test]
