@@ -306,6 +306,13 @@ mod tests {
             reports[0].lines[0],
             "net_rx: page allocation failure: order:0, mode:0x20 (in __alloc_skb)"
         );
+        // 3.5's dump_stack is x86's own (lib/dump_stack.c's "CPU: … PID: … Comm:" is 3.10's).
+        let net_rx = pid(&sim, 10);
+        assert_eq!(sim.config().tasks[10].name, "net_rx");
+        assert_eq!(
+            reports[0].lines[1],
+            format!("Pid: {net_rx}, comm: net_rx Not tainted")
+        );
         let suppressed: u64 = log
             .entries()
             .iter()
@@ -344,6 +351,10 @@ mod tests {
         assert_eq!(
             report.lines[0],
             "net_rx: page allocation failure: order:0, mode:0x2080020 (in __alloc_skb)"
+        );
+        assert_eq!(
+            report.lines[1],
+            format!("CPU: 0 PID: {net_rx} Comm: net_rx Not tainted")
         );
     }
 

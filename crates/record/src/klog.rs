@@ -198,12 +198,23 @@ impl Klog {
     }
 }
 
-/// `warn_alloc_failed`'s first lines: who failed, the order and the mode.
+/// `warn_alloc_failed`'s first lines: who failed, the order and the mode, then the first
+/// line of its `dump_stack()` — x86's own until 3.9 (arch/x86/kernel/dumpstack.c, "Pid: %d,
+/// comm: %.20s %s …"), lib/dump_stack.c's `dump_stack_print_info` from 3.10 ("CPU: %d PID:
+/// %d Comm: …"); the release and version that follow are left out.
 fn alloc_failure_report(sim: &Sim, task: usize, mode: &str, function: &str) -> Vec<String> {
     let name = &sim.config().tasks[task].name;
+    let pid = pid(sim, task);
     vec![
         format!("{name}: page allocation failure: order:0, mode:{mode} (in {function})"),
-        format!("CPU: 0 PID: {} Comm: {name} Not tainted", pid(sim, task)),
+        match log_generation(sim) {
+            LogGeneration::V2_6_35 | LogGeneration::V3_6 => {
+                format!("Pid: {pid}, comm: {name} Not tainted")
+            }
+            LogGeneration::V4_5 | LogGeneration::V4_7 => {
+                format!("CPU: 0 PID: {pid} Comm: {name} Not tainted")
+            }
+        },
     ]
 }
 
