@@ -268,6 +268,10 @@ pub fn stack(e: &Engine, pane: &Pane) -> Html {
             });
         }
     }
+    // An exited task has no kernel stack left (do_exit freed it): say so, not an empty table.
+    if rows.is_empty() {
+        rows.push(html! { <tr class="none"><td colspan="2">{ "no kernel stack: not running in the kernel" }</td></tr> });
+    }
     let heading = if overflow_frames.is_some() {
         "stack that overflowed, deepest on top"
     } else {

@@ -99,6 +99,20 @@ describe('reserves and stacks', { timeout: 180_000 }, () => {
     }
   });
 
+  it('an exited task says it has no kernel stack instead of an empty table', async () => {
+    const { context, page, errors } = await openApp(browser, '/?s=swap-over-nbd&task=reader0');
+    try {
+      await key(page, 'End');
+      assert.equal(await waitOutcome(page), 'completed');
+      assert.equal(await page.$eval('#selected-task', (el) => el.textContent), 'reader0');
+      const rows = await page.$$eval('#stack-frames tbody tr', (trs) => trs.map((r) => r.textContent));
+      assert.deepEqual(rows, ['no kernel stack: not running in the kernel']);
+      assertNoErrors(errors);
+    } finally {
+      await context.close();
+    }
+  });
+
   it('direct-reclaim-writepage-xfs under linux-2.6.33: the stack that overflowed', async () => {
     const { context, page, errors } = await openApp(browser, '/?s=direct-reclaim-writepage-xfs&p=linux-2.6.33');
     try {
