@@ -248,8 +248,11 @@ impl Ctx<'_> {
     pub fn bdi_congested(&self, device: usize) -> bool {
         self.st.devices[block::congestion_device(self, device)].congested
     }
+    /// `bdi_congested` or [`block::queue_full`], both asked of the device below a dm
+    /// device, found once (a direct reclaimer asks this in every reclaim pass).
     pub fn device_congested_for_submit(&self, device: usize) -> bool {
-        self.bdi_congested(device) || block::queue_full(self, device)
+        let d = block::congestion_device(self, device);
+        self.st.devices[d].congested || block::queue_full_at(self, d)
     }
 
     /// The BDI a task writes to (`current->backing_dev_info`, set during a buffered
