@@ -160,7 +160,7 @@ fn reclaim_loop(ctx: &mut Ctx, task: usize, rc: &mut ReclaimCtx, who: Reclaimer)
     let nr_zones = ctx.st.zones.len();
     // The loop is bounded: 13 priorities × zones; each iteration either advances or sleeps.
     let mut iterations = (DEF_PRIORITY as usize + 2) * (nr_zones + 1);
-    if who == Reclaimer::Direct && ctx.fast_paths {
+    if who == Reclaimer::Direct && ctx.fast_paths && !first_scan_frees(ctx, rc) {
         if let Some(step) = direct_reclaim_keeping_all(ctx, task, rc, &mut iterations) {
             return step;
         }
@@ -333,6 +333,17 @@ fn reclaim_loop(ctx: &mut Ctx, task: usize, rc: &mut ReclaimCtx, who: Reclaimer)
         rc.zone_idx = 0;
     }
     Step::Done
+}
+
+/// The first scan of the pass would meet swapped-clean pages and free them, so
+/// [`direct_reclaim_keeping_all`] would stop at that scan, having done nothing but the
+/// nap step the general loop does the same way: it is not entered (a quarter of the
+/// direct passes in swap over NBD). A pass that ends at priority 0 ends before that scan.
+fn first_scan_frees(ctx: &Ctx, rc: &ReclaimCtx) -> bool {
+    let first = if rc.in_nap { 0 } else { rc.zone_idx };
+    first < ctx.st.zones.len()
+        && ctx.st.zones[zone_at(ctx, first)].anon_swapped_clean != 0
+        && !(rc.in_nap && rc.priority == 0)
 }
 
 /// The loop below for a direct reclaimer whose shrink_zone calls can only keep what they
