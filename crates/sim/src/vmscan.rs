@@ -161,9 +161,11 @@ fn reclaim_loop(ctx: &mut Ctx, task: usize, rc: &mut ReclaimCtx, who: Reclaimer)
     // The loop is bounded: 13 priorities × zones; each iteration either advances or sleeps.
     let mut iterations = (DEF_PRIORITY as usize + 2) * (nr_zones + 1);
     // A direct reclaimer tries the keeping-all shortcut as the pass resumes, and again
-    // after each shrink_zone of the general loop: once that scan has freed the
-    // swapped-clean pages (or aged the active list), the rest of such a pass usually keeps
-    // what it scans. Trying after every iteration instead costs more than it saves.
+    // after a shrink_zone of the general loop that freed pages: once the swapped-clean
+    // pages are gone, the rest of such a pass usually keeps what it scans. (Trying after
+    // every shrink_zone saved 1.4 % more in swap over NBD but cost 12 % in a run whose
+    // reclaimer meets a zone it cannot keep after one it can; testing the zones first
+    // cost more than it saved.)
     let shortcut = who == Reclaimer::Direct && ctx.fast_paths;
     let mut try_shortcut = shortcut;
     while iterations > 0 {
@@ -212,7 +214,7 @@ fn reclaim_loop(ctx: &mut Ctx, task: usize, rc: &mut ReclaimCtx, who: Reclaimer)
                 }
                 rc.nr_scanned += shrunk.scanned;
                 rc.nr_reclaimed += shrunk.reclaimed;
-                try_shortcut = shortcut;
+                try_shortcut = shortcut && shrunk.reclaimed > 0;
                 rc.last_scanned = shrunk.scanned;
                 rc.last_reclaimed = shrunk.reclaimed;
                 rc.last_writeback_met = shrunk.writeback_met;
