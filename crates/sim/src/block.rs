@@ -178,7 +178,12 @@ pub fn congestion_device(ctx: &Ctx, device: usize) -> usize {
 // PGO build decides for itself): asked on every swap submission and congestion check.
 #[cfg_attr(target_arch = "wasm32", inline(always))]
 pub fn queue_full(ctx: &Ctx, device: usize) -> bool {
-    let d = congestion_device(ctx, device);
+    queue_full_at(ctx, congestion_device(ctx, device))
+}
+
+/// [`queue_full`] of the device that takes the submit (`congestion_device`'s answer).
+#[cfg_attr(target_arch = "wasm32", inline(always))]
+pub fn queue_full_at(ctx: &Ctx, d: usize) -> bool {
     match ctx.cfg.devices[d].kind {
         DeviceKind::Disk { .. } => {
             ctx.st.devices[d].queue.len() as u64 >= ctx.cfg.devices[d].nr_requests

@@ -248,8 +248,11 @@ impl Ctx<'_> {
     pub fn bdi_congested(&self, device: usize) -> bool {
         self.st.devices[block::congestion_device(self, device)].congested
     }
+    /// `bdi_congested` or [`block::queue_full`], both asked of the device below a dm
+    /// device, found once (a direct reclaimer asks this in every reclaim pass).
     pub fn device_congested_for_submit(&self, device: usize) -> bool {
-        self.bdi_congested(device) || block::queue_full(self, device)
+        let d = block::congestion_device(self, device);
+        self.st.devices[d].congested || block::queue_full_at(self, d)
     }
 
     /// The BDI a task writes to (`current->backing_dev_info`, set during a buffered
@@ -1110,9 +1113,10 @@ fn run_if_ready(ctx: &mut Ctx, task: usize) {
 fn account(ctx: &mut Ctx) {
     let now = ctx.st.tick;
     let hung_timeout = ctx.cfg.hung_task_timeout_ticks;
-    // One pass over the tasks (it runs every tick).
-    for task in 0..ctx.st.tasks.len() {
-        let t = &mut ctx.st.tasks[task];
+    // One pass over the tasks (it runs every tick), beside their configs: the state's
+    // fields borrowed apart, so neither list is indexed (and bounds-checked) per task.
+    let st = &mut *ctx.st;
+    for (task, (t, tc)) in st.tasks.iter_mut().zip(&ctx.cfg.tasks).enumerate() {
         if t.exited {
             continue;
         }
@@ -1122,8 +1126,8 @@ fn account(ctx: &mut Ctx) {
         let (function, since, until) = (w.function, w.since, w.until);
         t.sleep_ms_by_fn[function.index()] += 1;
         // A task that must finish sleeping in userspace (an `Op::Sleep`) is not held up.
-        if function == SleepFn::Idle && ctx.cfg.tasks[task].must_finish {
-            ctx.st.workload_progress_tick = now;
+        if function == SleepFn::Idle && tc.must_finish {
+            st.workload_progress_tick = now;
         }
         if function.hung_task_checked()
             && !t.hung_reported
@@ -1131,7 +1135,9 @@ fn account(ctx: &mut Ctx) {
             && until - since > hung_timeout
         {
             t.hung_reported = true;
-            ctx.emit(Event::HungTask {
+            // `Ctx::emit`, with the tasks borrowed.
+            st.counters.events += 1;
+            ctx.events.push(Event::HungTask {
                 task,
                 function,
                 blocked_ms: now - since,

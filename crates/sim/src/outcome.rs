@@ -106,6 +106,13 @@ pub fn check(ctx: &mut Ctx) {
 
     // No allocation on this per-tick path: an iterator over the tasks that must finish.
     let must = || (0..ctx.cfg.tasks.len()).filter(|&t| ctx.cfg.tasks[t].must_finish);
+    // Only out_of_memory kills a task, and it counts every kill: until the first, no task
+    // is killed and the search over the tasks (every tick) can be skipped.
+    let killed = if ctx.st.counters.oom_kills == 0 {
+        None
+    } else {
+        must().find(|&t| ctx.st.tasks[t].killed)
+    };
     let decided = if let Some((task, _)) = ctx.st.overflow {
         Some(Outcome {
             kind: OutcomeKind::StackOverflow,
@@ -113,7 +120,7 @@ pub fn check(ctx: &mut Ctx) {
             chain: vec![name(ctx, task)],
             chain_closes_at: 0,
         })
-    } else if let Some(t) = must().find(|&t| ctx.st.tasks[t].killed) {
+    } else if let Some(t) = killed {
         let at = ctx
             .st
             .verdicts

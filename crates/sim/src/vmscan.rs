@@ -160,12 +160,22 @@ fn reclaim_loop(ctx: &mut Ctx, task: usize, rc: &mut ReclaimCtx, who: Reclaimer)
     let nr_zones = ctx.st.zones.len();
     // The loop is bounded: 13 priorities × zones; each iteration either advances or sleeps.
     let mut iterations = (DEF_PRIORITY as usize + 2) * (nr_zones + 1);
-    if who == Reclaimer::Direct && ctx.fast_paths {
-        if let Some(step) = direct_reclaim_keeping_all(ctx, task, rc, &mut iterations) {
-            return step;
+    // A direct reclaimer tries the keeping-all shortcut as the pass resumes, and again
+    // after a shrink_zone of the general loop that freed pages: once the swapped-clean
+    // pages are gone, the rest of such a pass usually keeps what it scans. (Trying after
+    // every shrink_zone saved 1.4 % more in swap over NBD but cost 12 % in a run whose
+    // reclaimer meets a zone it cannot keep after one it can; testing the zones first
+    // cost more than it saved.)
+    let shortcut = who == Reclaimer::Direct && ctx.fast_paths;
+    let mut try_shortcut = shortcut;
+    while iterations > 0 {
+        if try_shortcut && !first_scan_frees(ctx, rc) {
+            if let Some(step) = direct_reclaim_keeping_all(ctx, task, rc, &mut iterations) {
+                return step;
+            }
         }
-    }
-    for _ in 0..iterations {
+        try_shortcut = false;
+        iterations -= 1;
         if rc.in_nap {
             rc.in_nap = false;
             if rc.priority == 0 {
@@ -204,6 +214,7 @@ fn reclaim_loop(ctx: &mut Ctx, task: usize, rc: &mut ReclaimCtx, who: Reclaimer)
                 }
                 rc.nr_scanned += shrunk.scanned;
                 rc.nr_reclaimed += shrunk.reclaimed;
+                try_shortcut = shortcut && shrunk.reclaimed > 0;
                 rc.last_scanned = shrunk.scanned;
                 rc.last_reclaimed = shrunk.reclaimed;
                 rc.last_writeback_met = shrunk.writeback_met;
@@ -335,6 +346,17 @@ fn reclaim_loop(ctx: &mut Ctx, task: usize, rc: &mut ReclaimCtx, who: Reclaimer)
     Step::Done
 }
 
+/// The first scan of the pass would meet swapped-clean pages and free them, so
+/// [`direct_reclaim_keeping_all`] would stop at that scan, having done nothing but the
+/// nap step the general loop does the same way: it is not entered (a quarter of the
+/// direct passes in swap over NBD). A pass that ends at priority 0 ends before that scan.
+fn first_scan_frees(ctx: &Ctx, rc: &ReclaimCtx) -> bool {
+    let first = if rc.in_nap { 0 } else { rc.zone_idx };
+    first < ctx.st.zones.len()
+        && ctx.st.zones[zone_at(ctx, first)].anon_swapped_clean != 0
+        && !(rc.in_nap && rc.priority == 0)
+}
+
 /// The loop below for a direct reclaimer whose shrink_zone calls can only keep what they
 /// scan ([`KeepingZone`]): the same steps in the same order — a zone scanned per
 /// iteration, each priority closed by its own iteration with the flusher, nap and priority
@@ -376,78 +398,87 @@ fn direct_reclaim_keeping_all(
     }
     let batch = swap_cluster_max(ctx);
     // Direct reclaim stops early once nr_to_reclaim is met (shrink_zone's loop in chunks);
-    // nothing is reclaimed here, so the cap holds for the whole call.
+    // nothing is reclaimed here, so the cap holds for the whole call, and so does the
+    // test that ends the pass once the batch is reclaimed.
     let scan_cap = (batch.saturating_sub(rc.nr_reclaimed).max(1) * 4).max(batch);
+    let batch_reclaimed = rc.nr_reclaimed >= batch;
     let nap_allowed =
         ctx.st.knobs.reclaim_throttle != ReclaimThrottle::V3_11 && !rc.gfp.has(Gfp::TRANSIENT);
-    // The last zone scanned, for `last_writeback_met` (computed once, as the call ends).
-    let mut last_scan: Option<(KeepingZone, KeptScan)> = None;
-    // The tick's scan budget and the scan counters are kept here and written back once, as
-    // the call ends: nothing this loop calls reads them.
+    let nap_sleeps = ctx.st.knobs.reclaim_nap == ReclaimNap::CongestionWait;
+    // The zone position and the scan of the last zone scanned, for `last_scanned` and
+    // `last_writeback_met` (computed once, as the call ends).
+    let mut last_scan: Option<(usize, KeptScan)> = None;
+    // The tick's scan budget, the scan counters and the pass's position are kept in locals
+    // and written back once, as the call ends: nothing this loop calls reads them, and
+    // the loop runs about three scans per call.
     let mut cpu = cpu_left(ctx, task);
     let mut scanned_by_pos = [0u64; KEEPING_ZONES_MAX];
+    let mut left = *iterations;
+    let (mut priority, mut zone_idx, mut in_nap) = (rc.priority, rc.zone_idx, rc.in_nap);
+    let (mut nr_scanned, mut may_writepage) = (rc.nr_scanned, rc.may_writepage);
     let step = loop {
-        if *iterations == 0 {
+        if left == 0 {
             break Some(Step::Done);
         }
-        *iterations -= 1;
-        if rc.in_nap {
-            rc.in_nap = false;
-            if rc.priority == 0 {
+        left -= 1;
+        if in_nap {
+            in_nap = false;
+            if priority == 0 {
                 break Some(Step::Done);
             }
-            rc.priority -= 1;
-            rc.zone_idx = 0;
+            priority -= 1;
+            zone_idx = 0;
         }
-        if rc.zone_idx < nr_zones {
+        if zone_idx < nr_zones {
             if cpu == 0 {
                 break Some(Step::Yield);
             }
-            let scan = zones[rc.zone_idx]
-                .map(|kz| (kz, kz.scan(rc.priority, cpu, scan_cap, batch)))
+            let scan = zones[zone_idx]
+                .map(|kz| (kz, kz.scan(priority, cpu, scan_cap, batch)))
                 .filter(|(kz, scan)| {
-                    !(rc.may_writepage && !writes_blocked && kz.plain_met(scan.anon_met) > 0)
+                    !(may_writepage && !writes_blocked && kz.plain_met(scan.anon_met) > 0)
                 });
-            let Some((kz, scan)) = scan else {
+            let Some((_, scan)) = scan else {
                 // The loop redoes this iteration from here (its nap step is done).
-                *iterations += 1;
+                left += 1;
                 break None;
             };
             let scanned = scan.file_met + scan.anon_met;
             cpu -= scanned;
-            scanned_by_pos[rc.zone_idx] += scanned;
-            rc.nr_scanned += scanned;
-            rc.last_scanned = scanned;
-            rc.last_reclaimed = 0;
-            last_scan = Some((kz, scan));
-            rc.zone_idx += 1;
-            if rc.nr_reclaimed >= batch {
+            scanned_by_pos[zone_idx] += scanned;
+            nr_scanned += scanned;
+            last_scan = Some((zone_idx, scan));
+            zone_idx += 1;
+            if batch_reclaimed {
                 break Some(Step::Done);
             }
             continue;
         }
-        if rc.nr_reclaimed >= batch {
+        if batch_reclaimed {
             break Some(Step::Done);
         }
-        if rc.nr_scanned > batch + batch / 2 {
+        if nr_scanned > batch + batch / 2 {
             // wakeup_flusher has nothing to kick: no dirty page cache.
-            rc.may_writepage = true;
+            may_writepage = true;
         }
-        if nap_allowed && rc.nr_scanned > 0 && rc.priority < DEF_PRIORITY - 2 {
-            rc.in_nap = true;
+        if nap_allowed && nr_scanned > 0 && priority < DEF_PRIORITY - 2 {
+            in_nap = true;
             // No BDI is congested, so only congestion_wait sleeps (taken as the call ends,
             // once the counters are written back).
-            if ctx.st.knobs.reclaim_nap == ReclaimNap::CongestionWait {
+            if nap_sleeps {
                 break Some(Step::Sleep);
             }
             continue;
         }
-        if rc.priority == 0 {
+        if priority == 0 {
             break Some(Step::Done);
         }
-        rc.priority -= 1;
-        rc.zone_idx = 0;
+        priority -= 1;
+        zone_idx = 0;
     };
+    *iterations = left;
+    (rc.priority, rc.zone_idx, rc.in_nap) = (priority, zone_idx, in_nap);
+    (rc.nr_scanned, rc.may_writepage) = (nr_scanned, may_writepage);
     let scanned: u64 = scanned_by_pos.iter().sum();
     ctx.st.tasks[task].reclaim_cpu_used += scanned;
     ctx.st.counters.pgscan_direct += scanned;
@@ -455,7 +486,11 @@ fn direct_reclaim_keeping_all(
         let zone = zone_at(ctx, pos);
         ctx.st.zones[zone].pages_scanned += n;
     }
-    if let Some((kz, scan)) = last_scan {
+    if let Some((pos, scan)) = last_scan {
+        // The last shrink_zone's batch: every page kept.
+        let kz = zones[pos].expect("a zone scanned is a keeping zone");
+        rc.last_scanned = scan.file_met + scan.anon_met;
+        rc.last_reclaimed = 0;
         rc.last_writeback_met = scan.file_met + kz.under_writeback_met(scan.anon_met);
     }
     if step == Some(Step::Sleep) {
@@ -889,7 +924,8 @@ fn shrink_anon(
     if who == Reclaimer::Direct && ctx.device_congested_for_submit(swap_dev) {
         return;
     }
-    if block::queue_full(ctx, swap_dev) {
+    // (A direct reclaimer gets here only when the queue is not full: the test above.)
+    if who == Reclaimer::Kswapd && block::queue_full(ctx, swap_dev) {
         // The submit would block (get_request_wait / sk_stream_wait_memory): the
         // reclaimer sleeps there until the device gives back a slot, then resumes.
         out.blocked = true;
