@@ -103,6 +103,7 @@ fn outcome_help(name: &str) -> &'static str {
         "oom_kill" => "the OOM killer killed a task that had to finish",
         "stack_overflow" => "a kernel stack grew past THREAD_SIZE",
         "hidden" => "predict mode: outcomes are hidden until you reveal them",
+        STALLED_SO_FAR => "the tasks that must finish made no progress for a whole stall window; the run goes on to show whether they resume, and its final outcome may still change",
         _ => "the run has not reached its end at this time",
     }
 }
@@ -161,11 +162,22 @@ fn stall_words(pane: &Pane, since: u64) -> String {
 /// ellipsis while the verdict keeps its width (four panes on a projector leave ~300 px).
 pub fn outcome_badge(e: &Engine, pane: &Pane, id: Option<&'static str>) -> Html {
     let (name, verdict, after) = outcome_text(e, pane);
+    // A stall found before the run's end looks like the stall verdict, dashed: the run
+    // goes on and its final outcome may still change (a deadlock, an OOM kill).
+    let class = if name == STALLED_SO_FAR {
+        classes!("outcome", "o-stalled", "o-so-far")
+    } else {
+        classes!("outcome", format!("o-{name}"))
+    };
     html! {
-        <span id={id} class={classes!("outcome", format!("o-{name}"))} data-outcome={name} role="status"
+        <span id={id} class={class} data-outcome={name} role="status"
             title={format!("{verdict}{after}: {}", outcome_help(name))}>{ verdict }<span class="outcome-after">{ after }</span></span>
     }
 }
+
+/// `data-outcome` of a stall found before the run's end: not a final outcome (the
+/// end-to-end tests wait for those), shown like one.
+const STALLED_SO_FAR: &str = "stalled_so_far";
 
 /// The outcome's name (`data-outcome`), the verdict ("stalled at 2.53 s") and what
 /// followed it (", resumed at 55.604 s"; empty for most outcomes).
@@ -186,6 +198,27 @@ fn outcome_text(e: &Engine, pane: &Pane) -> (&'static str, String, String) {
             ),
             resumed_after_stall(pane, o),
         ),
+        // The stall verdict is history once the cursor is past the tick it was found
+        // (a whole stall window after the workload's last progress): say so, rather than
+        // "running" beside a chart already marked "! stalled".
+        None if pane.cursor.state().stall.is_some() => {
+            let stall = pane
+                .cursor
+                .state()
+                .stall
+                .as_ref()
+                .expect("matched just above");
+            let after = resumed_after_stall(pane, stall);
+            (
+                STALLED_SO_FAR,
+                format!("stalled at {} s", format_seconds(stall.at_tick)),
+                if after.is_empty() {
+                    ", the run goes on".to_string()
+                } else {
+                    after
+                },
+            )
+        }
         None if !pane.rec.is_done() => (
             "running",
             format!(

@@ -48,7 +48,9 @@ describe('keyboard only', { timeout: 180_000 }, () => {
     await key(page, 'End');
     await waitOutcome(page);
     await key(page, 'PageUp');
-    await page.waitForFunction(() => document.querySelector('#outcome').dataset.outcome === 'running');
+    // Off the end, no final outcome: running, or the stall found so far (dm-crypt-swap's
+    // default stalls at 2.53 s and its run goes on).
+    await page.waitForFunction(() => ['running', 'stalled_so_far'].includes(document.querySelector('#outcome').dataset.outcome));
     await key(page, '?');
     await page.waitForSelector('#help');
     await page.screenshot({ path: screenshotPath('help-overlay') });

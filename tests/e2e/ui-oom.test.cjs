@@ -34,6 +34,18 @@ describe('OOM kill under the 4.7 mempool, toggled to neilbrown', { timeout: 240_
       assert.match(verdictText, /hog → pfmemalloc_wait → kswapd0/);
       assert.match(verdictText, /Stalled, not deadlocked/);
       await verdict.screenshot({ path: screenshotPath('why-stuck-dm-crypt-swap-linux-4.7-verdict') });
+      // Before the run's end the badge says what is known at the cursor: nothing yet at
+      // 2 s, the stall (found at 7.53 s, a window after the hog's last progress) at 20 s.
+      const badgeAt = async (t, outcome) => {
+        await jumpTo(page, t);
+        await page.waitForFunction((o) => document.querySelector('#outcome').dataset.outcome === o, outcome);
+        return page.$eval('#outcome', (el) => el.textContent);
+      };
+      assert.equal(await badgeAt(2, 'running'), 'running');
+      assert.equal(await badgeAt(20, 'stalled_so_far'), 'stalled at 2.53 s, the run goes on');
+      assert.match(await badgeAt(56, 'stalled_so_far'), /^stalled at 2\.53 s, resumed at 55\.6\d* s$/);
+      await key(page, 'End');
+      assert.equal(await waitOutcome(page), 'stalled');
       await page.click('#tab-klog');
       const log = await page.waitForSelector('#kernel-log');
       const text = await log.textContent();
