@@ -313,6 +313,43 @@ mod tests {
             reports[0].lines[1],
             format!("Pid: {net_rx}, comm: net_rx Not tainted")
         );
+        // The rest of dump_stack: the trace from warn_alloc_failed (x86's 3.x dump_stack
+        // starts at its caller) down to the softirq; 3.5's __alloc_skb calls
+        // kmalloc_node_track_caller itself (kmalloc_reserve came with 3.6's reserves).
+        let trace: Vec<&str> = reports[0].lines[3..]
+            .iter()
+            .map_while(|l| l.strip_prefix(' ')?.strip_suffix("+0x0/0x0"))
+            .collect();
+        assert_eq!(reports[0].lines[2], "Call Trace:");
+        assert_eq!(
+            trace,
+            [
+                "warn_alloc_failed",
+                "__alloc_pages_nodemask",
+                "__kmalloc_node_track_caller",
+                "__alloc_skb",
+                "__netdev_alloc_skb",
+                "napi_gro_receive",
+                "net_rx_action",
+                "__do_softirq",
+                "irq_exit"
+            ]
+        );
+        // Then show_mem, as the allocation saw it: the one zone below GFP_ATOMIC's floor
+        // (3/8 of min = 543 pages, 2172 kB).
+        let mem_info = &reports[0].lines[3 + trace.len()..];
+        assert_eq!(mem_info[0], "Mem-Info:");
+        let zone = mem_info
+            .iter()
+            .find_map(|l| l.strip_prefix("Node 0 Normal free:"))
+            .expect("the Normal zone's line");
+        let free_kb: u64 = zone.split("kB").next().unwrap().parse().unwrap();
+        assert!(
+            zone.contains(" min:5792kB low:7240kB high:8688kB "),
+            "{zone}"
+        );
+        assert!(free_kb < 2172, "{zone}");
+        assert!(mem_info.iter().any(|l| l.starts_with("Total swap = ")));
         let suppressed: u64 = log
             .entries()
             .iter()
@@ -356,6 +393,11 @@ mod tests {
             report.lines[1],
             format!("CPU: 0 PID: {net_rx} Comm: net_rx Not tainted")
         );
+        // lib/dump_stack.c (3.10+) shows its own frame first.
+        assert_eq!(
+            report.lines[3..5],
+            [" dump_stack+0x0/0x0", " warn_alloc_failed+0x0/0x0"]
+        );
     }
 
     /// 4.6+ prints the flag names (`%pGg`); with memalloc sockets the failed allocation is
@@ -378,10 +420,14 @@ mod tests {
             let sim = Sim::new(sc.config.clone(), knobs);
             let mut log = Klog::default();
             log.record(0, &drop, &sim);
+            let lines = &log.entries()[0].lines;
             assert_eq!(
-                log.entries()[0].lines[0],
+                lines[0],
                 format!("net_rx: page allocation failure: order:0, mode:{mode} (in __alloc_skb)")
             );
+            // 3.6's __alloc_skb allocates through kmalloc_reserve.
+            let via_reserve = lines.iter().any(|l| l == " kmalloc_reserve+0x0/0x0");
+            assert_eq!(via_reserve, reserves == "on", "{lines:#?}");
         }
     }
 }

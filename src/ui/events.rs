@@ -151,12 +151,30 @@ pub fn kernel_log(e: &Engine) -> Html {
     let entries: Vec<&klog::Entry> = log.entries().iter().filter(|en| en.tick < now).collect();
     let mut lines: Vec<Html> = Vec::new();
     for en in &entries {
-        for l in &en.lines {
-            lines.push(html! { <div class={classes!("kl", en.kind)}><span class="ts">{ klog::timestamp(en.tick) }</span>{ " " }{ l }</div> });
+        let ts = klog::timestamp(en.tick);
+        // An allocation failure's call trace and Mem-Info fold under its first lines: ten
+        // reports per 5 s would bury everything else. The fold is one text node (a
+        // swap-over-network run logs a couple of hundred reports).
+        let head = if en.kind == "alloc_fail" {
+            klog::ALLOC_FAIL_HEAD_LINES
+        } else {
+            en.lines.len()
+        };
+        for l in en.lines.iter().take(head) {
+            lines.push(html! { <div class={classes!("kl", en.kind)}><span class="ts">{ ts.clone() }</span>{ " " }{ l }</div> });
+        }
+        if let Some(rest) = en.lines.get(head..).filter(|rest| !rest.is_empty()) {
+            let text: String = rest.iter().map(|l| format!("{ts} {l}\n")).collect();
+            lines.push(html! {
+                <details class={classes!("kl", en.kind)}>
+                    <summary>{ format!("Call Trace and Mem-Info ({} lines)", rest.len()) }</summary>
+                    <div class="kl-fold">{ text }</div>
+                </details>
+            });
         }
     }
     if lines.is_empty() {
         lines.push(html! { <div class="kl quiet">{ "(nothing logged yet: OOM kills, hung tasks, allocation failures and stack overflows appear here)" }</div> });
     }
-    html! { <pre id="kernel-log" class="kernel-log" aria-label="Kernel log">{ for lines }</pre> }
+    html! { <div id="kernel-log" class="kernel-log" role="log" aria-label="Kernel log">{ for lines }</div> }
 }

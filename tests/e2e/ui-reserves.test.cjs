@@ -91,6 +91,19 @@ describe('reserves and stacks', { timeout: 180_000 }, () => {
       const klog = await page.$eval('#kernel-log', (el) => el.textContent);
       assert.ok(klog.includes('net_rx: page allocation failure: order:0, mode:0x20'), klog.slice(0, 400));
       assert.match(klog, /warn_alloc_failed: \d+ callbacks suppressed/);
+      // Each report's call trace and Mem-Info are folded under its first two lines; the
+      // keyboard opens a fold (Enter on its summary).
+      const fold = page.locator('#kernel-log details').first();
+      assert.equal(await fold.evaluate((el) => el.open), false);
+      await fold.locator('summary').focus();
+      await page.keyboard.press('Enter');
+      await page.waitForFunction(() => document.querySelector('#kernel-log details').open);
+      const folded = await fold.textContent();
+      assert.match(folded, /^Call Trace and Mem-Info \(\d+ lines\)/);
+      assert.match(folded, /Call Trace:\n\[ *[\d.]+\]  warn_alloc_failed\+0x0\/0x0\n/);
+      assert.match(folded, /__kmalloc_node_track_caller\+0x0\/0x0/);
+      assert.match(folded, /Mem-Info:\n.*active_anon:\d+/);
+      assert.match(folded, /Node 0 Normal free:\d+kB min:5792kB low:7240kB high:8688kB/);
       await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
       await page.screenshot({ path: screenshotPath('kernel-log-swap-over-nbd-linux-3.5') });
       assertNoErrors(errors);

@@ -202,12 +202,17 @@ impl Klog {
 /// line of its `dump_stack()` — x86's own until 3.9 (arch/x86/kernel/dumpstack.c, "Pid: %d,
 /// comm: %.20s %s …"), lib/dump_stack.c's `dump_stack_print_info` from 3.10 ("CPU: %d PID:
 /// %d Comm: …"); the release and version that follow are left out.
+///
+/// Then the rest of `dump_stack()`, the call trace (deepest frame first: the failing
+/// task's stack under `warn_alloc_failed` and the allocator), and `show_mem`'s Mem-Info,
+/// as every report that passes the ratelimit prints them.
 fn alloc_failure_report(sim: &Sim, task: usize, mode: &str, function: &str) -> Vec<String> {
     let name = &sim.config().tasks[task].name;
     let pid = pid(sim, task);
-    vec![
+    let generation = log_generation(sim);
+    let mut l = vec![
         format!("{name}: page allocation failure: order:0, mode:{mode} (in {function})"),
-        match log_generation(sim) {
+        match generation {
             LogGeneration::V2_6_35 | LogGeneration::V3_6 => {
                 format!("Pid: {pid}, comm: {name} Not tainted")
             }
@@ -215,8 +220,34 @@ fn alloc_failure_report(sim: &Sim, task: usize, mode: &str, function: &str) -> V
                 format!("CPU: 0 PID: {pid} Comm: {name} Not tainted")
             }
         },
-    ]
+        "Call Trace:".to_string(),
+    ];
+    // lib/dump_stack.c (3.10+) shows its own frame; x86's 3.x dump_stack starts the trace
+    // at its caller.
+    let mut top: Vec<&str> = match generation {
+        LogGeneration::V4_5 | LogGeneration::V4_7 => vec!["dump_stack", "warn_alloc_failed"],
+        LogGeneration::V2_6_35 | LogGeneration::V3_6 => vec!["warn_alloc_failed"],
+    };
+    let mut stack = sim.call_stack(task);
+    stack.reverse();
+    if stack.first().is_none_or(|f| f.function != ALLOC_PAGES) {
+        top.push(ALLOC_PAGES);
+    }
+    let frames = top
+        .into_iter()
+        .chain(stack.iter().map(|f| f.function.as_str()));
+    l.extend(frames.map(|f| format!(" {f}+0x0/0x0")));
+    l.extend(show_mem(sim, &sim.mem_info(), generation));
+    l
 }
+
+/// The page allocator's entry point, where every failing allocation's trace passes.
+const ALLOC_PAGES: &str = "__alloc_pages_nodemask";
+
+/// The number of lines of an allocation failure report the log shows before its call
+/// trace and Mem-Info (the header and dump_stack's first line): the UI folds the rest,
+/// ten reports per 5 s being what a swap-over-network machine prints.
+pub const ALLOC_FAIL_HEAD_LINES: usize = 2;
 
 /// An RX skb's GFP_ATOMIC (`__GFP_HIGH`; from 4.4 also `__GFP_ATOMIC` and
 /// `__GFP_KSWAPD_RECLAIM`), with `__GFP_MEMALLOC` while memalloc sockets exist, in the
@@ -288,14 +319,47 @@ fn oom_report(sim: &Sim, victim: usize, trigger: usize, kill: OomKillSeen) -> Ve
         LogGeneration::V3_6 => "oom_adj=0, oom_score_adj=0",
         LogGeneration::V4_5 | LogGeneration::V4_7 => "oom_score_adj=0",
     };
-    let mut l = vec![
-        format!(
-            "{} invoked oom-killer: gfp_mask={}, order=0, {adj}",
-            cfg.tasks[trigger].name,
-            oom_gfp_mask(sim, trigger, generation)
-        ),
-        "Mem-Info:".to_string(),
-    ];
+    let mut l = vec![format!(
+        "{} invoked oom-killer: gfp_mask={}, order=0, {adj}",
+        cfg.tasks[trigger].name,
+        oom_gfp_mask(sim, trigger, generation)
+    )];
+    l.extend(show_mem(sim, info, generation));
+    let name = &cfg.tasks[victim].name;
+    let pid = pid(sim, victim);
+    // total_vm: the anonymous mapping the program touched, resident or swapped.
+    let (vm, rss) = (kb(kill.rss_pages + kill.swap_pages), kb(kill.rss_pages));
+    if generation == LogGeneration::V2_6_35 {
+        l.push(format!(
+            "Out of memory: kill process {pid} ({name}) score {} or a child",
+            kill.points
+        ));
+        l.push(format!(
+            "Killed process {pid} ({name}) vsz:{vm}kB, anon-rss:{rss}kB, file-rss:0kB"
+        ));
+    } else {
+        l.push(format!(
+            "Out of memory: Kill process {pid} ({name}) score {} or sacrifice child",
+            kill.points
+        ));
+        let shmem = if generation == LogGeneration::V3_6 {
+            ""
+        } else {
+            ", shmem-rss:0kB"
+        };
+        l.push(format!(
+            "Killed process {pid} ({name}) total-vm:{vm}kB, anon-rss:{rss}kB, file-rss:0kB{shmem}"
+        ));
+    }
+    l
+}
+
+/// `show_mem` → `show_free_areas`: "Mem-Info:", the node-wide counters, each zone's line
+/// with its watermarks and `lowmem_reserve[]`, and swap.
+fn show_mem(sim: &Sim, info: &MemInfo, generation: LogGeneration) -> Vec<String> {
+    let cfg = sim.config();
+    let kb = |pages: u64| pages * 4;
+    let mut l = vec!["Mem-Info:".to_string()];
     l.extend(mem_info_summary(info, generation));
     let reserve = sim.lowmem_reserve_table();
     for ((zc, z), reserve) in cfg.zones.iter().zip(&info.zones).zip(&reserve) {
@@ -327,32 +391,6 @@ fn oom_report(sim: &Sim, victim: usize, trigger: usize, kill: OomKillSeen) -> Ve
     if info.swap_total > 0 {
         l.push(format!("Free swap  = {}kB", kb(info.swap_free)));
         l.push(format!("Total swap = {}kB", kb(info.swap_total)));
-    }
-    let name = &cfg.tasks[victim].name;
-    let pid = pid(sim, victim);
-    // total_vm: the anonymous mapping the program touched, resident or swapped.
-    let (vm, rss) = (kb(kill.rss_pages + kill.swap_pages), kb(kill.rss_pages));
-    if generation == LogGeneration::V2_6_35 {
-        l.push(format!(
-            "Out of memory: kill process {pid} ({name}) score {} or a child",
-            kill.points
-        ));
-        l.push(format!(
-            "Killed process {pid} ({name}) vsz:{vm}kB, anon-rss:{rss}kB, file-rss:0kB"
-        ));
-    } else {
-        l.push(format!(
-            "Out of memory: Kill process {pid} ({name}) score {} or sacrifice child",
-            kill.points
-        ));
-        let shmem = if generation == LogGeneration::V3_6 {
-            ""
-        } else {
-            ", shmem-rss:0kB"
-        };
-        l.push(format!(
-            "Killed process {pid} ({name}) total-vm:{vm}kB, anon-rss:{rss}kB, file-rss:0kB{shmem}"
-        ));
     }
     l
 }

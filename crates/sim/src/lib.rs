@@ -463,6 +463,9 @@ pub struct StackShape {
     /// 4.7's frames where they differ from the 2.6.33 traces (alloc_slowpath stands for
     /// the kernel generation).
     v4_7: bool,
+    /// The 3.6 PFMEMALLOC machinery (`pfmemalloc_reserves`): NET_RX's skb allocation goes
+    /// through kmalloc_reserve.
+    rx_reserves: bool,
 }
 
 impl StackShape {
@@ -481,6 +484,7 @@ impl StackShape {
                 .is_some_and(|rc| rc.pending_swap_submit > 0),
             in_mempool: t.mempool.is_some(),
             v4_7: st.knobs.alloc_slowpath == policy::AllocSlowpath::V4_7,
+            rx_reserves: st.knobs.pfmemalloc_reserves,
         }
     }
 
@@ -496,6 +500,7 @@ impl StackShape {
                 self.in_swap_submit,
                 self.in_mempool,
                 self.v4_7,
+                self.rx_reserves,
             ],
         )
     }
@@ -521,15 +526,16 @@ impl StackShape {
                     .is_some_and(|rc| rc.pending_swap_submit > 0),
                 t.mempool.is_some(),
                 st.knobs.alloc_slowpath == policy::AllocSlowpath::V4_7,
+                st.knobs.pfmemalloc_reserves,
             ],
         )
     }
 
     /// The one layout of a key: bit 15 set (so no key is 0), exited, idle, then
-    /// in_alloc, in_reclaim, in_swap_submit, in_mempool and v4_7, the sleep (its
-    /// `SleepFn::index` + 1, 0 for none) from bit 7.
-    fn pack(exited: bool, sleeping: u16, idle: bool, flags: [bool; 5]) -> u16 {
-        let [in_alloc, in_reclaim, in_swap_submit, in_mempool, v4_7] = flags;
+    /// in_alloc, in_reclaim, in_swap_submit, in_mempool, v4_7 and rx_reserves, the sleep
+    /// (its `SleepFn::index` + 1, 0 for none) from bit 8.
+    fn pack(exited: bool, sleeping: u16, idle: bool, flags: [bool; 6]) -> u16 {
+        let [in_alloc, in_reclaim, in_swap_submit, in_mempool, v4_7, rx_reserves] = flags;
         1 << 15
             | u16::from(exited)
             | u16::from(idle) << 1
@@ -538,7 +544,8 @@ impl StackShape {
             | u16::from(in_swap_submit) << 4
             | u16::from(in_mempool) << 5
             | u16::from(v4_7) << 6
-            | sleeping << 7
+            | u16::from(rx_reserves) << 7
+            | sleeping << 8
     }
 }
 
@@ -583,7 +590,8 @@ fn call_stack_segments<'t>(
         TaskKind::Flusher => &stacks.flusher,
         TaskKind::Kcryptd { .. } => &stacks.kcryptd,
         TaskKind::Nfsd { .. } => &stacks.nfsd,
-        TaskKind::NetRx => &stacks.softirq,
+        TaskKind::NetRx if shape.rx_reserves => &stacks.softirq,
+        TaskKind::NetRx => &stacks.softirq_pre_reserves,
         TaskKind::OomReaper => &stacks.kthread,
         TaskKind::User { .. } => stacks.base(cfg.tasks[task].stack_base),
     });
@@ -906,6 +914,12 @@ impl Sim {
         self.knob_events.clear();
     }
 
+    /// `show_mem` now: what `warn_alloc_failed` prints after a failed allocation (the OOM
+    /// report carries its own, taken at the kill).
+    pub fn mem_info(&self) -> event::MemInfo {
+        oom_kill::mem_info(&self.cfg, &self.st)
+    }
+
     /// The task's current call stack, outermost frame first, including the sleeping
     /// function's frames (`throttle_vm_writeout` → `congestion_wait` → …).
     pub fn call_stack(&self, task: usize) -> Vec<Frame> {
@@ -1165,8 +1179,8 @@ mod tests {
         let sleeps = std::iter::once(None).chain(SleepFn::ALL.iter().copied().map(Some));
         let mut keys = Vec::new();
         for sleeping in sleeps {
-            for bits in 0u8..1 << 7 {
-                let bit = |i: u8| bits >> i & 1 == 1;
+            for bits in 0u16..1 << 8 {
+                let bit = |i: u16| bits >> i & 1 == 1;
                 let shape = StackShape {
                     exited: bit(0),
                     sleeping,
@@ -1176,12 +1190,13 @@ mod tests {
                     in_swap_submit: bit(4),
                     in_mempool: bit(5),
                     v4_7: bit(6),
+                    rx_reserves: bit(7),
                 };
                 keys.push(shape.key());
             }
         }
         let shapes = keys.len();
-        assert_eq!(shapes, 10 * 128);
+        assert_eq!(shapes, 10 * 256);
         assert!(
             keys.iter().all(|&k| k != 0),
             "key 0 marks an empty cache entry"

@@ -5,10 +5,10 @@
 //! (4.6+, knob `oom_reaper`) unmaps a victim's anonymous memory up to 10 times HZ/10
 //! apart, then clears TIF_MEMDIE so another victim may be chosen.
 
-use super::config::TaskKind;
+use super::config::{Config, TaskKind};
 use super::event::{Event, MemInfo, ZoneMemInfo};
 use super::gfp::Gfp;
-use super::state::WaitQueue;
+use super::state::{State, WaitQueue};
 use super::time::HZ_DIV_10;
 use super::Ctx;
 
@@ -34,13 +34,13 @@ fn points(ctx: &Ctx, badness: u64) -> u64 {
     badness * 1000 / totalpages
 }
 
-/// `show_mem` as `dump_header` calls it: every zone's counters and watermarks, and swap.
-fn mem_info(ctx: &Ctx) -> MemInfo {
-    let zones = ctx
-        .st
+/// `show_mem` as `dump_header` (and `warn_alloc_failed`) calls it: every zone's counters
+/// and watermarks, and swap.
+pub(crate) fn mem_info(cfg: &Config, st: &State) -> MemInfo {
+    let zones = st
         .zones
         .iter()
-        .zip(&ctx.st.wmarks)
+        .zip(&st.wmarks)
         .map(|(z, w)| ZoneMemInfo {
             free: z.free,
             min: w.min(),
@@ -56,10 +56,10 @@ fn mem_info(ctx: &Ctx) -> MemInfo {
             slab: z.kernel,
         })
         .collect();
-    let swap_total = ctx.cfg.swap.as_ref().map_or(0, |s| s.total_pages);
+    let swap_total = cfg.swap.as_ref().map_or(0, |s| s.total_pages);
     MemInfo {
         zones,
-        swap_free: swap_total.saturating_sub(ctx.st.swap_used),
+        swap_free: swap_total.saturating_sub(st.swap_used),
         swap_total,
     }
 }
@@ -109,7 +109,7 @@ pub fn out_of_memory(ctx: &mut Ctx, trigger: usize, gfp: Gfp) {
         rss_pages,
         swap_pages,
         points,
-        mem_info: Box::new(mem_info(ctx)),
+        mem_info: Box::new(mem_info(ctx.cfg, ctx.st)),
     });
     // SIGKILL ends killable and interruptible sleeps only (not TASK_UNINTERRUPTIBLE I/O waits).
     if ctx.st.tasks[victim]

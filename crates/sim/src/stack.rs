@@ -119,7 +119,12 @@ pub struct StackTables {
     pub nfsd_idle: Segment,
     pub oom_reaper_idle: Segment,
     pub kthread: Segment,
+    /// NET_RX allocating an skb, 3.6+: `__alloc_skb` → `kmalloc_reserve`, which tries
+    /// without the reserves first (net/core/skbuff.c, Mel Gorman's swap-over-network series).
     pub softirq: Segment,
+    /// The same before 3.6 (and with `pfmemalloc_reserves=off`): `__alloc_skb` calls
+    /// `kmalloc_node_track_caller` itself; kmalloc_reserve did not exist yet.
+    pub softirq_pre_reserves: Segment,
     pub kswapd: Segment,
     pub flusher: Segment,
     /// `xfs_vm_writepage` … `get_page_from_freelist` in Mel's flusher trace (to 5064 bytes).
@@ -228,6 +233,15 @@ impl StackTables {
                 ("__netdev_alloc_skb", 48),
                 ("__alloc_skb", 80),
                 ("kmalloc_reserve", 48),
+            ])),
+            softirq_pre_reserves: Segment::new(est(&[
+                ("irq_exit", 16),
+                ("__do_softirq", 96),
+                ("net_rx_action", 112),
+                ("napi_gro_receive", 48),
+                ("__netdev_alloc_skb", 48),
+                ("__alloc_skb", 80),
+                ("__kmalloc_node_track_caller", 48),
             ])),
             kswapd: with(&kthread, est(&[("kswapd", 128), ("balance_pgdat", 208)])),
             flusher: Segment::new(slice(&gorman, "kernel_thread_helper", "__writepage")),
