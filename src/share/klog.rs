@@ -47,6 +47,16 @@ mod tests {
         (sim, log, None)
     }
 
+    /// The function names of the call trace that follows an entry's "Call Trace:" line
+    /// (its third).
+    fn trace_of(lines: &[String]) -> Vec<&str> {
+        assert_eq!(lines[2], "Call Trace:", "{lines:#?}");
+        lines[3..]
+            .iter()
+            .map_while(|l| l.strip_prefix(' ')?.strip_suffix("+0x0/0x0"))
+            .collect()
+    }
+
     /// The first logged entry of `kind`.
     fn entry_of<'l>(log: &'l Klog, kind: &str) -> &'l Entry {
         log.entries()
@@ -128,11 +138,21 @@ mod tests {
     #[test]
     fn oom_report_speaks_the_kernel_generation() {
         let kill = |name: &str, preset: &str, sets: &[(&str, &str)]| {
-            let (_, log, _) =
+            let (sim, log, _) =
                 logged_run(name, preset, sets, |ev| matches!(ev, Event::OomKill { .. }));
-            entry_of(&log, "oom").lines.clone()
+            (sim, entry_of(&log, "oom").lines.clone())
         };
-        let old = kill("oom-victim-mempool", "linux-2.6.35", &[]);
+        let pid_of = |sim: &Sim, name: &str| {
+            pid(
+                sim,
+                sim.config()
+                    .tasks
+                    .iter()
+                    .position(|t| t.name == name)
+                    .unwrap(),
+            )
+        };
+        let (_, old) = kill("oom-victim-mempool", "linux-2.6.35", &[]);
         assert_eq!(
             old[0],
             "reader invoked oom-killer: gfp_mask=0x201da, order=0, oom_adj=0"
@@ -149,7 +169,7 @@ mod tests {
                 .any(|l| l.starts_with("Killed process 1000 (reader) vsz:")),
             "{old:?}"
         );
-        let v45 = kill("oom-victim-mempool", "linux-4.5", &[]);
+        let (_, v45) = kill("oom-victim-mempool", "linux-4.5", &[]);
         assert_eq!(
             v45[0],
             "hog invoked oom-killer: gfp_mask=0x24200ca, order=0, oom_score_adj=0"
@@ -159,7 +179,7 @@ mod tests {
                 .any(|l| l.ends_with("file-rss:0kB, shmem-rss:0kB")),
             "{v45:?}"
         );
-        let v47 = kill(
+        let (v47_sim, v47) = kill(
             "dm-crypt-swap",
             "linux-4.9",
             &[("mempool_variant", "f9054c70")],
@@ -168,21 +188,51 @@ mod tests {
         // show_free_areas' layout: 4.x prints free on its own line with the per-cpu lists,
         // 2.6.35 and 3.x with the slab counters; each zone line is followed by its
         // lowmem_reserve[] against every classzone (DMA keeps DMA32's 258048 pages / 256).
-        assert_eq!(v47[1], "Mem-Info:");
-        assert!(v47[2].starts_with("active_anon:") && v47[3].starts_with(" active_file:"));
+        // dump_header's dump_stack: the trigger faulting in its anonymous page, the
+        // allocator calling out_of_memory.
+        assert_eq!(
+            v47[1],
+            format!(
+                "CPU: 0 PID: {} Comm: hog Not tainted",
+                pid_of(&v47_sim, "hog")
+            )
+        );
+        let trace = trace_of(&v47);
+        assert_eq!(
+            trace[..5],
+            [
+                "dump_stack",
+                "dump_header",
+                "oom_kill_process",
+                "out_of_memory",
+                "__alloc_pages_nodemask"
+            ]
+        );
+        assert_eq!(trace.last(), Some(&"page_fault"), "{trace:?}");
+        let v47 = &v47[3 + trace.len()..];
+        assert_eq!(v47[0], "Mem-Info:");
+        assert!(v47[1].starts_with("active_anon:") && v47[2].starts_with(" active_file:"));
         assert!(
-            v47[7].starts_with(" free:") && v47[7].ends_with(" free_pcp:0 free_cma:0"),
+            v47[6].starts_with(" free:") && v47[6].ends_with(" free_pcp:0 free_cma:0"),
             "{v47:?}"
         );
         assert!(
-            v47[8].starts_with("Node 0 DMA free:") && v47[8].contains(" managed:16384kB"),
+            v47[7].starts_with("Node 0 DMA free:") && v47[7].contains(" managed:16384kB"),
             "{v47:?}"
         );
-        assert_eq!(v47[9], "lowmem_reserve[]: 0 1008");
-        assert!(v47[10].starts_with("Node 0 DMA32 free:"), "{v47:?}");
-        assert_eq!(v47[11], "lowmem_reserve[]: 0 0");
+        assert_eq!(v47[8], "lowmem_reserve[]: 0 1008");
+        assert!(v47[9].starts_with("Node 0 DMA32 free:"), "{v47:?}");
+        assert_eq!(v47[10], "lowmem_reserve[]: 0 0");
+        // 2.6.35: x86's dump_stack line, and the trace starts at dump_header.
         assert!(
-            old[5].starts_with(" free:") && old[5].contains(" slab_unreclaimable:"),
+            old[1].starts_with("Pid: 1000, comm: reader Not tainted"),
+            "{old:?}"
+        );
+        let old_trace = trace_of(&old);
+        assert_eq!(old_trace[0], "dump_header", "{old_trace:?}");
+        let old = &old[3 + old_trace.len()..];
+        assert!(
+            old[4].starts_with(" free:") && old[4].contains(" slab_unreclaimable:"),
             "{old:?}"
         );
         assert!(
@@ -316,11 +366,7 @@ mod tests {
         // The rest of dump_stack: the trace from warn_alloc_failed (x86's 3.x dump_stack
         // starts at its caller) down to the softirq; 3.5's __alloc_skb calls
         // kmalloc_node_track_caller itself (kmalloc_reserve came with 3.6's reserves).
-        let trace: Vec<&str> = reports[0].lines[3..]
-            .iter()
-            .map_while(|l| l.strip_prefix(' ')?.strip_suffix("+0x0/0x0"))
-            .collect();
-        assert_eq!(reports[0].lines[2], "Call Trace:");
+        let trace = trace_of(&reports[0].lines);
         assert_eq!(
             trace,
             [

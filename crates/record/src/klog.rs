@@ -198,46 +198,55 @@ impl Klog {
     }
 }
 
-/// `warn_alloc_failed`'s first lines: who failed, the order and the mode, then the first
-/// line of its `dump_stack()` — x86's own until 3.9 (arch/x86/kernel/dumpstack.c, "Pid: %d,
-/// comm: %.20s %s …"), lib/dump_stack.c's `dump_stack_print_info` from 3.10 ("CPU: %d PID:
-/// %d Comm: …"); the release and version that follow are left out.
-///
-/// Then the rest of `dump_stack()`, the call trace (deepest frame first: the failing
-/// task's stack under `warn_alloc_failed` and the allocator), and `show_mem`'s Mem-Info,
-/// as every report that passes the ratelimit prints them.
+/// `warn_alloc_failed`'s report, as every one that passes the ratelimit prints it: who
+/// failed, the order and the mode, `dump_stack()`, then `show_mem`'s Mem-Info.
 fn alloc_failure_report(sim: &Sim, task: usize, mode: &str, function: &str) -> Vec<String> {
     let name = &sim.config().tasks[task].name;
-    let pid = pid(sim, task);
     let generation = log_generation(sim);
+    let mut l = vec![format!(
+        "{name}: page allocation failure: order:0, mode:{mode} (in {function})"
+    )];
+    l.extend(dump_stack(sim, task, generation, &["warn_alloc_failed"]));
+    l.extend(show_mem(sim, &sim.mem_info(), generation));
+    l
+}
+
+/// `dump_stack()` from a function the allocator called (`warn_alloc_failed`, or
+/// `dump_header` on the way to an OOM kill): its first line — x86's own until 3.9
+/// (arch/x86/kernel/dumpstack.c, "Pid: %d, comm: %.20s %s …"), lib/dump_stack.c's
+/// `dump_stack_print_info` from 3.10 ("CPU: %d PID: %d Comm: …"), the release and version
+/// left out — then the call trace, deepest frame first — `callees` on top of the allocator and the
+/// task's stack from the allocator outwards (what the model shows deeper, a reclaim pass
+/// in progress, is not on the way). Offsets are not modelled: `+0x0/0x0`.
+fn dump_stack(sim: &Sim, task: usize, generation: LogGeneration, callees: &[&str]) -> Vec<String> {
+    let name = &sim.config().tasks[task].name;
+    let pid = pid(sim, task);
+    let new_format = matches!(generation, LogGeneration::V4_5 | LogGeneration::V4_7);
     let mut l = vec![
-        format!("{name}: page allocation failure: order:0, mode:{mode} (in {function})"),
-        match generation {
-            LogGeneration::V2_6_35 | LogGeneration::V3_6 => {
-                format!("Pid: {pid}, comm: {name} Not tainted")
-            }
-            LogGeneration::V4_5 | LogGeneration::V4_7 => {
-                format!("CPU: 0 PID: {pid} Comm: {name} Not tainted")
-            }
+        if new_format {
+            format!("CPU: 0 PID: {pid} Comm: {name} Not tainted")
+        } else {
+            format!("Pid: {pid}, comm: {name} Not tainted")
         },
         "Call Trace:".to_string(),
     ];
-    // lib/dump_stack.c (3.10+) shows its own frame; x86's 3.x dump_stack starts the trace
-    // at its caller.
-    let mut top: Vec<&str> = match generation {
-        LogGeneration::V4_5 | LogGeneration::V4_7 => vec!["dump_stack", "warn_alloc_failed"],
-        LogGeneration::V2_6_35 | LogGeneration::V3_6 => vec!["warn_alloc_failed"],
-    };
     let mut stack = sim.call_stack(task);
     stack.reverse();
-    if stack.first().is_none_or(|f| f.function != ALLOC_PAGES) {
-        top.push(ALLOC_PAGES);
-    }
-    let frames = top
-        .into_iter()
-        .chain(stack.iter().map(|f| f.function.as_str()));
-    l.extend(frames.map(|f| format!(" {f}+0x0/0x0")));
-    l.extend(show_mem(sim, &sim.mem_info(), generation));
+    let from_alloc = stack.iter().position(|f| f.function == ALLOC_PAGES);
+    // lib/dump_stack.c (3.10+) shows its own frame; x86's 3.x dump_stack starts the trace
+    // at its caller.
+    let own = new_format.then_some("dump_stack");
+    let above = own.into_iter().chain(callees.iter().copied());
+    let alloc = from_alloc.is_none().then_some(ALLOC_PAGES);
+    let callers = stack[from_alloc.unwrap_or(0)..]
+        .iter()
+        .map(|f| f.function.as_str());
+    l.extend(
+        above
+            .chain(alloc)
+            .chain(callers)
+            .map(|f| format!(" {f}+0x0/0x0")),
+    );
     l
 }
 
@@ -324,6 +333,8 @@ fn oom_report(sim: &Sim, victim: usize, trigger: usize, kill: OomKillSeen) -> Ve
         cfg.tasks[trigger].name,
         oom_gfp_mask(sim, trigger, generation)
     )];
+    let callees = ["dump_header", "oom_kill_process", "out_of_memory"];
+    l.extend(dump_stack(sim, trigger, generation, &callees));
     l.extend(show_mem(sim, info, generation));
     let name = &cfg.tasks[victim].name;
     let pid = pid(sim, victim);
