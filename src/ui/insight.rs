@@ -243,35 +243,53 @@ pub struct Stuck {
     pub note: Option<String>,
 }
 
-/// The deadlock or stall verdict at the end of the run, or — before any verdict — the
-/// wait-for cycle as it stands once a task that must finish has slept a whole stall window.
+/// The deadlock or stall verdict at the end of the run or the stall found so far, or —
+/// before any verdict — the wait-for cycle as it stands once a task that must finish has
+/// slept a whole stall window.
 pub fn stuck(pane: &Pane) -> Option<Stuck> {
-    if let Some(o) = pane
+    let verdict = pane
         .outcome_at_cursor()
-        .filter(|o| matches!(o.kind, OutcomeKind::Deadlocked | OutcomeKind::Stalled))
-    {
-        let title = match stall_resumed_by_cursor(pane).filter(|_| o.kind == OutcomeKind::Stalled) {
-            Some(resumed) => format!(
-                "Why was it stuck? (stalled from {} s to {} s; moving again since)",
-                format_seconds(o.at_tick),
-                format_seconds(resumed)
-            ),
-            None => format!(
-                "Why is it stuck? ({} since {} s)",
-                outcome_words(o.kind),
-                format_seconds(o.at_tick)
-            ),
-        };
-        return Some(Stuck {
-            title,
-            chain: o.chain.clone(),
-            closes_at: o.chain_closes_at,
-            no_chain: o.chain.is_empty().then(|| stall_words(pane, o.at_tick)),
-            note: (o.kind == OutcomeKind::Stalled && !o.chain.is_empty()).then(|| {
-                "Stalled, not deadlocked: the worker this cycle waits for still completes some I/O — far too little for the tasks that must finish.".to_string()
-            }),
-        });
+        .filter(|o| matches!(o.kind, OutcomeKind::Deadlocked | OutcomeKind::Stalled));
+    if let Some(o) = verdict {
+        return Some(verdict_stuck(pane, o));
     }
+    // Before the end: the cycle of waits as it stands now, else the stall found by the
+    // cursor's time (a stall window after the workload's last progress) — a livelock, or
+    // a freeze that has begun to thaw.
+    cycle_now(pane).or_else(|| {
+        let stall = pane.cursor.state().stall.as_ref()?;
+        Some(verdict_stuck(pane, stall))
+    })
+}
+
+/// "Why is it stuck?" for a deadlock or stall verdict (at the end, or found so far).
+fn verdict_stuck(pane: &Pane, o: &crate::sim::outcome::Outcome) -> Stuck {
+    let title = match stall_resumed_by_cursor(pane).filter(|_| o.kind == OutcomeKind::Stalled) {
+        Some(resumed) => format!(
+            "Why was it stuck? (stalled from {} s to {} s; moving again since)",
+            format_seconds(o.at_tick),
+            format_seconds(resumed)
+        ),
+        None => format!(
+            "Why is it stuck? ({} since {} s)",
+            outcome_words(o.kind),
+            format_seconds(o.at_tick)
+        ),
+    };
+    Stuck {
+        title,
+        chain: o.chain.clone(),
+        closes_at: o.chain_closes_at,
+        no_chain: o.chain.is_empty().then(|| stall_words(pane, o.at_tick)),
+        note: (o.kind == OutcomeKind::Stalled && !o.chain.is_empty()).then(|| {
+            "Stalled, not deadlocked: the worker this cycle waits for still completes some I/O — far too little for the tasks that must finish.".to_string()
+        }),
+    }
+}
+
+/// The wait-for cycle at the cursor, once a task that must finish has slept a whole stall
+/// window in it.
+fn cycle_now(pane: &Pane) -> Option<Stuck> {
     let sim = &pane.cursor;
     let (task, since) = sim.longest_blocked()?;
     let asleep = sim.tick().saturating_sub(since);

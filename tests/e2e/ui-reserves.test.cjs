@@ -76,6 +76,16 @@ describe('reserves and stacks', { timeout: 180_000 }, () => {
       assert.match(why, /reader3, reader4.* never sleep — they loop through direct reclaim/);
       assert.match(why, / 0 pages written back, [\d\u202f]+ packets dropped for want of memory/);
       assert.match(why, /at or below the GFP_ATOMIC floor \(543 = 3\/8·min\)/);
+      // Mid-run, once the stall is found (a window after the readers' last progress), the
+      // panel says the same of the livelock so far, beside the badge's "the run goes on".
+      await jumpTo(page, 60);
+      await page.waitForFunction(() => document.querySelector('#outcome').dataset.outcome === 'stalled_so_far');
+      const whyAt60 = await (await page.waitForSelector('#why-stuck')).textContent();
+      assert.match(whyAt60, /^Why is it stuck\? \(stalled since 29\.5\d+ s\)/);
+      assert.match(whyAt60, /never sleep — they loop through direct reclaim/);
+      assert.match(whyAt60, /From 34\.5\d+ s to 60 s: 0 pages written back/);
+      await key(page, 'End');
+      await waitOutcome(page);
       // Why kswapd sits in io_schedule: the devices panel shows the socket's send buffer full.
       assert.match(await page.$eval('#kswapd-state', (el) => el.textContent), /stuck in io_schedule/);
       const devices = await page.$eval('section.devices', (el) => el.textContent);
