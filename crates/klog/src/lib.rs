@@ -173,11 +173,11 @@ impl Klog {
                 }
                 ("hung", l)
             }
-            Event::AllocFail { task, gfp, function } => {
+            Event::AllocFail { task, gfp, .. } => {
                 if self.ratelimited(tick, 1) == 0 {
                     return;
                 }
-                ("alloc_fail", alloc_failure_report(sim, *task, gfp, function))
+                ("alloc_fail", alloc_failure_report(sim, *task, gfp))
             }
             Event::PacketDrop { packets, reason, .. } if *reason == RX_ALLOC_FAILED => {
                 // Each packet is one failed GFP_ATOMIC skb allocation in NET_RX. With memalloc
@@ -189,7 +189,7 @@ impl Klog {
                 let printed = self.ratelimited(tick, *packets);
                 let mode = rx_gfp_mode(log_generation(sim), memalloc_socks(sim.config(), &sim.state().knobs));
                 for _ in 0..printed {
-                    self.entries.push(Entry { tick, kind: "alloc_fail", lines: alloc_failure_report(sim, net_rx, mode, "__alloc_skb") });
+                    self.entries.push(Entry { tick, kind: "alloc_fail", lines: alloc_failure_report(sim, net_rx, mode) });
                 }
                 return;
             }
@@ -203,11 +203,11 @@ impl Klog {
 
 /// `warn_alloc_failed`'s report, as every one that passes the ratelimit prints it: who
 /// failed, the order and the mode, `dump_stack()`, then `show_mem`'s Mem-Info.
-fn alloc_failure_report(sim: &Sim, task: usize, mode: &str, function: &str) -> Vec<String> {
+fn alloc_failure_report(sim: &Sim, task: usize, mode: &str) -> Vec<String> {
     let name = &sim.config().tasks[task].name;
     let generation = log_generation(sim);
     let mut l = vec![format!(
-        "{name}: page allocation failure: order:0, mode:{mode} (in {function})"
+        "{name}: page allocation failure: order:0, mode:{mode}"
     )];
     l.extend(dump_stack(sim, task, generation, &["warn_alloc_failed"]));
     l.extend(show_mem(sim, &sim.mem_info(), generation));
