@@ -37,7 +37,12 @@ pub fn selected_task(e: &Engine, pane: &Pane) -> usize {
     e.selected_task
         .filter(|t| *t < cfg.tasks.len())
         .or_else(|| state.overflow.map(|(t, _)| t))
+        // Not while predict mode hides the outcome: the task where a cycle closes would
+        // give it away.
         .or_else(|| {
+            if e.predict && !e.revealed {
+                return None;
+            }
             let stuck = super::insight::stuck(pane)?;
             let link = stuck.chain.get(stuck.closes_at)?;
             cfg.task_index(link.split(" → ").next()?)
