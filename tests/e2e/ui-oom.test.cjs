@@ -97,6 +97,9 @@ describe('OOM kill under the 4.7 mempool, toggled to neilbrown', { timeout: 240_
       const log = await page.waitForSelector('#kernel-log');
       const text = await log.textContent();
       assert.match(text, /hog invoked oom-killer: gfp_mask=0x24200ca\(GFP_HIGHUSER_MOVABLE\)/);
+      // dump_header's dump_stack: the hog's page fault calling into the OOM killer.
+      const lines = await log.evaluate((el) => el.innerText);
+      assert.match(lines, /CPU: 0 PID: 1000 Comm: hog Not tainted\n\[[ \d.]+\] Call Trace:\n\[[ \d.]+\]  dump_stack\+0x0\/0x0\n\[[ \d.]+\]  dump_header\+0x0\/0x0\n\[[ \d.]+\]  oom_kill_process\+0x0\/0x0\n\[[ \d.]+\]  out_of_memory\+0x0\/0x0\n/);
       assert.match(text, /Out of memory: Kill process 1000 \(hog\) score \d+ or sacrifice child/);
       const score = Number(text.match(/score (\d+) or sacrifice/)[1]);
       assert.ok(score > 0 && score < 1000, `score ${score}`);
