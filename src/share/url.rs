@@ -305,9 +305,14 @@ fn parse_all(query: &str) -> (UrlState, Vec<String>) {
         for p in c.split(',').map(preset_name).filter(|s| !s.is_empty()) {
             if policy::preset(&p).is_none() {
                 errors.push(format!("cmp: no such preset '{p}'; pane dropped"));
+            } else if st.compare.contains(&p) {
+                // Same scenario, same seed: a second pane would be a copy of the first.
+                errors.push(format!(
+                    "cmp: '{p}' given twice; panes compare different presets, the copy dropped"
+                ));
             } else if st.compare.len() >= COMPARE_MAX {
                 errors.push(format!("cmp: at most {COMPARE_MAX} panes; '{p}' dropped"));
-            } else if !st.compare.contains(&p) {
+            } else {
                 st.compare.push(p);
             }
         }
@@ -556,6 +561,20 @@ mod tests {
         ] {
             assert!(all.contains(needle), "missing {needle} in:\n{all}");
         }
+        // A preset twice is one pane and says so; a fifth distinct one is dropped.
+        let (st, errors) =
+            parse("?cmp=linux-4.7,linux-4.8,linux-4.7,linux-4.9,linux-3.6,linux-3.5");
+        assert_eq!(
+            st.compare,
+            ["linux-4.7", "linux-4.8", "linux-4.9", "linux-3.6"]
+        );
+        assert_eq!(
+            errors,
+            [
+                "cmp: 'linux-4.7' given twice; panes compare different presets, the copy dropped",
+                "cmp: at most 4 panes; 'linux-3.5' dropped"
+            ]
+        );
         let (_, errors) = parse("?v=0&s=watermarks-101");
         assert!(errors[0].contains("model version 0"), "{errors:?}");
         assert!(parse("").1.is_empty());
