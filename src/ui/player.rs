@@ -31,6 +31,9 @@ pub enum Action {
     UndoFork,
     LoadScenario(String),
     SetParam(String, u64),
+    /// A parameter field whose text is not a number: said beside the fields, in place of
+    /// the last such message.
+    RejectParam(String),
     ResetParams,
     SetCompare(bool),
     SetComparePane(usize, Option<String>),
@@ -125,6 +128,7 @@ impl Reducible for Player {
                 Action::UndoFork => e.undo_fork(),
                 Action::LoadScenario(name) => e.load_scenario(&name),
                 Action::SetParam(ptr, v) => e.set_param(&ptr, v),
+                Action::RejectParam(why) => e.param_error = Some(why),
                 Action::ResetParams => e.reset_params(),
                 Action::SetCompare(on) => e.set_compare_on(on),
                 Action::SetComparePane(i, p) => e.set_compare_pane(i, p),

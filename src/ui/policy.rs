@@ -100,12 +100,19 @@ pub fn params_panel(e: &Engine, d: &Dispatch) -> Html {
             return html! {};
         }
         let rows = list.iter().filter(|p| p.group == group).map(|p| {
-            let pointer = p.pointer.clone();
+            let (pointer, label) = (p.pointer.clone(), p.label.clone());
             let onchange = cb(d, move |ev: DomEvent| {
                 let v = ev.target_unchecked_into::<web_sys::HtmlInputElement>().value();
-                match v.trim().parse::<u64>() {
+                let v = v.trim();
+                match v.parse::<u64>() {
                     Ok(n) => Action::SetParam(pointer.clone(), n),
-                    Err(_) => Action::Message(format!("{pointer}: '{v}' is not a whole number")),
+                    // Digits past u64: the range check would name a different number.
+                    Err(_) if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) => {
+                        Action::RejectParam(format!("{label}: {v} is far too large"))
+                    }
+                    // A number field holds "" for text that is not a number.
+                    Err(_) if v.is_empty() => Action::RejectParam(format!("{label}: type a whole number")),
+                    Err(_) => Action::RejectParam(format!("{label}: '{v}' is not a whole number")),
                 }
             });
             let edited = e.edits.iter().any(|x| x.pointer == p.pointer);

@@ -46,6 +46,34 @@ describe('shareable URL', { timeout: 180_000 }, () => {
     await b.context.close();
   });
 
+  it('a bad scenario parameter is named beside the fields, each message replacing the last', async () => {
+    const { context, page, errors } = await openApp(browser, '/?s=dm-crypt-swap');
+    try {
+      await page.click('#tab-params');
+      const field = 'input[data-pointer="/zones/0/mib"]';
+      const tryValue = async (value) => {
+        await page.fill(field, value);
+        await page.press(field, 'Enter');
+        // Each message names the value it refuses: wait for this one's.
+        await page.waitForFunction((v) => document.querySelector('#param-error')?.textContent.includes(` ${v}`) || document.querySelector('#param-error')?.textContent.includes(`'${v}'`), value);
+        return page.$eval('#param-error', (el) => el.textContent);
+      };
+      assert.equal(await tryValue('-5'), "zone DMA: mib: '-5' is not a whole number");
+      assert.equal(await tryValue('99999999999999999999'), 'zone DMA: mib: 99999999999999999999 is far too large');
+      assert.match(await tryValue('0'), /^zones\[0\]\.mib: value 0 is not allowed; allowed: 16\.\.=\d+$/);
+      // Nothing went to the page-wide messages, and the run is the scenario's own.
+      assert.equal(await page.$('#messages'), null);
+      assert.doesNotMatch(page.url(), /[?&]e=/);
+      // A good value clears the message and travels in the link.
+      await page.fill(field, '32');
+      await page.press(field, 'Enter');
+      await page.waitForFunction(() => /[?&]e=/.test(location.search) && !document.querySelector('#param-error'));
+      assertNoErrors(errors);
+    } finally {
+      await context.close();
+    }
+  });
+
   it('stepping fast writes the address bar at a rate Safari allows, and ends on the last state', async () => {
     // Safari refuses more than 100 history.replaceState calls in 30 s: count the calls
     // while the arrow key steps 60 times as fast as the page takes them.
