@@ -214,20 +214,29 @@ fn load(name_or_path: &str) -> Result<Scenario, Bad> {
                     scenario::builtin_names().join(", ")
                 )));
             }
-            let meta =
-                std::fs::metadata(name_or_path).map_err(|e| Bad(format!("{name_or_path}: {e}")))?;
-            if meta.len() > scenario::SCENARIO_BYTES_MAX as u64 {
-                return Err(Bad(format!(
-                    "{name_or_path}: file of {} bytes is too large (at most {})",
-                    meta.len(),
-                    scenario::SCENARIO_BYTES_MAX
-                )));
-            }
-            std::fs::read_to_string(name_or_path)
-                .map_err(|e| Bad(format!("{name_or_path}: {e}")))?
+            read_limited(name_or_path)?
         }
     };
     scenario::load_str(&json).map_err(|e| Bad(format!("{name_or_path}: {e}")))
+}
+
+/// A scenario file's text, refused past `SCENARIO_BYTES_MAX`. Read through a limit, not
+/// after a look at the file's size: a pipe or a device (`/dev/zero`) has no size and
+/// would be read forever.
+fn read_limited(path: &str) -> Result<String, Bad> {
+    use std::io::Read;
+    let limit = scenario::SCENARIO_BYTES_MAX;
+    let file = std::fs::File::open(path).map_err(|e| Bad(format!("{path}: {e}")))?;
+    let mut bytes = Vec::new();
+    file.take(limit as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Bad(format!("{path}: {e}")))?;
+    if bytes.len() > limit {
+        return Err(Bad(format!(
+            "{path}: more than {limit} bytes: too large for a scenario file"
+        )));
+    }
+    String::from_utf8(bytes).map_err(|_| Bad(format!("{path}: not UTF-8 text")))
 }
 
 /// The scenario's knobs under `preset` (default: the scenario's own), then `--set`s.

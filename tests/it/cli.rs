@@ -220,5 +220,27 @@ fn a_scenario_file_path_runs_and_a_bad_file_is_named() {
         err.contains("zones[0].mib") && err.contains("16..="),
         "{err}"
     );
+    // Too large, refused after reading one byte past the limit; not text.
+    let big = dir.join("big.json");
+    std::fs::write(&big, " ".repeat(300_000)).unwrap();
+    let (code, _, err) = cli(&["run", big.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("more than 262144 bytes"), "{err}");
+    let binary = dir.join("binary.json");
+    std::fs::write(&binary, [0xff, 0xfe, b'{', b'}']).unwrap();
+    let (code, _, err) = cli(&["run", binary.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("not UTF-8 text"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A file with no size to check first (a device, a pipe) is read through the same limit:
+/// it ends with a message, not a read that never stops.
+#[cfg(unix)]
+#[test]
+fn an_endless_file_is_refused_at_the_limit() {
+    let (code, out, err) = cli(&["run", "/dev/zero"]);
+    assert_eq!(code, 2);
+    assert!(out.is_empty());
+    assert!(err.contains("/dev/zero: more than 262144 bytes"), "{err}");
 }
