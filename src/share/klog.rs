@@ -241,6 +241,31 @@ mod tests {
         );
     }
 
+    /// The reaper's line as mm/oom_kill.c (4.6+) prints it: what is left of the victim.
+    #[test]
+    fn oom_reaper_reports_what_is_left() {
+        let (sim, log, ev) = logged_run(
+            "dm-crypt-swap",
+            "linux-4.9",
+            &[("mempool_variant", "f9054c70")],
+            |ev| matches!(ev, Event::OomReaped { .. }),
+        );
+        assert!(matches!(ev, Some(Event::OomReaped { pages, .. }) if pages > 0));
+        let hog = sim
+            .config()
+            .tasks
+            .iter()
+            .position(|t| t.name == "hog")
+            .unwrap();
+        assert_eq!(
+            entry_of(&log, "reaped").lines,
+            [format!(
+                "oom_reaper: reaped process {} (hog), now anon-rss:0kB, file-rss:0kB, shmem-rss:0kB",
+                pid(&sim, hog)
+            )]
+        );
+    }
+
     /// The OOM report prints the kernel's score, worked out from the victim's pages:
     /// (rss + swap entries + one page-table page per 512) × 1000 / (RAM + swap pages).
     #[test]

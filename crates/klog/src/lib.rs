@@ -148,7 +148,9 @@ impl Klog {
                 let seen = OomKillSeen { rss_pages: *rss_pages, swap_pages: *swap_pages, points: *points, mem_info };
                 ("oom", oom_report(sim, *victim, *trigger, seen))
             }
-            Event::OomReaped { victim, pages } => ("reaped", vec![format!("oom_reaper: reaped process {} ({}), now anon-rss:0kB, file-rss:0kB, shmem-rss:0kB ({} kB freed)", pid(sim, *victim), name(*victim), pages * 4)]),
+            // mm/oom_kill.c (4.6+) prints what is left, not what was freed: the event log
+            // has the page count.
+            Event::OomReaped { victim, .. } => ("reaped", vec![format!("oom_reaper: reaped process {} ({}), now anon-rss:0kB, file-rss:0kB, shmem-rss:0kB", pid(sim, *victim), name(*victim))]),
             Event::HungTask { task, function, blocked_ms } => {
                 let mut stack = sim.call_stack(*task);
                 let depth: u64 = stack.iter().map(|f| f.bytes).sum();
