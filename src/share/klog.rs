@@ -57,6 +57,17 @@ mod tests {
             .collect()
     }
 
+    /// dm-crypt-swap under 4.9 with the 4.7 mempool (f9054c70): the run that ends in an
+    /// OOM kill and the reaper, logged until `stop`.
+    fn f9054c70_run(stop: impl Fn(&Event) -> bool) -> (Sim, Klog, Option<Event>) {
+        logged_run(
+            "dm-crypt-swap",
+            "linux-4.9",
+            &[("mempool_variant", "f9054c70")],
+            stop,
+        )
+    }
+
     /// The first logged entry of `kind`.
     fn entry_of<'l>(log: &'l Klog, kind: &str) -> &'l Entry {
         log.entries()
@@ -244,12 +255,7 @@ mod tests {
     /// The reaper's line as mm/oom_kill.c (4.6+) prints it: what is left of the victim.
     #[test]
     fn oom_reaper_reports_what_is_left() {
-        let (sim, log, ev) = logged_run(
-            "dm-crypt-swap",
-            "linux-4.9",
-            &[("mempool_variant", "f9054c70")],
-            |ev| matches!(ev, Event::OomReaped { .. }),
-        );
+        let (sim, log, ev) = f9054c70_run(|ev| matches!(ev, Event::OomReaped { .. }));
         assert!(matches!(ev, Some(Event::OomReaped { pages, .. }) if pages > 0));
         let hog = sim
             .config()
@@ -270,12 +276,7 @@ mod tests {
     /// (rss + swap entries + one page-table page per 512) × 1000 / (RAM + swap pages).
     #[test]
     fn oom_report_scores_the_victim_like_oom_badness() {
-        let (_, log, kill) = logged_run(
-            "dm-crypt-swap",
-            "linux-4.9",
-            &[("mempool_variant", "f9054c70")],
-            |ev| matches!(ev, Event::OomKill { .. }),
-        );
+        let (_, log, kill) = f9054c70_run(|ev| matches!(ev, Event::OomKill { .. }));
         let kill = kill.map(|ev| match ev {
             Event::OomKill {
                 rss_pages,

@@ -169,9 +169,9 @@ impl Klog {
                     "Call Trace:".to_string(),
                 ];
                 stack.reverse();
-                l.extend(stack.iter().map(|f| format!(" {}+0x0/0x0", f.function)));
+                l.extend(stack.iter().map(|f| trace_line(&f.function)));
                 if stack.is_empty() {
-                    l.push(format!(" {}+0x0/0x0", function.name()));
+                    l.push(trace_line(function.name()));
                 }
                 ("hung", l)
             }
@@ -246,13 +246,13 @@ fn dump_stack(sim: &Sim, task: usize, generation: LogGeneration, callees: &[&str
     let callers = stack[from_alloc.unwrap_or(0)..]
         .iter()
         .map(|f| f.function.as_str());
-    l.extend(
-        above
-            .chain(alloc)
-            .chain(callers)
-            .map(|f| format!(" {f}+0x0/0x0")),
-    );
+    l.extend(above.chain(alloc).chain(callers).map(trace_line));
     l
+}
+
+/// One frame of a call trace. Offsets are not modelled: `+0x0/0x0`.
+fn trace_line(function: &str) -> String {
+    format!(" {function}+0x0/0x0")
 }
 
 /// The page allocator's entry point, where every failing allocation's trace passes.

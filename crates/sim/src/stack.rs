@@ -170,6 +170,15 @@ impl StackTables {
         let with = |base: &[Frame], more: Vec<Frame>| {
             Segment::new(base.iter().cloned().chain(more).collect())
         };
+        // NET_RX down to __alloc_skb; what __alloc_skb calls depends on the generation.
+        let rx = est(&[
+            ("irq_exit", 16),
+            ("__do_softirq", 96),
+            ("net_rx_action", 112),
+            ("napi_gro_receive", 48),
+            ("__netdev_alloc_skb", 48),
+            ("__alloc_skb", 80),
+        ]);
         StackTables {
             sys_select: Segment::new(slice(
                 &chinner,
@@ -225,24 +234,8 @@ impl StackTables {
             ),
             oom_reaper_idle: with(&kthread, est(&[("oom_reaper", 64), ("schedule", 176)])),
             kthread: Segment::new(kthread.clone()),
-            softirq: Segment::new(est(&[
-                ("irq_exit", 16),
-                ("__do_softirq", 96),
-                ("net_rx_action", 112),
-                ("napi_gro_receive", 48),
-                ("__netdev_alloc_skb", 48),
-                ("__alloc_skb", 80),
-                ("kmalloc_reserve", 48),
-            ])),
-            softirq_pre_reserves: Segment::new(est(&[
-                ("irq_exit", 16),
-                ("__do_softirq", 96),
-                ("net_rx_action", 112),
-                ("napi_gro_receive", 48),
-                ("__netdev_alloc_skb", 48),
-                ("__alloc_skb", 80),
-                ("__kmalloc_node_track_caller", 48),
-            ])),
+            softirq: with(&rx, est(&[("kmalloc_reserve", 48)])),
+            softirq_pre_reserves: with(&rx, est(&[("__kmalloc_node_track_caller", 48)])),
             kswapd: with(&kthread, est(&[("kswapd", 128), ("balance_pgdat", 208)])),
             flusher: Segment::new(slice(&gorman, "kernel_thread_helper", "__writepage")),
             flusher_writepage: Segment::new(slice(
